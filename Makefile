@@ -1,0 +1,34 @@
+# One entry point for people and CI. `make demo` is the main job, `make test` the test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+
+.PHONY: setup build check test demo clean
+
+setup: $(STAMP)
+
+# Torch is installed first and pinned, so that nothing later resolves an unpinned torch
+# to the registry's CUDA build. The stamp makes a second `make setup` a no-op.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(STAMP)
+
+build: setup
+	$(BIN)/autograder build
+
+check: setup
+	$(BIN)/autograder build --check
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+demo: setup
+	$(BIN)/autograder build
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Auto-graded exercise platform for notebook assignments."""

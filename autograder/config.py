@@ -1,0 +1,116 @@
+"""assignment.yaml -> typed, frozen settings; every mistake is reported with its file and line."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError, Location
+
+CONFIG_NAME = "assignment.yaml"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for executing a notebook (the solution at build time, submissions when grading)."""
+
+    cell_seconds: float = 60.0
+    notebook_seconds: float = 600.0
+    memory_mb: int = 2048
+    output_kb: int = 1024
+
+
+@dataclass(frozen=True)
+class AssignmentConfig:
+    """Per-assignment settings written by the instructor."""
+
+    title: str
+    # Keep the solution's outputs under each cell of the student notebook, as the lab does,
+    # so students see what their code should print.
+    student_outputs: bool = False
+    # Number the executed cells of the solution notebook (1, 2, ...) or leave them blank.
+    solution_execution_counts: bool = True
+    # Seeds the hidden tests use to make inputs the student never saw.
+    seeds: tuple[int, ...] = (0, 1, 2)
+    limits: Limits = field(default_factory=Limits)
+
+
+def load_config(path: Path) -> AssignmentConfig:
+    """Read and validate an assignment.yaml."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, f"missing; every assignment needs an {CONFIG_NAME} with at least a title") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(Location(path, line=line), f"invalid YAML: {problem}") from None
+    if node is None:
+        raise ConfigError(path, "empty; it needs at least a title")
+    return _build(AssignmentConfig, node, path, "")
+
+
+def _build(cls: type, node: yaml.Node, path: Path, prefix: str):
+    """Turn a YAML mapping node into dataclass `cls`, checking keys and types against its fields."""
+    if not isinstance(node, yaml.MappingNode):
+        where = f"'{prefix}'" if prefix else "the top level"
+        raise ConfigError(_loc(path, node), f"{where} must be a mapping of keys to values")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key_node, value_node in node.value:
+        key = key_node.value
+        name = f"{prefix}{key}"
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(_loc(path, key_node), f"unknown key '{name}' (known keys: {known})")
+        if key in values:
+            raise ConfigError(_loc(path, key_node), f"key '{name}' is given twice")
+        values[key] = _convert(hints[key], value_node, path, name)
+    missing = [
+        name for name, f in fields.items()
+        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(_loc(path, node), f"missing required key '{prefix}{missing[0]}'")
+    return cls(**values)
+
+
+def _convert(hint, node: yaml.Node, path: Path, name: str):
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, node, path, f"{name}.")
+    if typing.get_origin(hint) is tuple:
+        item_type = typing.get_args(hint)[0]
+        if not isinstance(node, yaml.SequenceNode):
+            raise ConfigError(_loc(path, node), f"'{name}' must be a list of {item_type.__name__}")
+        return tuple(_scalar(item_type, item, path, name) for item in node.value)
+    return _scalar(hint, node, path, name)
+
+
+def _scalar(hint: type, node: yaml.Node, path: Path, name: str):
+    value = yaml.SafeLoader(" ").construct_object(node, deep=True) if isinstance(node, yaml.ScalarNode) else None
+    ok = (
+        isinstance(node, yaml.ScalarNode)
+        and isinstance(value, hint if hint is not float else (int, float))
+        and not (hint is not bool and isinstance(value, bool))
+    )
+    if not ok:
+        shown = node.value if isinstance(node, yaml.ScalarNode) else f"a {node.id}"
+        raise ConfigError(_loc(path, node), f"'{name}' must be {_type_name(hint)}, got {shown!r}")
+    return float(value) if hint is float else value
+
+
+def _type_name(hint: type) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(hint, hint.__name__)
+
+
+def _loc(path: Path, node: yaml.Node) -> Location:
+    return Location(path, line=node.start_mark.line + 1)
