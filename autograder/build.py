@@ -46,9 +46,6 @@ class Layout:
     def solution(self) -> Path:
         return self.root / "solutions" / f"{self.slug}.ipynb"
 
-    def relative(self, path: Path) -> Path:
-        return path.relative_to(self.root) if path.is_relative_to(self.root) else path
-
 
 @dataclass(frozen=True)
 class BuildOutput:
@@ -73,8 +70,7 @@ def resolve_slugs(root: Path, slugs: list[str]) -> list[str]:
         return known
     for slug in slugs:
         if slug not in known:
-            layout = Layout(root, slug)
-            raise AutograderError(layout.relative(layout.source),
+            raise AutograderError(Layout(root, slug).source,
                                   f"no assignment '{slug}' here (known: {', '.join(known) or 'none'})")
     return list(slugs)
 
@@ -82,14 +78,13 @@ def resolve_slugs(root: Path, slugs: list[str]) -> list[str]:
 def build_assignment(root: Path, slug: str) -> BuildOutput:
     """Compile and execute one assignment entirely in memory; nothing is written."""
     layout = Layout(root, slug)
-    shown_source = layout.relative(layout.source)
     config = load_config(layout.config)
     source = read_notebook(layout.source)
-    compiled = compile_notebook(source, shown_source)
+    compiled = compile_notebook(source, layout.source)
     solution = compiled.solution
     with tempfile.TemporaryDirectory(prefix=f"build-{slug}-") as workdir:
         shutil.copytree(layout.folder, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb"))
-        execute_solution(solution, Path(workdir), config.limits, shown_source,
+        execute_solution(solution, Path(workdir), config.limits, layout.source,
                          compiled.solution_lines, compiled.source_index)
     student = _with_outputs(compiled.student, solution, config)
     if not config.solution_execution_counts:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
-from .build import Layout, build_assignment, resolve_slugs, stale_files, write_atomically
+from .build import build_assignment, resolve_slugs, stale_files, write_atomically
 from .errors import AutograderError
 
 
@@ -15,11 +16,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except AutograderError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_relative(error, args.root.resolve())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _relative(error: AutograderError, root: Path) -> str:
+    """The error's message with its file shown relative to the course root, as users type it."""
+    file = Path(error.location.file)
+    if file.is_absolute() and file.is_relative_to(root):
+        return f"{dataclasses.replace(error.location, file=file.relative_to(root))}: {error.message}"
+    return str(error)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +48,7 @@ def _build(args) -> int:
     slugs = resolve_slugs(root, args.slugs)
     outputs = []
     for slug in slugs:
-        print(f"building {slug} ...", file=sys.stderr, flush=True)
+        print(f"building {slug} ...", flush=True)
         outputs.append(build_assignment(root, slug))
     if args.check:
         stale = [path for output in outputs for path in stale_files(output)]
@@ -53,5 +62,5 @@ def _build(args) -> int:
     for output in outputs:
         write_atomically(output.files)
         for path in output.files:
-            print(f"wrote {Layout(root, output.slug).relative(path)}")
+            print(f"wrote {path.relative_to(root)}")
     return 0

@@ -61,7 +61,7 @@ def load_config(path: Path) -> AssignmentConfig:
 def _build(cls: type, node: yaml.Node, path: Path, prefix: str):
     """Turn a YAML mapping node into dataclass `cls`, checking keys and types against its fields."""
     if not isinstance(node, yaml.MappingNode):
-        where = f"'{prefix}'" if prefix else "the top level"
+        where = f"'{prefix.rstrip('.')}'" if prefix else "the top level"
         raise ConfigError(_loc(path, node), f"{where} must be a mapping of keys to values")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)

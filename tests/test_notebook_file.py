@@ -1,0 +1,53 @@
+"""Reading notebook files: each way a file can be broken gives one clear error naming it."""
+import json
+
+import nbformat
+import pytest
+
+from autograder.errors import NotebookReadError
+from autograder.notebook_file import read_notebook
+
+from conftest import notebook
+
+
+def test_reads_a_valid_notebook(tmp_path):
+    path = tmp_path / "ok.ipynb"
+    nbformat.write(notebook(("code", "x = 1")), path)
+    assert read_notebook(path).cells[0].source == "x = 1"
+
+
+def test_upgrades_nbformat_3(tmp_path):
+    path = tmp_path / "old.ipynb"
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "x = 1", "language": "python", "outputs": [], "metadata": {}}]}]}
+    path.write_text(json.dumps(v3))
+    assert read_notebook(path).cells[0].source == "x = 1"
+
+
+@pytest.mark.parametrize("content, words", [
+    (b'{"cells": [', "invalid JSON"),
+    (b"", "empty"),
+    (b"\xff\xfe\x00garbage", "not UTF-8"),
+    (b'[1, 2, 3]', "not a Jupyter notebook"),
+    (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}', "not a valid notebook"),
+    (b'{"nbformat": 2, "cells": []}', "too old"),
+], ids=["truncated", "empty", "binary", "json-list", "invalid-cell", "ancient"])
+def test_broken_files_name_the_file_and_the_problem(tmp_path, content, words):
+    path = tmp_path / "broken.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(NotebookReadError) as caught:
+        read_notebook(path)
+    assert str(path) in str(caught.value) and words in str(caught.value)
+
+
+def test_invalid_json_names_the_line(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text('{\n "cells": [],\n "nbformat": 4,,\n}')
+    with pytest.raises(NotebookReadError) as caught:
+        read_notebook(path)
+    assert caught.value.location.line == 3
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(NotebookReadError, match="not found"):
+        read_notebook(tmp_path / "nope.ipynb")
