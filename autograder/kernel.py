@@ -31,6 +31,8 @@ def execute_solution(
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},
         record_timing=False,
+        # The kernel flushes stdout at timing-dependent points; merged streams make builds reproducible.
+        coalesce_streams=True,
         allow_errors=False,
         # The kernel warns that it talks over local TCP; that is expected and only noise here.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],

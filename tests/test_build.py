@@ -150,3 +150,11 @@ def test_unknown_slug_lists_the_known_ones(course):
     course.add("demo", SOURCE)
     result = course.run("build", "nope")
     assert result.returncode == 2 and "no assignment 'nope' here (known: demo)" in result.stderr
+
+
+def test_output_flushed_in_many_pieces_is_one_stream(course):
+    chatty = "import sys, time\nfor i in range(50):\n    print(i, flush=True)\n    time.sleep(0.002)\nprint('err', file=sys.stderr)"
+    course.add("demo", notebook(("code", chatty)))
+    assert course.run("build").returncode == 0
+    outputs = nbformat.read(course.solution("demo"), 4).cells[0].outputs
+    assert [(o.name, o.text) for o in outputs] == [("stdout", "".join(f"{i}\n" for i in range(50))), ("stderr", "err\n")]
