@@ -55,3 +55,10 @@ class SolutionExecutionError(AutograderError):
 
 class StaleBuildError(AutograderError):
     """A committed generated file no longer matches what its source builds."""
+
+
+class GraderError(AutograderError):
+    """The grader itself could not do its job (not the submission's fault); the batch exits non-zero."""
+
+    def __init__(self, message: str):
+        super().__init__("autograder", message)

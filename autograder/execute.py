@@ -1,0 +1,259 @@
+"""Run a notebook's cells in a fresh worker process and collect per-cell results and probe values.
+
+Workers are forked from a warm fork server (autograder.zygote: torch and the worker imported
+once), so each submission gets its own process without paying for Python and torch start-up. The grader never
+runs student code itself and reads the worker's reports as untrusted JSON.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from .config import Limits
+from .errors import GraderError
+from .frames import ChannelError, FrameReader
+from .jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
+from .zygote import PID
+
+MAX_MESSAGE = 8 << 20
+MAX_ATTEMPTS = 3
+_GRACE = 2.0  # seconds past a cell's own limit before the worker is killed from outside
+_START_SECONDS = 60.0  # a fork server's first start imports torch; later workers start in milliseconds
+
+
+@dataclass(frozen=True)
+class CellResult:
+    index: int
+    id: str
+    status: str
+    output: str = ""
+    error: dict | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    value: object = None  # plain JSON, decoded by the grader
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Everything one submission's run produced, as plain data."""
+
+    cells: tuple[CellResult, ...]
+    probes: dict[str, ProbeResult]
+    problems: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass
+class _Attempt:
+    cells: dict[int, CellResult] = field(default_factory=dict)
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    running: int | None = None
+    finished: bool = False
+    failure: str | None = None
+    timed_out: bool = False
+
+
+class Executor:
+    """Runs notebooks for one assignment; safe to use from several threads at once."""
+
+    def __init__(self, probes_path: str | None, limits: Limits):
+        self.probes_path = probes_path
+        self.limits = limits
+        self._server = ForkServer()
+
+    def run(self, cells: list[CellJob]) -> Execution:
+        """Run the cells; a cell that kills or hangs the worker is skipped on a fresh retry."""
+        started = time.monotonic()
+        problems: list[str] = []
+        jobs = list(cells)
+        attempt = _Attempt()
+        for _ in range(MAX_ATTEMPTS):
+            attempt = self._attempt(jobs, started)
+            if attempt.finished or attempt.running is None:
+                break
+            index = attempt.running
+            status = TIMEOUT if attempt.timed_out else CRASHED
+            problems.append(f"cell {index + 1}: {attempt.failure}; it was skipped and the notebook run again")
+            jobs[index] = replace(jobs[index], skip_reason=f"{status}: {attempt.failure}")
+        if not attempt.finished and attempt.failure:
+            problems.append(f"the run did not finish: {attempt.failure}")
+        results = tuple(self._final_cell(i, job, attempt) for i, job in enumerate(jobs))
+        return Execution(results, attempt.probes, tuple(problems), time.monotonic() - started)
+
+    def _final_cell(self, index: int, job: CellJob, attempt: _Attempt) -> CellResult:
+        if index in attempt.cells:
+            result = attempt.cells[index]
+            if job.skip_reason and job.skip_reason.split(":")[0] in (TIMEOUT, CRASHED):
+                return replace(result, status=job.skip_reason.split(":")[0], notes=(job.skip_reason.split(": ", 1)[1],))
+            return result
+        return CellResult(index, job.id, CRASHED, notes=("not run: the notebook stopped before this cell",))
+
+    def _attempt(self, jobs: list[CellJob], started: float) -> _Attempt:
+        attempt = _Attempt()
+        with tempfile.TemporaryDirectory(prefix="autograder-scratch-") as scratch:
+            job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch)
+            pid, report_fd = self._server.spawn(encode_job(job))
+            try:
+                self._collect(FrameReader(report_fd, MAX_MESSAGE), attempt, started)
+            finally:
+                os.close(report_fd)
+                _kill(pid)
+        return attempt
+
+    def close(self) -> None:
+        self._server.close()
+
+    def _collect(self, reader: FrameReader, attempt: _Attempt, started: float) -> None:
+        limits = self.limits
+        notebook_deadline = started + limits.notebook_seconds + _GRACE
+        cell_deadline = time.monotonic() + _START_SECONDS
+        while True:
+            deadline = min(notebook_deadline, cell_deadline)
+            try:
+                message = reader.read(max(0.0, deadline - time.monotonic()))
+            except ChannelError as problem:
+                attempt.failure = ("the worker process ended abruptly (crash, exit or memory limit)"
+                                   if str(problem) == "end of channel" else
+                                   f"the notebook broke the grader's channel ({problem})")
+                return
+            if message is None:
+                attempt.timed_out = True
+                attempt.failure = ("the notebook ran past its time limit of "
+                                   f"{limits.notebook_seconds:g} s" if time.monotonic() >= notebook_deadline
+                                   else f"still running after {limits.cell_seconds:g} s, the time limit of one cell")
+                return
+            try:
+                done = self._take(message, attempt)
+            except (ValueError, KeyError, TypeError):
+                attempt.failure = "the notebook wrote garbage into the grader's channel"
+                return
+            if done:
+                return
+            if message.get("type") in ("ready", "cell_start", "cell"):
+                cell_deadline = time.monotonic() + limits.cell_seconds + _GRACE
+
+    @staticmethod
+    def _take(message: dict, attempt: _Attempt) -> bool:
+        """Record one report; True when the worker has nothing more to say."""
+        kind = message["type"]
+        if kind == "cell_start":
+            attempt.running = int(message["index"])
+        elif kind == "cell":
+            result = _cell_result(message)
+            attempt.cells[result.index] = result
+            attempt.running = None
+        elif kind == "probe":
+            attempt.probes[str(message["name"])] = ProbeResult(bool(message["ok"]), message.get("value"),
+                                                               str(message.get("error", ""))[:500])
+        elif kind == "oversize" and message.get("name"):
+            attempt.probes[str(message["name"])] = ProbeResult(False, error="value too large to grade")
+        elif kind == "fatal":
+            attempt.failure = f"the worker failed: {str(message.get('error'))[:300]}"
+            return True
+        elif kind == "done":
+            attempt.finished = True
+            return True
+        return False
+
+
+def _cell_result(message: dict) -> CellResult:
+    error = message.get("error")
+    if error is not None:
+        error = {key: str(error.get(key, ""))[:4000] for key in ("ename", "evalue", "traceback")}
+    return CellResult(
+        index=int(message["index"]), id=str(message["id"]), status=str(message["status"]),
+        output=str(message.get("output", "")), error=error,
+        notes=tuple(str(note)[:500] for note in message.get("notes", [])[:20]),
+    )
+
+
+def _kill(pid: int) -> None:
+    """Kill the worker and every process it started (they share its process group)."""
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class ForkServer:
+    """Client of autograder.zygote: starts it on first use, restarts it if a worker killed it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._socket: socket.socket | None = None
+        self._log = tempfile.TemporaryFile()
+
+    def spawn(self, job: bytes) -> tuple[int, int]:
+        """Fork a worker with `job`; return its pid and the read end of its report pipe."""
+        job_read, job_write = os.pipe()
+        report_read, report_write = os.pipe()
+        try:
+            with self._lock:
+                pid = self._request(job_read, report_write)
+        finally:
+            os.close(job_read)
+            os.close(report_write)
+        threading.Thread(target=_write_all, args=(job_write, job), daemon=True).start()
+        return pid, report_read
+
+    def _request(self, job_read: int, report_write: int) -> int:
+        for attempt in range(2):
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            try:
+                socket.send_fds(self._socket, [b"j"], [job_read, report_write])
+                reply = self._socket.recv(PID.size)
+                if len(reply) == PID.size:
+                    return PID.unpack(reply)[0]
+            except OSError:
+                pass
+            self._stop()
+        self._log.seek(0)
+        detail = self._log.read()[-2000:].decode("utf-8", "replace").strip()
+        raise GraderError(f"could not start a worker process{': ' + detail if detail else ''}")
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+            start_new_session=True,  # Ctrl-C in the grader's terminal stops the grader, which stops this
+        )
+        theirs.close()
+        ours.settimeout(_START_SECONDS)
+        self._socket = ours
+
+    def _stop(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            sink.write(data)
+    except OSError:
+        pass  # the worker died before reading its job; its report pipe says so

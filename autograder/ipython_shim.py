@@ -1,0 +1,39 @@
+"""Enough of IPython for notebooks to run outside a kernel: magics and shell escapes become no-ops."""
+from __future__ import annotations
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+_TRANSFORMER = TransformerManager()
+
+
+def to_python(source: str) -> str:
+    """IPython cell syntax (`%magic`, `!cmd`, `x?`) -> plain Python that calls `get_ipython()`."""
+    return _TRANSFORMER.transform_cell(source)
+
+
+class Shell:
+    """Stands in for `get_ipython()`: records what a cell asked of IPython instead of doing it."""
+
+    def __init__(self):
+        self.notes: list[str] = []
+
+    def run_line_magic(self, name, line, *args, **kwargs):
+        self.notes.append(f"%{name} {line}".strip() + " was ignored (magics do not run when grading)")
+
+    def run_cell_magic(self, name, line, cell, *args, **kwargs):
+        self.notes.append(f"%%{name} cell was ignored (cell magics do not run when grading)")
+
+    def system(self, command, *args, **kwargs):
+        self.notes.append(f"!{command} was not run (shell commands do not run when grading)")
+
+    getoutput = system
+
+    def __getattr__(self, name):
+        # Any other IPython API a notebook touches (e.g. `get_ipython().kernel`) does nothing.
+        return lambda *args, **kwargs: None
+
+
+def display(*objects, **kwargs):
+    """`display(x)` prints x's repr, as a notebook shows it in text form."""
+    for obj in objects:
+        print(repr(obj))

@@ -1,0 +1,46 @@
+"""What the grader asks of a worker, and the statuses a cell can end in."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Limits
+
+OK = "ok"
+ERROR = "error"
+TIMEOUT = "timeout"
+NOT_ANSWERED = "not answered"
+SKIPPED = "skipped"
+CRASHED = "crashed"
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """One cell to run: its id in the released notebook, its code, and where the code came from."""
+
+    id: str
+    source: str
+    origin: str  # "protected" (restored from the release), "answer", or "extra" (added by the student)
+    skip_reason: str | None = None  # set when the cell must not run (not answered, crashed before)
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    cells: tuple[CellJob, ...]
+    probes_path: str | None
+    limits: Limits
+    scratch: str
+
+
+def encode_job(job: WorkerJob) -> bytes:
+    import dataclasses
+    import json
+    return json.dumps(dataclasses.asdict(job)).encode("utf-8")
+
+
+def decode_job(data: dict) -> WorkerJob:
+    return WorkerJob(
+        cells=tuple(CellJob(**cell) for cell in data["cells"]),
+        probes_path=data["probes_path"],
+        limits=Limits(**data["limits"]),
+        scratch=data["scratch"],
+    )

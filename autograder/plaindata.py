@@ -1,0 +1,129 @@
+"""Values crossing from a worker that ran student code: plain JSON, never pickle.
+
+The worker encodes what the tests need (tensors, numbers, text, lists, dicts); the grader decodes
+it as untrusted data. A tensor subclass or an object with a lying `__eq__` arrives as plain numbers.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import torch
+
+TENSOR = "__tensor__"
+OPAQUE = "__object__"
+MAX_ITEMS = 1_000_000
+_DTYPES = {str(d).removeprefix("torch."): d for d in (
+    torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.uint8, torch.int16,
+    torch.int32, torch.int64, torch.bool)}
+
+
+class EncodeError(ValueError):
+    """A value the worker cannot send as plain data."""
+
+
+def encode(value: Any) -> Any:
+    """Python value -> JSON-ready structure. Runs in the worker."""
+    return _encode(value, 0)
+
+
+def _encode(value: Any, depth: int) -> Any:
+    if depth > 20:
+        raise EncodeError("value is nested too deeply")
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if type(value) is float:
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, torch.Tensor):
+        return _encode_tensor(value)
+    if type(value) in (list, tuple) or isinstance(value, torch.Size):
+        return [_encode(item, depth + 1) for item in value]
+    if type(value) is dict:
+        return {str(key): _encode(item, depth + 1) for key, item in value.items()}
+    try:
+        import numpy
+        if isinstance(value, numpy.ndarray) or isinstance(value, numpy.generic):
+            return _encode_tensor(torch.as_tensor(numpy.asarray(value)))
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    return {OPAQUE: type(value).__name__}
+
+
+def _encode_tensor(tensor: torch.Tensor) -> dict:
+    # Strip any subclass and its __torch_function__ before reading the numbers.
+    with torch._C.DisableTorchFunction():
+        plain = torch.Tensor.as_subclass(tensor, torch.Tensor).detach().cpu()
+        if plain.is_complex() or plain.numel() > MAX_ITEMS:
+            raise EncodeError(f"tensor of shape {list(plain.shape)} is too large or complex to grade")
+        dtype = str(plain.dtype).removeprefix("torch.")
+        data = plain.double().tolist() if plain.is_floating_point() else plain.tolist()
+    return {TENSOR: {"dtype": dtype, "shape": list(plain.shape), "data": _finite(data)}}
+
+
+def _finite(data):
+    if isinstance(data, list):
+        return [_finite(item) for item in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return {"__float__": repr(data)}
+    return data
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(encode(value), allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode(data: Any) -> Any:
+    """JSON structure -> Python values with real tensors. Runs in the grader, on untrusted input."""
+    if isinstance(data, dict):
+        if TENSOR in data:
+            return _decode_tensor(data[TENSOR])
+        if "__float__" in data:
+            return float(data["__float__"])
+        if OPAQUE in data:
+            return Opaque(str(data[OPAQUE]))
+        return {str(key): decode(item) for key, item in data.items()}
+    if isinstance(data, list):
+        return [decode(item) for item in data]
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    raise ValueError(f"unexpected {type(data).__name__} in worker data")
+
+
+def _decode_tensor(spec: dict) -> torch.Tensor:
+    dtype = _DTYPES.get(spec.get("dtype"))
+    shape = spec.get("shape")
+    if dtype is None or not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ValueError("malformed tensor in worker data")
+    numel = math.prod(shape)
+    if numel > MAX_ITEMS:
+        raise ValueError("tensor in worker data is too large")
+    values = torch.tensor(_unfinite(spec.get("data")), dtype=torch.float64 if dtype.is_floating_point else dtype)
+    if values.numel() != numel:
+        raise ValueError("tensor data does not match its shape")
+    return values.reshape(shape).to(dtype)
+
+
+def _unfinite(data):
+    if isinstance(data, list):
+        return [_unfinite(item) for item in data]
+    if isinstance(data, dict) and "__float__" in data:
+        return float(data["__float__"])
+    if isinstance(data, (bool, int, float)):
+        return data
+    raise ValueError("tensor data holds something that is not a number")
+
+
+class Opaque:
+    """A value the worker could only describe by its type name (a function, a module, ...)."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Opaque) and other.type_name == self.type_name
+
+    __hash__ = None

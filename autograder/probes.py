@@ -1,0 +1,52 @@
+"""What a grader extracts from a finished notebook: named probes, run inside the worker.
+
+A probe reads the student's namespace (after a given cell, or at the end) and returns plain
+values: tensors, numbers, text, lists, dicts. Probes hold recipes for inputs, never expected
+values or solution code, because they run in the same process as the student's code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+Namespace = dict[str, Any]
+END = "__end__"
+
+
+@dataclass
+class Probes:
+    """The probes of one assignment, grouped by the cell after which they run."""
+
+    by_cell: dict[str, list[tuple[str, Callable[[Namespace], Any]]]] = field(default_factory=dict)
+
+    def after(self, cell_id: str, name: str | None = None):
+        """Run the decorated function right after cell `cell_id` (variables are often reassigned later)."""
+        def register(function):
+            self._add(cell_id, name or function.__name__, function)
+            return function
+        return register
+
+    def at_end(self, function=None, *, name: str | None = None):
+        """Run the decorated function once every cell has run."""
+        def register(fn):
+            self._add(END, name or fn.__name__, fn)
+            return fn
+        return register(function) if function is not None else register
+
+    def _add(self, cell_id: str, name: str, function) -> None:
+        if name in self.names():
+            raise ValueError(f"probe '{name}' is defined twice")
+        self.by_cell.setdefault(cell_id, []).append((name, function))
+
+    def names(self) -> list[str]:
+        return [name for probes in self.by_cell.values() for name, _ in probes]
+
+    def cells(self) -> set[str]:
+        return set(self.by_cell) - {END}
+
+
+def need(ns: Namespace, name: str) -> Any:
+    """The student's variable `name`, or a clear error saying it was never defined."""
+    if name not in ns:
+        raise NameError(f"'{name}' is not defined; run the cell that defines it")
+    return ns[name]

@@ -1,0 +1,180 @@
+"""Runs inside the worker process: executes the cells, then the probes, and reports as JSON lines.
+
+Nothing here trusts the student's code, and nothing the grader needs to keep secret is here:
+the only way out is the connection to the grader, carrying plain data (see plaindata.py).
+"""
+from __future__ import annotations
+
+import builtins
+import importlib.util
+import io
+import linecache
+import os
+import signal
+import sys
+import traceback
+
+import torch
+
+from . import plaindata
+from .ipython_shim import Shell, display, to_python
+from .frames import write_frame
+from .jobs import ERROR, NOT_ANSWERED, OK, SKIPPED, TIMEOUT, CellJob, WorkerJob, decode_job  # noqa: F401
+from .markers import PLACEHOLDER
+from .probes import END, Probes
+from .sandbox import enter_sandbox
+
+# The worker is forked from a process that imported torch; one thread avoids the OpenMP pool
+# deadlocking in forked children, and grading many small notebooks in parallel wants no more.
+torch.set_num_threads(1)
+
+PROBE_SECONDS = 10.0
+MAX_MESSAGE = 4 << 20
+
+
+class CellTimeout(BaseException):
+    """Raised inside student code when its time is up; BaseException so `except Exception` misses it."""
+
+
+class CappedOutput(io.TextIOBase):
+    """Collects printed text up to a limit, counting what it drops."""
+
+    def __init__(self, limit: int):
+        self.limit, self.parts, self.size, self.dropped = limit, [], 0, 0
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def text(self) -> str:
+        body = "".join(self.parts)
+        return body + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
+
+
+def main(job: WorkerJob, conn: int) -> None:
+    """Entry point of the worker process (`conn` is the report pipe); never returns."""
+    try:
+        enter_sandbox(job)
+        _send(conn, {"type": "ready"})
+        _run(job, conn)
+        _send(conn, {"type": "done"})
+    except BaseException as exc:  # the student may break anything; report what we can
+        try:
+            _send(conn, {"type": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+        except BaseException:
+            pass
+    finally:
+        os._exit(0)
+
+
+def _run(job: WorkerJob, conn) -> None:
+    probes = _load_probes(job.probes_path)
+    shell = Shell()
+    ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
+    signal.signal(signal.SIGALRM, _on_alarm)
+    for index, cell in enumerate(job.cells):
+        _send(conn, {"type": "cell_start", "index": index})
+        result = _run_cell(index, cell, ns, shell, job)
+        _send(conn, {"type": "cell", **result})
+        for name, probe in probes.by_cell.get(cell.id, ()):
+            _send(conn, _run_probe(name, probe, ns))
+    for name, probe in probes.by_cell.get(END, ()):
+        _send(conn, _run_probe(name, probe, ns))
+
+
+def _load_probes(path: str | None) -> Probes:
+    if path is None:
+        return Probes()
+    spec = importlib.util.spec_from_file_location("assignment_probes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.probes
+
+
+def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob) -> dict:
+    result = {"index": index, "id": cell.id, "status": OK, "output": "", "error": None, "notes": []}
+    if cell.skip_reason:
+        result.update(status=NOT_ANSWERED if cell.skip_reason == NOT_ANSWERED else SKIPPED, notes=[cell.skip_reason])
+        return result
+    filename = f"<cell {index + 1}>"
+    try:
+        code = compile(to_python(cell.source), filename, "exec")
+    except SyntaxError as exc:
+        if PLACEHOLDER in cell.source:
+            result.update(status=NOT_ANSWERED, notes=[f"'{PLACEHOLDER}' is still in this cell"])
+        else:
+            result.update(status=ERROR, error=_error(exc, cell.source))
+        return result
+    linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+    output = CappedOutput(job.limits.output_kb * 1024)
+    shell.notes = []
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = output
+    signal.setitimer(signal.ITIMER_REAL, job.limits.cell_seconds)
+    try:
+        exec(code, ns)
+    except CellTimeout:
+        result.update(status=TIMEOUT)
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt: recorded like any error
+        result.update(status=ERROR, error=_error(exc, cell.source))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = saved
+    if result["status"] == TIMEOUT:
+        result["notes"].append(f"stopped after {job.limits.cell_seconds:g} s (the time limit of one cell)")
+    if PLACEHOLDER in cell.source and result["status"] == OK:
+        result["notes"].append(f"'{PLACEHOLDER}' is still in this cell")
+    result["output"] = output.text()
+    result["notes"] += shell.notes
+    return result
+
+
+def _run_probe(name: str, probe, ns: dict) -> dict:
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = CappedOutput(0)
+    signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            value = probe(ns)
+        return {"type": "probe", "name": name, "ok": True, "value": plaindata.encode(value)}
+    except CellTimeout:
+        return {"type": "probe", "name": name, "ok": False, "error": f"took longer than {PROBE_SECONDS:g} s"}
+    except BaseException as exc:
+        return {"type": "probe", "name": name, "ok": False, "error": _one_line(exc)}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = saved
+
+
+def _on_alarm(signum, frame):
+    raise CellTimeout()
+
+
+def _error(exc: BaseException, source: str) -> dict:
+    frames = [line for line in traceback.format_exception(exc) if "autograder/worker.py" not in line]
+    return {"ename": type(exc).__name__, "evalue": _one_line(exc, with_type=False), "traceback": "".join(frames)[-4000:]}
+
+
+def _one_line(exc: BaseException, with_type: bool = True) -> str:
+    try:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    except BaseException:
+        text = "(unprintable error)"
+    text = text[:300]
+    return f"{type(exc).__name__}: {text}" if with_type else text
+
+
+def _send(conn: int, message: dict) -> None:
+    data = plaindata.json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    if len(data) > MAX_MESSAGE:
+        data = plaindata.json.dumps({"type": "oversize", "what": message.get("type"), "name": message.get("name"),
+                                     "index": message.get("index")}).encode("utf-8")
+    write_frame(conn, data)
