@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from nbformat import NotebookNode
 from .compile import compile_notebook, serialize
 from .config import CONFIG_NAME, AssignmentConfig, load_config
 from .errors import AutograderError
+from .files import write_atomically  # noqa: F401  (re-exported for the CLI)
 from .kernel import execute_solution
 from .notebook_file import read_notebook
 
@@ -87,6 +87,8 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
         execute_solution(solution, Path(workdir), config.limits, layout.source,
                          compiled.solution_lines, compiled.source_index)
     student = _with_outputs(compiled.student, solution, config)
+    # Lets `autograder check` find the assignment even when the student renames the file.
+    student.metadata["autograder"] = {"assignment": slug}
     if not config.solution_execution_counts:
         _clear_counts(solution)
     return BuildOutput(slug, {layout.student: serialize(student), layout.solution: serialize(solution)})
@@ -110,26 +112,6 @@ def _clear_counts(nb: NotebookNode) -> None:
             for output in cell.outputs:
                 if "execution_count" in output:
                     output["execution_count"] = None
-
-
-def write_atomically(files: dict[Path, bytes]) -> None:
-    """Write every file or none: all go to temporary siblings first, then each is renamed into place."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            staged.append((Path(tmp), path))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, path in staged:
-        os.replace(tmp, path)
 
 
 def stale_files(output: BuildOutput) -> list[Path]:

@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .build import build_assignment, resolve_slugs, stale_files, write_atomically
-from .errors import AutograderError
+from .errors import AutograderError, GraderError
+from .grade import Grader, expand, grade_batch, load_assignment
+from .hidden_tests import VISIBLE
+from .notebook_file import read_notebook
+from .scoring import GradeReport
+
+CACHE = Path(".cache") / "references"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except GraderError as error:
+        print(f"grader error: {error.message}", file=sys.stderr)
+        return 3
     except AutograderError as error:
         print(f"error: {_relative(error, args.root.resolve())}", file=sys.stderr)
         return 2
@@ -40,6 +52,20 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--check", action="store_true",
                        help="write nothing; fail if a committed generated notebook differs from what its source builds")
     build.set_defaults(run=_build)
+
+    grade = commands.add_parser("grade", help="grade submissions in isolated workers; write grades.csv and per-submission results")
+    grade.add_argument("slug", metavar="SLUG")
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
+                       help="notebook files, or folders whose files are all graded")
+    grade.add_argument("--out", type=Path, required=True, help="folder for grades.csv and <submission>/results.json")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="submissions graded at once (default: the number of cores)")
+    grade.set_defaults(run=_grade)
+
+    check = commands.add_parser("check", help="run the visible tests on your own notebook")
+    check.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+    check.add_argument("--assignment", metavar="SLUG", help="which assignment (default: read from the notebook)")
+    check.set_defaults(run=_check)
     return parser
 
 
@@ -64,3 +90,77 @@ def _build(args) -> int:
         for path in output.files:
             print(f"wrote {path.relative_to(root)}")
     return 0
+
+
+def _grade(args) -> int:
+    root = args.root.resolve()
+    assignment = load_assignment(root, resolve_slugs(root, [args.slug])[0])
+    paths = expand(args.submissions)
+    if not paths:
+        raise AutograderError(" ".join(map(str, args.submissions)), "no submission files found")
+    bar = tqdm(total=len(paths), unit="submission", file=sys.stderr) if sys.stderr.isatty() else None
+    done = 0
+
+    def show(report: GradeReport) -> None:
+        nonlocal done
+        done += 1
+        line = f"{report.submission}: {report.score:g}/{report.max_score:g}" + (f" ({report.error})" if report.error else "")
+        if bar is not None:
+            bar.set_postfix_str(line[:60])
+            bar.update()
+        else:
+            print(f"[{done}/{len(paths)}] {line}", file=sys.stderr, flush=True)
+
+    try:
+        reports = grade_batch(assignment, paths, args.out, args.jobs, root / CACHE, show)
+    finally:
+        if bar is not None:
+            bar.close()
+    print((args.out / "grades.csv").read_text(encoding="utf-8"), end="")
+    print(f"graded {len(reports)} submission(s); results in {args.out}", file=sys.stderr)
+    return 0
+
+
+def _check(args) -> int:
+    root = args.root.resolve()
+    slug = args.assignment or _assignment_of(args.notebook, root)
+    assignment = load_assignment(root, resolve_slugs(root, [slug])[0])
+    grader = Grader(assignment, root / CACHE)
+    try:
+        report = grader.grade_file(args.notebook, args.notebook.stem)
+    finally:
+        grader.close()
+    if report.error:
+        print(f"error: {args.notebook}: {report.error}", file=sys.stderr)
+        return 2
+    print(f"Checking {args.notebook.name} against the visible tests of {assignment.config.title}\n")
+    passed = failed = hidden = 0
+    for question in report.questions:
+        visible = [o for o in question.outcomes if o.test.visibility == VISIBLE]
+        hidden += len(question.outcomes) - len(visible)
+        ok = sum(o.passed for o in visible)
+        passed, failed = passed + ok, failed + len(visible) - ok
+        print(f"{'✅' if ok == len(visible) else '❌'} {question.name}: {ok}/{len(visible)} visible tests passed")
+        for outcome in visible:
+            if not outcome.passed:
+                print(f"     - {outcome.test.name}: {outcome.message}")
+    for note in report.notes:
+        print(f"note: {note}")
+    for cell in report.cells:
+        if cell.error:
+            print(f"note: code cell {cell.index + 1} raised {cell.error['ename']}: {cell.error['evalue']}")
+        elif cell.status not in ("ok",):
+            print(f"note: code cell {cell.index + 1}: {cell.status}")
+    print(f"\n{passed} passed, {failed} failed")
+    print(f"{hidden} hidden tests are run when your notebook is graded; they are not shown here.")
+    return 0 if failed == 0 else 1
+
+
+def _assignment_of(notebook: Path, root: Path) -> str:
+    """The assignment a student notebook belongs to: its metadata, else its file name."""
+    metadata = read_notebook(notebook).metadata.get("autograder", {})
+    if isinstance(metadata, dict) and isinstance(metadata.get("assignment"), str):
+        return metadata["assignment"]
+    if (root / "assignments" / notebook.stem).is_dir():
+        return notebook.stem
+    raise AutograderError(notebook, "cannot tell which assignment this is; pass --assignment SLUG")

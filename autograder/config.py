@@ -24,6 +24,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A graded question: hidden tests mark themselves with its id; points are split among them."""
+
+    id: str
+    name: str
+    points: float
+
+
+@dataclass(frozen=True)
 class AssignmentConfig:
     """Per-assignment settings written by the instructor."""
 
@@ -36,6 +45,10 @@ class AssignmentConfig:
     # Seeds the hidden tests use to make inputs the student never saw.
     seeds: tuple[int, ...] = (0, 1, 2)
     limits: Limits = field(default_factory=Limits)
+    questions: tuple[Question, ...] = ()
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
 
 
 def load_config(path: Path) -> AssignmentConfig:
@@ -81,7 +94,20 @@ def _build(cls: type, node: yaml.Node, path: Path, prefix: str):
     ]
     if missing:
         raise ConfigError(_loc(path, node), f"missing required key '{prefix}{missing[0]}'")
+    if cls is AssignmentConfig:
+        _check_questions(values.get("questions", ()), node, path)
     return cls(**values)
+
+
+def _check_questions(questions: tuple[Question, ...], node: yaml.MappingNode, path: Path) -> None:
+    items = next((value.value for key, value in node.value if key.value == "questions"), [])
+    seen = set()
+    for question, item in zip(questions, items):
+        if question.id in seen:
+            raise ConfigError(_loc(path, item), f"question id '{question.id}' is used twice")
+        if question.points <= 0:
+            raise ConfigError(_loc(path, item), f"question '{question.id}' must be worth more than 0 points")
+        seen.add(question.id)
 
 
 def _convert(hint, node: yaml.Node, path: Path, name: str):
@@ -90,8 +116,8 @@ def _convert(hint, node: yaml.Node, path: Path, name: str):
     if typing.get_origin(hint) is tuple:
         item_type = typing.get_args(hint)[0]
         if not isinstance(node, yaml.SequenceNode):
-            raise ConfigError(_loc(path, node), f"'{name}' must be a list of {item_type.__name__}")
-        return tuple(_scalar(item_type, item, path, name) for item in node.value)
+            raise ConfigError(_loc(path, node), f"'{name}' must be a list")
+        return tuple(_convert(item_type, item, path, name) for item in node.value)
     return _scalar(hint, node, path, name)
 
 

@@ -68,9 +68,10 @@ class _Attempt:
 class Executor:
     """Runs notebooks for one assignment; safe to use from several threads at once."""
 
-    def __init__(self, probes_path: str | None, limits: Limits):
+    def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = ()):
         self.probes_path = probes_path
         self.limits = limits
+        self.seeds = seeds
         self._server = ForkServer()
 
     def run(self, cells: list[CellJob]) -> Execution:
@@ -103,7 +104,7 @@ class Executor:
     def _attempt(self, jobs: list[CellJob], started: float) -> _Attempt:
         attempt = _Attempt()
         with tempfile.TemporaryDirectory(prefix="autograder-scratch-") as scratch:
-            job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch)
+            job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds)
             pid, report_fd = self._server.spawn(encode_job(job))
             try:
                 self._collect(FrameReader(report_fd, MAX_MESSAGE), attempt, started)

@@ -29,6 +29,7 @@ class WorkerJob:
     probes_path: str | None
     limits: Limits
     scratch: str
+    seeds: tuple[int, ...] = ()
 
 
 def encode_job(job: WorkerJob) -> bytes:
@@ -43,4 +44,5 @@ def decode_job(data: dict) -> WorkerJob:
         probes_path=data["probes_path"],
         limits=Limits(**data["limits"]),
         scratch=data["scratch"],
+        seeds=tuple(int(seed) for seed in data.get("seeds", ())),
     )

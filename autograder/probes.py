@@ -18,6 +18,8 @@ class Probes:
     """The probes of one assignment, grouped by the cell after which they run."""
 
     by_cell: dict[str, list[tuple[str, Callable[[Namespace], Any]]]] = field(default_factory=dict)
+    # The assignment's `seeds` (assignment.yaml), set by the worker: probes make unseen inputs from them.
+    seeds: tuple[int, ...] = (0, 1, 2)
 
     def after(self, cell_id: str, name: str | None = None):
         """Run the decorated function right after cell `cell_id` (variables are often reassigned later)."""
@@ -37,6 +39,11 @@ class Probes:
         if name in self.names():
             raise ValueError(f"probe '{name}' is defined twice")
         self.by_cell.setdefault(cell_id, []).append((name, function))
+
+    def capture(self, cell_id: str, *variables: str) -> None:
+        """One probe per variable, named '<cell id>:<variable>', reading it right after the cell."""
+        for variable in variables:
+            self._add(cell_id, f"{cell_id}:{variable}", lambda ns, variable=variable: need(ns, variable))
 
     def names(self) -> list[str]:
         return [name for probes in self.by_cell.values() for name, _ in probes]

@@ -77,6 +77,7 @@ def main(job: WorkerJob, conn: int) -> None:
 
 def _run(job: WorkerJob, conn) -> None:
     probes = _load_probes(job.probes_path)
+    probes.seeds = job.seeds
     shell = Shell()
     ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -85,7 +86,7 @@ def _run(job: WorkerJob, conn) -> None:
         result = _run_cell(index, cell, ns, shell, job)
         _send(conn, {"type": "cell", **result})
         for name, probe in probes.by_cell.get(cell.id, ()):
-            _send(conn, _run_probe(name, probe, ns))
+            _send(conn, _run_probe(name, probe, ns, _blocker(index, result)))
     for name, probe in probes.by_cell.get(END, ()):
         _send(conn, _run_probe(name, probe, ns))
 
@@ -137,7 +138,18 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
     return result
 
 
-def _run_probe(name: str, probe, ns: dict) -> dict:
+def _blocker(index: int, result: dict) -> str | None:
+    """Why a probe right after this cell may fail, in the student's terms."""
+    if result["status"] == NOT_ANSWERED:
+        return f"code cell {index + 1} is not answered yet"
+    if result["status"] == ERROR:
+        return f"code cell {index + 1} raised {result['error']['ename']}"
+    if result["status"] != OK:
+        return f"code cell {index + 1} did not finish ({result['status']})"
+    return None
+
+
+def _run_probe(name: str, probe, ns: dict, blocker: str | None = None) -> dict:
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = CappedOutput(0)
     signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
@@ -146,9 +158,9 @@ def _run_probe(name: str, probe, ns: dict) -> dict:
             value = probe(ns)
         return {"type": "probe", "name": name, "ok": True, "value": plaindata.encode(value)}
     except CellTimeout:
-        return {"type": "probe", "name": name, "ok": False, "error": f"took longer than {PROBE_SECONDS:g} s"}
+        return {"type": "probe", "name": name, "ok": False, "error": blocker or f"took longer than {PROBE_SECONDS:g} s"}
     except BaseException as exc:
-        return {"type": "probe", "name": name, "ok": False, "error": _one_line(exc)}
+        return {"type": "probe", "name": name, "ok": False, "error": blocker or _one_line(exc)}
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved

@@ -30,6 +30,8 @@ def test_defaults_fill_what_is_not_given(tmp_path):
     ("title: t\nlimits:\n  memory_mb: true\n", 3, "'limits.memory_mb' must be a whole number"),
     ("title: [a, b]\n", 1, "'title' must be text"),
     ("title: t\nseeds: 3\n", 2, "'seeds' must be a list"),
+    ("title: t\nquestions:\n  - id: q1\n    points: 2\n", 3, "missing required key 'questions.name'"),
+    ("title: t\nquestions:\n  - {id: q1, name: a, points: 1}\n  - {id: q1, name: b, points: 1}\n", 4, "used twice"),
     ("title: t\nseeds: [1, x]\n", 2, "'seeds' must be a whole number"),
     ("title: t\nlimits: 5\n", 2, "'limits' must be a mapping"),
     ("student_outputs: true\n", 1, "missing required key 'title'"),

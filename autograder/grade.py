@@ -1,0 +1,148 @@
+"""Grade submissions of one assignment: intake, isolated execution, hidden tests, reports on disk."""
+from __future__ import annotations
+
+import importlib.util
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+
+from .build import Layout
+from .config import AssignmentConfig, load_config
+from .errors import AutograderError, GraderError
+from .execute import Executor
+from .files import write_atomically
+from .hidden_tests import Suite, load_suite, run_test
+from .notebook_file import read_notebook
+from .references import check_suite_on_reference, reference_run
+from .report import feedback_markdown, grades_csv, results_json
+from .scoring import GradeReport, score_questions, zero_scores
+from .submission import ReleasedCell, plan_submission, released_cells
+from .testing import Run
+
+MAX_SUBMISSION_BYTES = 20 << 20
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Everything grading needs to know about one assignment, loaded and checked once."""
+
+    layout: Layout
+    config: AssignmentConfig
+    suite: Suite
+    release: tuple[ReleasedCell, ...]
+
+
+def load_assignment(root: Path, slug: str) -> Assignment:
+    layout = Layout(root, slug)
+    config = load_config(layout.config)
+    if not config.questions:
+        raise AutograderError(layout.config, "no questions; add a 'questions:' list to grade this assignment")
+    for path in (layout.student, layout.solution):
+        if not path.is_file():
+            raise AutograderError(path, "missing; run 'autograder build' first")
+    suite = load_suite(root / "graders" / slug, config)
+    release = tuple(released_cells(read_notebook(layout.student)))
+    _check_probe_cells(suite, release)
+    return Assignment(layout, config, suite, release)
+
+
+def _check_probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> None:
+    spec = importlib.util.spec_from_file_location("probes_check", suite.probes_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ids = {cell.id for cell in release}
+    for cell_id in module.probes.cells():
+        if cell_id not in ids:
+            raise AutograderError(suite.probes_path, f"a probe runs after cell '{cell_id}', which the student notebook does not have")
+
+
+class Grader:
+    """Grades files for one assignment; one worker process per submission, several at once."""
+
+    def __init__(self, assignment: Assignment, cache_dir: Path):
+        torch.set_num_threads(1)  # comparisons are tiny; the cores belong to the workers
+        self.assignment = assignment
+        self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds)
+        self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
+        check_suite_on_reference(assignment.suite, self.reference)
+
+    def close(self) -> None:
+        self.executor.close()
+
+    def grade_file(self, path: Path, stem: str) -> GradeReport:
+        config = self.assignment.config
+        try:
+            if path.is_file() and path.stat().st_size > MAX_SUBMISSION_BYTES:
+                raise AutograderError(path, f"is {path.stat().st_size >> 20} MB; notebooks over "
+                                            f"{MAX_SUBMISSION_BYTES >> 20} MB are not graded (clear large outputs and save again)")
+            notebook = read_notebook(path)
+        except AutograderError as error:
+            return GradeReport(path.name, stem, zero_scores(config), error=error.message)
+        plan = plan_submission(list(self.assignment.release), notebook)
+        execution = self.executor.run(list(plan.cells))
+        student = Run(execution.probes)
+        outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
+        return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
+                           plan.notes + execution.problems, seconds=execution.seconds)
+
+
+def unique_stems(paths: list[Path]) -> list[str]:
+    """A result folder name per submission: its file stem, made safe and unique within the batch."""
+    stems, seen = [], set()
+    for path in paths:
+        base = re.sub(r"[^\w.-]", "_", path.stem).lstrip(".") or "submission"
+        stem, n = base, 1
+        while stem in seen:
+            n += 1
+            stem = f"{base}-{n}"
+        seen.add(stem)
+        stems.append(stem)
+    return stems
+
+
+def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int, cache_dir: Path,
+                on_report: Callable[[GradeReport], None] = lambda report: None) -> list[GradeReport]:
+    """Grade every path, writing each result as soon as it is known; the gradebook last."""
+    grader = Grader(assignment, cache_dir)
+    config = assignment.config
+    lock = threading.Lock()
+
+    def one(item: tuple[Path, str]) -> GradeReport:
+        path, stem = item
+        try:
+            report = grader.grade_file(path, stem)
+        except GraderError:
+            raise
+        except Exception as exc:  # a bug of ours must not cost the student their row
+            report = GradeReport(path.name, stem, zero_scores(config),
+                                 error=f"the grader failed on this file ({type(exc).__name__}: {exc}); tell the course staff")
+        folder = out / stem
+        write_atomically({folder / "results.json": results_json(report, config),
+                          folder / "feedback.md": feedback_markdown(report, config)})
+        with lock:
+            on_report(report)
+        return report
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            reports = list(pool.map(one, zip(paths, unique_stems(paths))))
+    finally:
+        grader.close()
+    write_atomically({out / "grades.csv": grades_csv(reports, config)})
+    return reports
+
+
+def expand(arguments: Iterable[Path]) -> list[Path]:
+    """Submission arguments -> files: a folder stands for the files directly inside it."""
+    files = []
+    for argument in arguments:
+        if argument.is_dir():
+            files += sorted(p for p in argument.iterdir() if p.is_file() and not p.name.startswith("."))
+        else:
+            files.append(argument)
+    return files

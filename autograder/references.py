@@ -1,0 +1,67 @@
+"""Reference values: the solution notebook run through the same worker and probes as submissions.
+
+Never typed by hand: random streams differ between PyTorch builds, so the values are computed
+here and cached by the solution, the probes, and the torch build that produced them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+import torch
+
+from .errors import GraderError
+from .execute import Executor, ProbeResult
+from .files import write_atomically
+from .hidden_tests import Suite, run_test
+from .jobs import OK, CellJob
+from .testing import Run
+
+FORMAT = 1
+
+
+def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: Path) -> Run:
+    """The solution's probe values, from the cache when nothing that shapes them has changed."""
+    key = _cache_key(solution, suite)
+    cache = cache_dir / f"{solution.stem}-{key}.json"
+    if cache.is_file():
+        probes = {name: ProbeResult(**value) for name, value in json.loads(cache.read_text())["probes"].items()}
+        return Run(probes)
+    probes = _compute(solution, suite, executor)
+    payload = {"format": FORMAT, "torch": torch.__version__,
+               "probes": {name: {"ok": p.ok, "value": p.value, "error": p.error} for name, p in probes.items()}}
+    write_atomically({cache: json.dumps(payload).encode("utf-8")})
+    return Run(probes)
+
+
+def check_suite_on_reference(suite: Suite, reference: Run) -> None:
+    """Every hidden test must pass on the solution itself, or the tests are wrong, not the students."""
+    for test in suite.tests:
+        outcome = run_test(test, reference, reference)
+        if not outcome.passed:
+            raise GraderError(f"hidden test {test.function_name} fails on the solution itself: {outcome.message}")
+
+
+def _compute(solution: Path, suite: Suite, executor: Executor) -> dict[str, ProbeResult]:
+    nb = nbformat.read(solution, as_version=4)
+    cells = [CellJob(c.id, c.source, "protected") for c in nb.cells if c.cell_type == "code"]
+    execution = executor.run(cells)
+    for cell in execution.cells:
+        if cell.status != OK:
+            detail = cell.error["evalue"] if cell.error else "; ".join(cell.notes)
+            raise GraderError(f"{solution}: code cell {cell.index + 1} does not run cleanly in the grader "
+                              f"({cell.status}: {detail})")
+    for name, probe in execution.probes.items():
+        if not probe.ok:
+            raise GraderError(f"{suite.probes_path}: probe '{name}' fails on the solution: {probe.error}")
+    return dict(execution.probes)
+
+
+def _cache_key(solution: Path, suite: Suite) -> str:
+    digest = hashlib.sha256()
+    for part in (solution.read_bytes(), suite.probes_path.read_bytes(), torch.__version__.encode(),
+                 str(FORMAT).encode(), Path(__file__).with_name("worker.py").read_bytes()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,114 @@
+"""GradeReport -> what people read: Gradescope results.json, feedback.md, the grades.csv gradebook."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .config import AssignmentConfig
+from .hidden_tests import HIDDEN
+from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, SKIPPED, TIMEOUT
+from .scoring import GradeReport, question_weights, test_points
+
+HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
+
+
+def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
+    """The Gradescope autograder results schema: score, tests[] with visibility."""
+    tests = []
+    for question in report.questions:
+        weights = question_weights(list(question.outcomes))
+        for outcome in question.outcomes:
+            points = test_points(outcome, config, weights)
+            tests.append({
+                "name": f"{question.name}: {outcome.test.name}",
+                "number": question.id,
+                "score": round(points if outcome.passed else 0.0, 4),
+                "max_score": round(points, 4),
+                "output": _message(outcome),
+                "visibility": outcome.test.visibility,
+            })
+    data = {
+        "score": report.score,
+        "max_score": report.max_score,
+        "output": _summary(report),
+        "execution_time": round(report.seconds, 3),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
+    """What the student reads: the score, each question's points, and what to fix."""
+    lines = [f"# {config.title}", "", f"Submission: `{report.submission}`", "",
+             f"**Score: {_num(report.score)} / {_num(report.max_score)}**", ""]
+    if report.error:
+        lines += ["Your file could not be graded:", "", f"> {report.error}", ""]
+    for question in report.questions:
+        lines.append(f"## {question.name} — {_num(question.score)} / {_num(question.max_score)}")
+        lines.append("")
+        for outcome in question.outcomes:
+            mark = "✅" if outcome.passed else "❌"
+            hidden = " (hidden test)" if outcome.test.visibility == HIDDEN else ""
+            lines.append(f"- {mark} {outcome.test.name}{hidden}")
+            if not outcome.passed:
+                lines.append(f"  - {_message(outcome)}")
+        lines.append("")
+    problems = _cell_problems(report)
+    if problems or report.notes:
+        lines += ["## While running your notebook", ""]
+        lines += [f"- {note}" for note in report.notes]
+        lines += problems
+        lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["submission", "score", "max_score"] + [q.id for q in config.questions])
+    for report in reports:
+        by_id = {q.id: q.score for q in report.questions}
+        writer.writerow([report.submission, _num(report.score), _num(report.max_score)]
+                        + [_num(by_id.get(q.id, 0.0)) for q in config.questions])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _message(outcome) -> str:
+    if outcome.passed:
+        return "passed"
+    return HIDDEN_MESSAGE if outcome.test.visibility == HIDDEN else outcome.message
+
+
+def _summary(report: GradeReport) -> str:
+    if report.error:
+        return f"Not graded: {report.error}"
+    counts: dict[str, int] = {}
+    for cell in report.cells:
+        counts[cell.status] = counts.get(cell.status, 0) + 1
+    ran = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return f"Score {_num(report.score)} / {_num(report.max_score)}. Cells: {ran}." + (
+        " " + " ".join(report.notes) if report.notes else "")
+
+
+def _cell_problems(report: GradeReport) -> list[str]:
+    lines = []
+    for cell in report.cells:
+        label = f"code cell {cell.index + 1}" if not cell.id.startswith("extra-") else f"a cell you added ({cell.id})"
+        if cell.status == NOT_ANSWERED:
+            lines.append(f"- {label}: not answered yet (`### your code` is still there)")
+        elif cell.status == ERROR and cell.error:
+            lines.append(f"- {label} raised {cell.error['ename']}: {cell.error['evalue']}")
+            tail = "\n".join(cell.error["traceback"].strip().splitlines()[-6:])
+            lines += ["", "  ```", *("  " + line for line in tail.splitlines()), "  ```", ""]
+        elif cell.status in (TIMEOUT, CRASHED, SKIPPED):
+            lines.append(f"- {label}: {cell.status} — {'; '.join(cell.notes) or 'it did not finish'}")
+        elif cell.status == OK and cell.notes:
+            lines.append(f"- {label}: {'; '.join(cell.notes)}")
+    return lines
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,66 @@
+"""Test outcomes -> points: each question's points are shared among its tests by weight."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import AssignmentConfig
+from .execute import CellResult
+from .hidden_tests import TestOutcome
+
+
+@dataclass(frozen=True)
+class QuestionScore:
+    id: str
+    name: str
+    score: float
+    max_score: float
+    outcomes: tuple[TestOutcome, ...]
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """Everything known about one graded submission; the reporters only present it."""
+
+    submission: str           # the file name as given
+    stem: str                 # the name of its result folder, unique within the batch
+    questions: tuple[QuestionScore, ...]
+    cells: tuple[CellResult, ...] = ()
+    notes: tuple[str, ...] = ()
+    error: str | None = None  # set when the file could not be graded at all
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(sum(q.score for q in self.questions), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(q.max_score for q in self.questions), 4)
+
+
+def test_points(outcome: TestOutcome, config: AssignmentConfig, weights: dict[str, float]) -> float:
+    """The most this test can earn: its share of its question's points."""
+    question = config.question(outcome.test.question)
+    return question.points * outcome.test.weight / weights[question.id]
+
+
+def score_questions(config: AssignmentConfig, outcomes: list[TestOutcome]) -> tuple[QuestionScore, ...]:
+    weights = question_weights(outcomes)
+    scores = []
+    for question in config.questions:
+        mine = tuple(o for o in outcomes if o.test.question == question.id)
+        earned = sum(test_points(o, config, weights) for o in mine if o.passed)
+        scores.append(QuestionScore(question.id, question.name, round(earned, 4), question.points, mine))
+    return tuple(scores)
+
+
+def zero_scores(config: AssignmentConfig) -> tuple[QuestionScore, ...]:
+    """The scores of a file that could not be graded: every question at zero."""
+    return tuple(QuestionScore(q.id, q.name, 0.0, q.points, ()) for q in config.questions)
+
+
+def question_weights(outcomes: list[TestOutcome]) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for outcome in outcomes:
+        weights[outcome.test.question] = weights.get(outcome.test.question, 0.0) + outcome.test.weight
+    return weights

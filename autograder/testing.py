@@ -1,0 +1,95 @@
+"""What hidden tests use: the extracted values of a run, and checks with messages a student can act on.
+
+A test receives `student` and `reference` (both `Run`): `student["probe"]` is what the student's
+notebook produced, `reference["probe"]` what the solution produced on the same inputs.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .plaindata import Opaque, decode
+
+
+class ProbeUnavailable(AssertionError):
+    """A value the test needs could not be computed from the student's notebook."""
+
+
+class Run:
+    """The probe values of one executed notebook, decoded on first use."""
+
+    def __init__(self, probes: dict):
+        self._probes = probes
+        self._decoded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._decoded:
+            shown = name.split(":")[-1]  # '<cell id>:<variable>' probes are shown by the variable
+            result = self._probes.get(name)
+            if result is None:
+                raise ProbeUnavailable(f"{shown} could not be checked: your notebook stopped before computing it")
+            if not result.ok:
+                raise ProbeUnavailable(f"{shown} could not be checked: {result.error}")
+            try:
+                self._decoded[name] = decode(result.value)
+            except ValueError as exc:
+                raise ProbeUnavailable(f"{shown} could not be read: {exc}") from None
+        return self._decoded[name]
+
+    def __contains__(self, name: str) -> bool:
+        result = self._probes.get(name)
+        return result is not None and result.ok
+
+
+def expect_tensor(got: Any, what: str) -> torch.Tensor:
+    if isinstance(got, torch.Tensor):
+        return got
+    if isinstance(got, Opaque):
+        raise AssertionError(f"{what}: expected a tensor, got a {got.type_name}")
+    raise AssertionError(f"{what}: expected a tensor, got {type(got).__name__} {_short(got)}")
+
+
+def expect_shape(got: Any, shape, what: str) -> torch.Tensor:
+    tensor = expect_tensor(got, what)
+    if list(tensor.shape) != list(shape):
+        raise AssertionError(f"{what}: expected shape {_shape(shape)}, got shape {_shape(tensor.shape)}")
+    return tensor
+
+
+def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4) -> None:
+    """Same shape and values within tolerance; the message names the largest difference and where."""
+    expected = expect_tensor(expected, f"{what} (reference)")
+    tensor = expect_shape(got, expected.shape, what).double()
+    expected = expected.double()
+    if tensor.numel() == 0:
+        return
+    same_inf = (tensor == expected) & torch.isinf(expected)
+    both_nan = torch.isnan(tensor) & torch.isnan(expected)
+    diff = (tensor - expected).abs().masked_fill(same_inf | both_nan, 0.0).nan_to_num(nan=float("inf"))
+    bad = diff > atol + rtol * expected.abs().nan_to_num(posinf=0.0, neginf=0.0)
+    if bool(bad.any()):
+        flat = int(torch.argmax(diff.masked_fill(~bad, -1.0)))
+        where = [int(i) for i in torch.unravel_index(torch.tensor(flat), tensor.shape)] if tensor.dim() else []
+        count = int(bad.sum())
+        raise AssertionError(
+            f"{what}: {count} of {tensor.numel()} values differ; largest difference at {where}: "
+            f"expected {float(expected.reshape(-1)[flat]):.4f}, got {float(tensor.reshape(-1)[flat]):.4f}")
+
+
+def expect_equal(got: Any, expected: Any, what: str) -> None:
+    if isinstance(expected, torch.Tensor):
+        tensor = expect_shape(got, expected.shape, what)
+        if not torch.equal(tensor.to(expected.dtype), expected):
+            raise AssertionError(f"{what}: values differ from what was expected")
+    elif got != expected:
+        raise AssertionError(f"{what}: expected {_short(expected)}, got {_short(got)}")
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
