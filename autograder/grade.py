@@ -85,10 +85,16 @@ class Grader:
             return GradeReport(path.name, stem, zero_scores(config), error=error.message)
         plan = plan_submission(list(self.assignment.release), notebook)
         execution = self.executor.run(list(plan.cells))
-        student = Run(execution.probes)
+        student = Run(execution.probes, self.reference.names)
         outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=execution.seconds)
+
+
+def student_run(grader: Grader, path: Path) -> Run:
+    """The probe values of one notebook, for running the hidden tests under pytest."""
+    plan = plan_submission(list(grader.assignment.release), read_notebook(path))
+    return Run(grader.executor.run(list(plan.cells)).probes, grader.reference.names)
 
 
 def unique_stems(paths: list[Path]) -> list[str]:

@@ -19,12 +19,19 @@ class ProbeUnavailable(AssertionError):
 class Run:
     """The probe values of one executed notebook, decoded on first use."""
 
-    def __init__(self, probes: dict):
+    def __init__(self, probes: dict, known: set[str] | None = None):
         self._probes = probes
+        self._known = set(probes) if known is None else known  # the probes the reference produced
         self._decoded: dict[str, Any] = {}
+
+    @property
+    def names(self) -> set[str]:
+        return set(self._known)
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._decoded:
+            if name not in self._known:
+                raise LookupError(f"no probe named '{name}' in probes.py")
             shown = name.split(":")[-1]  # '<cell id>:<variable>' probes are shown by the variable
             result = self._probes.get(name)
             if result is None:

@@ -1,0 +1,89 @@
+"""The worker process: per-cell results, limits, and recovery from cells that hang or crash it."""
+import pytest
+
+from autograder.config import Limits
+from autograder.execute import Executor
+from autograder.jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob
+
+
+@pytest.fixture(scope="module")
+def executor():
+    runner = Executor(None, Limits(cell_seconds=2, notebook_seconds=30, memory_mb=512, output_kb=4))
+    yield runner
+    runner.close()
+
+
+def run(executor, *sources):
+    result = executor.run([CellJob(f"c{i}", source, "answer") for i, source in enumerate(sources)])
+    return result, [cell.status for cell in result.cells]
+
+
+def test_an_error_is_recorded_and_later_cells_still_run(executor):
+    result, statuses = run(executor, "x = 1", "x / 0", "print(x + 1)")
+    assert statuses == [OK, ERROR, OK]
+    assert result.cells[1].error["ename"] == "ZeroDivisionError"
+    assert 'File "<cell 2>", line 1' in result.cells[1].error["traceback"]
+    assert result.cells[2].output == "2\n"
+
+
+def test_placeholder_left_in_a_cell_is_not_answered(executor):
+    result, statuses = run(executor, "y = ### your code", "def f():\n    ### your code\n    return 1\nprint(f())")
+    assert statuses == [NOT_ANSWERED, OK]
+    assert "still in this cell" in result.cells[1].notes[0]
+
+
+def test_ipython_syntax_does_not_break_grading(executor):
+    result, statuses = run(executor, "%matplotlib inline\n!pip install nothing\nimport torch\ndisplay(torch.ones(2))")
+    assert statuses == [OK]
+    assert result.cells[0].output == "tensor([1., 1.])\n"
+    assert any("!pip install nothing was not run" in note for note in result.cells[0].notes)
+
+
+@pytest.mark.parametrize("source", ["import sys\nsys.exit(3)", "raise SystemExit", "raise KeyboardInterrupt"])
+def test_exits_and_interrupts_are_errors_of_that_cell(executor, source):
+    result, statuses = run(executor, source, "print('still here')")
+    assert statuses == [ERROR, OK] and result.cells[1].output == "still here\n"
+
+
+def test_a_cell_over_its_time_limit_stops_and_the_next_runs(executor):
+    result, statuses = run(executor, "import time\ntime.sleep(60)", "print('next')")
+    assert statuses == [TIMEOUT, OK]
+
+
+def test_a_cell_that_swallows_the_timeout_is_killed_and_skipped(executor):
+    stubborn = "import time\nwhile True:\n    try:\n        time.sleep(0.01)\n    except BaseException:\n        pass"
+    result, statuses = run(executor, "a = 1", stubborn, "print(a)")
+    assert statuses == [OK, TIMEOUT, OK]
+    assert result.cells[2].output == "1\n"
+    assert "skipped and the notebook run again" in result.problems[0]
+
+
+@pytest.mark.parametrize("source", ["import ctypes\nctypes.string_at(0)", "import os\nos._exit(0)"])
+def test_a_cell_that_kills_the_worker_is_skipped_on_a_fresh_run(executor, source):
+    result, statuses = run(executor, "a = 1", source, "print(a)")
+    assert statuses == [OK, CRASHED, OK]
+    assert result.cells[2].output == "1\n"
+
+
+def test_memory_beyond_the_cap_fails_that_cell_only(executor):
+    result, statuses = run(executor, "import torch\nbig = torch.ones(1024, 1024, 1024)", "print('fine')")
+    assert statuses[1] == OK
+    assert statuses[0] in (ERROR, CRASHED)
+
+
+def test_printed_output_is_capped(executor):
+    result, statuses = run(executor, "print('x' * 100_000)")
+    assert statuses == [OK]
+    assert len(result.cells[0].output) < 5000 and "more characters not kept" in result.cells[0].output
+
+
+def test_torch_in_forked_workers_is_single_threaded_and_does_not_hang(executor):
+    source = "import torch\na = torch.randn(400, 400)\nprint(torch.get_num_threads(), (a @ a).shape)"
+    outputs = [run(executor, source)[0].cells[0].output for _ in range(3)]
+    assert outputs == ["1 torch.Size([400, 400])\n"] * 3
+
+
+def test_each_submission_gets_a_fresh_process(executor):
+    run(executor, "import torch\ntorch.leaked = 42")
+    result, _ = run(executor, "import torch\nprint(hasattr(torch, 'leaked'))")
+    assert result.cells[0].output == "False\n"

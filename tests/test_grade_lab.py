@@ -1,0 +1,133 @@
+"""Grading the lab's bundled samples in one batch through the real command line."""
+import csv
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import REPO
+
+SAMPLES = REPO / "samples" / "lec27_attention"
+QUESTIONS = [f"q{n}" for n in range(1, 15)]
+# Each typical mistake loses points in these questions and keeps every other question whole.
+MISTAKES = {
+    "softmax_wrong_dim": {"q5", "q8", "q14"},
+    "no_sqrt_scaling": {"q7", "q8", "q14"},
+    "mask_after_softmax": {"q10", "q12"},
+    "view_without_transpose": {"q14"},
+    "concat_wrong_dim": {"q13"},
+}
+
+
+def grade(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), *map(str, args)],
+                          capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("graded")
+    blank = out.parent / "blank.ipynb"
+    blank.write_bytes((REPO / "assignments" / "lec27_attention" / "lec27_attention.ipynb").read_bytes())
+    result = grade("grade", "lec27_attention", SAMPLES, blank, "--out", out, "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    rows = {row["submission"]: row for row in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
+    return out, rows, result
+
+
+def points(row):
+    return {q: float(row[q]) for q in QUESTIONS}
+
+
+def test_gradebook_has_a_row_per_file_and_the_fixed_columns(batch):
+    out, rows, _ = batch
+    header = (out / "grades.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "submission,score,max_score," + ",".join(QUESTIONS)
+    assert set(rows) == {p.name for p in SAMPLES.iterdir()} | {"blank.ipynb"}
+
+
+@pytest.mark.parametrize("name", ["correct.ipynb", "correct_no_cell_ids.ipynb"])
+def test_correct_submission_gets_full_marks(batch, name):
+    row = batch[1][name]
+    assert float(row["score"]) == float(row["max_score"]) == 44
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_each_mistake_loses_only_its_own_questions(batch, mistake):
+    full = points(batch[1]["correct.ipynb"])
+    got = points(batch[1][f"{mistake}.ipynb"])
+    lost = {q for q in QUESTIONS if got[q] < full[q]}
+    assert lost == MISTAKES[mistake]
+
+
+def test_unfinished_notebook_gets_credit_for_what_it_finished(batch):
+    got = points(batch[1]["unfinished.ipynb"])
+    full = points(batch[1]["correct.ipynb"])
+    assert all(got[q] == full[q] for q in QUESTIONS[:7])
+    assert all(got[q] == 0 for q in QUESTIONS[7:])
+
+
+def test_blank_student_notebook_scores_zero(batch):
+    assert float(batch[1]["blank.ipynb"]["score"]) == 0
+
+
+def test_unreadable_file_gets_a_zero_row_and_a_message(batch):
+    out, rows, _ = batch
+    assert float(rows["unreadable.ipynb"]["score"]) == 0
+    results = json.loads((out / "unreadable" / "results.json").read_text())
+    assert results["score"] == 0 and "invalid JSON" in results["output"]
+    assert "invalid JSON" in (out / "unreadable" / "feedback.md").read_text()
+
+
+def test_results_json_follows_the_gradescope_schema(batch):
+    results = json.loads((batch[0] / "no_sqrt_scaling" / "results.json").read_text())
+    assert results["score"] == float(batch[1]["no_sqrt_scaling.ipynb"]["score"])
+    assert results["max_score"] == 44
+    assert {"name", "score", "max_score", "output", "visibility"} <= set(results["tests"][0])
+    assert {t["visibility"] for t in results["tests"]} == {"visible", "hidden"}
+    assert abs(sum(t["max_score"] for t in results["tests"]) - 44) < 1e-3
+    assert abs(sum(t["score"] for t in results["tests"]) - results["score"]) < 1e-3
+
+
+def test_visible_failures_say_what_differs_and_hidden_ones_reveal_nothing(batch):
+    results = json.loads((batch[0] / "no_sqrt_scaling" / "results.json").read_text())
+    failed = [t for t in results["tests"] if t["score"] < t["max_score"]]
+    visible = [t for t in failed if t["visibility"] == "visible"]
+    hidden = [t for t in failed if t["visibility"] == "hidden"]
+    assert visible and hidden
+    assert any("largest difference at" in t["output"] and "expected" in t["output"] for t in visible)
+    assert all("expected" not in t["output"] and not any(ch.isdigit() for ch in t["output"]) for t in hidden)
+
+
+def test_feedback_names_unanswered_cells(batch):
+    feedback = (batch[0] / "unfinished" / "feedback.md").read_text()
+    assert "**Score: 16 / 44**" in feedback
+    assert "not answered yet" in feedback
+
+
+def test_progress_is_one_line_per_submission_when_not_a_terminal(batch):
+    lines = [line for line in batch[2].stderr.splitlines() if line.startswith("[")]
+    assert len(lines) == len(batch[1])
+
+
+def test_changed_setup_cell_is_named_and_cannot_help(tmp_path):
+    nb = nbformat.read(SAMPLES / "correct.ipynb", 4)
+    inputs = next(c for c in nb.cells if c.get("id") == "inputs")
+    inputs.source = inputs.source.replace("0.43", "9.99")
+    nbformat.write(nb, tmp_path / "tampered.ipynb")
+    result = grade("grade", "lec27_attention", tmp_path / "tampered.ipynb", "--out", tmp_path / "out")
+    assert result.returncode == 0
+    assert "tampered.ipynb,44,44" in result.stdout
+    assert "code cell 2 is part of the setup and was changed" in (tmp_path / "out" / "tampered" / "feedback.md").read_text()
+
+
+def test_student_check_shows_visible_tests_only(tmp_path):
+    result = grade("check", SAMPLES / "no_sqrt_scaling.ipynb")
+    assert result.returncode == 1
+    assert "largest difference" in result.stdout
+    assert "hidden tests are run when your notebook is graded" in result.stdout
+    assert "hidden test" not in result.stdout.split("hidden tests are run")[0]
+    ok = grade("check", SAMPLES / "correct.ipynb")
+    assert ok.returncode == 0 and ", 0 failed" in ok.stdout

@@ -1,0 +1,136 @@
+"""A small course end to end: hidden tests as written by an instructor, partial credit, and the
+grader's own mistakes reported as such (exit 3), never blamed on the students."""
+import csv
+import shutil
+
+import nbformat
+import pytest
+
+from conftest import Course, notebook
+
+CONFIG = """title: Squares
+questions:
+  - {id: q1, name: "Square a tensor", points: 3}
+  - {id: q2, name: "Sum of squares", points: 1}
+"""
+PROBES = '''
+import torch
+from autograder.probes import Probes, need
+probes = Probes()
+probes.capture("square", "y")
+probes.capture("total-cell", "total")
+
+@probes.at_end
+def square_unseen(ns):
+    return need(ns, "square")(torch.arange(4.0))
+'''
+TESTS = '''
+import pytest
+from autograder.testing import expect_close
+
+@pytest.mark.question("q1")
+def test_y(student, reference):
+    """y is x squared"""
+    expect_close(student["square:y"], reference["square:y"], "y")
+
+@pytest.mark.question("q1")
+@pytest.mark.hidden
+@pytest.mark.weight(2)
+def test_square_unseen(student, reference):
+    """square() on other numbers"""
+    expect_close(student["square_unseen"], reference["square_unseen"], "square")
+
+@pytest.mark.question("q2")
+def test_total(student, reference):
+    """the total"""
+    expect_close(student["total-cell:total"], reference["total-cell:total"], "total")
+'''
+SOURCE = notebook(
+    ("code", "import torch\nx = torch.tensor([1.0, 2.0, 3.0])"),
+    ("code", "def square(t):\n    return t ** 2  # SOLUTION\n\ny = square(x)\nprint(y)"),
+    ("code", "total = y.sum()  # SOLUTION"),
+)
+SOURCE.cells[1].id = "square"
+SOURCE.cells[2].id = "total-cell"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp("course"))
+    course.add("squares", SOURCE, CONFIG)
+    graders = course.root / "graders" / "squares"
+    graders.mkdir(parents=True)
+    (graders / "probes.py").write_text(PROBES)
+    (graders / "test_squares.py").write_text(TESTS)
+    assert course.run("build").returncode == 0
+    return course
+
+
+def submission(course, folder, name, square, total="y.sum()"):
+    nb = nbformat.read(course.student("squares"), 4)
+    nb.cells[1].source = nb.cells[1].source.replace("return ### your code", f"return {square}")
+    nb.cells[2].source = f"total = {total}"
+    nbformat.write(nb, folder / name)
+    return folder / name
+
+
+def test_partial_credit_is_shared_by_test_weight(course, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    submission(course, subs, "right.ipynb", "t ** 2")
+    # Right for the lesson's x, wrong in general: only the visible test passes (weight 1 of 3).
+    submission(course, subs, "hardcoded.ipynb", "torch.tensor([1.0, 4.0, 9.0])")
+    submission(course, subs, "broken_total.ipynb", "t * t", total="y.sum() / 0 + undefined")
+    result = course.run("grade", "squares", str(subs), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    rows = {r["submission"]: r for r in csv.DictReader((tmp_path / "out" / "grades.csv").open())}
+    assert (rows["right.ipynb"]["score"], rows["right.ipynb"]["q1"], rows["right.ipynb"]["q2"]) == ("4", "3", "1")
+    assert (rows["hardcoded.ipynb"]["q1"], rows["hardcoded.ipynb"]["q2"]) == ("1", "1")
+    assert (rows["broken_total.ipynb"]["q1"], rows["broken_total.ipynb"]["q2"]) == ("3", "0")
+    feedback = (tmp_path / "out" / "broken_total" / "feedback.md").read_text()
+    assert "total could not be checked: code cell 3 raised NameError" in feedback
+
+
+def test_a_hidden_test_failing_on_the_solution_is_a_grader_error(course, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(course.root, root)
+    tests = root / "graders" / "squares" / "test_squares.py"
+    tests.write_text(tests.read_text().replace('expect_close(student["total-cell:total"], reference["total-cell:total"], "total")',
+                                               'assert False, "oops"'))
+    result = Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+    assert result.returncode == 3
+    assert "hidden test test_total fails on the solution itself: oops" in result.stderr
+
+
+@pytest.mark.parametrize("edit, words", [
+    (('@pytest.mark.question("q2")', '@pytest.mark.question("q9")'), "test_total is marked for question 'q9'"),
+    (('@pytest.mark.question("q2")\n', ""), "test_total needs @pytest.mark.question"),
+    (("def test_total(student, reference)", "def test_total(student, solution)"), "asks for solution"),
+])
+def test_mistakes_in_hidden_tests_name_the_file_and_line(course, tmp_path, edit, words):
+    root = tmp_path / "copy"
+    shutil.copytree(course.root, root)
+    tests = root / "graders" / "squares" / "test_squares.py"
+    tests.write_text(tests.read_text().replace(*edit))
+    result = Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: graders/squares/test_squares.py: line ")
+    assert words in result.stderr
+
+
+def test_probe_after_a_cell_the_notebook_lacks_is_reported(course, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(course.root, root)
+    probes = root / "graders" / "squares" / "probes.py"
+    probes.write_text(probes.read_text().replace('probes.capture("square", "y")', 'probes.capture("nope", "y")'))
+    result = Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "a probe runs after cell 'nope'" in result.stderr
+
+
+def test_a_test_asking_for_a_probe_that_does_not_exist_is_a_grader_error(course, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(course.root, root)
+    tests = root / "graders" / "squares" / "test_squares.py"
+    tests.write_text(tests.read_text().replace('student["total-cell:total"]', 'student["totl"]'))
+    result = Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+    assert result.returncode == 3 and "no probe named 'totl' in probes.py" in result.stderr

@@ -1,0 +1,55 @@
+"""Values from a worker are plain JSON: tensors survive, lies and garbage do not."""
+import json
+
+import pytest
+import torch
+
+from autograder.plaindata import Opaque, decode, dumps
+
+
+def roundtrip(value):
+    return decode(json.loads(dumps(value)))
+
+
+def test_tensors_numbers_and_containers_roundtrip():
+    value = {"t": torch.tensor([[1.5, -2.0]]), "i": torch.arange(3), "b": torch.tensor([True]),
+             "n": [1, 2.5, "x", None, True], "shape": torch.Size([2, 3])}
+    back = roundtrip(value)
+    assert torch.equal(back["t"], value["t"]) and back["t"].dtype == torch.float32
+    assert torch.equal(back["i"], value["i"]) and torch.equal(back["b"], value["b"])
+    assert back["n"] == [1, 2.5, "x", None, True] and back["shape"] == [2, 3]
+
+
+def test_non_finite_values_survive():
+    back = roundtrip(torch.tensor([float("inf"), float("-inf"), float("nan")]))
+    assert back[0] == float("inf") and back[1] == float("-inf") and torch.isnan(back[2])
+
+
+def test_a_lying_tensor_subclass_arrives_as_its_real_numbers():
+    class AlwaysEqual(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return True
+
+    back = roundtrip(torch.tensor([1.0, 2.0]).as_subclass(AlwaysEqual))
+    assert type(back) is torch.Tensor and back.tolist() == [1.0, 2.0]
+
+
+def test_objects_become_opaque_and_never_equal_real_values():
+    class Liar:
+        def __eq__(self, other):
+            return True
+
+    back = roundtrip(Liar())
+    assert isinstance(back, Opaque) and back != torch.tensor(1.0) and back != 0
+
+
+@pytest.mark.parametrize("data", [
+    {"__tensor__": {"dtype": "float32", "shape": [2], "data": [1.0]}},
+    {"__tensor__": {"dtype": "evil", "shape": [1], "data": [1.0]}},
+    {"__tensor__": {"dtype": "float32", "shape": [1], "data": ["__import__('os')"]}},
+    {"__tensor__": {"dtype": "float32", "shape": [100000, 100000], "data": []}},
+])
+def test_malformed_data_is_rejected(data):
+    with pytest.raises(ValueError):
+        decode(data)
