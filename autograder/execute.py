@@ -20,6 +20,7 @@ from .config import Limits
 from .errors import GraderError
 from .frames import ChannelError, FrameReader
 from .jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
+from .sandbox import cgroup_paths
 from .zygote import PID
 
 MAX_MESSAGE = 8 << 20
@@ -73,6 +74,7 @@ class Executor:
         self.limits = limits
         self.seeds = seeds
         self._server = ForkServer()
+        self.isolation: tuple[list[str], list[str]] | None = None  # (layers in effect, layers missing)
 
     def run(self, cells: list[CellJob]) -> Execution:
         """Run the cells; a cell that kills or hangs the worker is skipped on a fresh retry."""
@@ -142,6 +144,9 @@ class Executor:
                 return
             if done:
                 return
+            if message.get("type") == "ready" and self.isolation is None:
+                self.isolation = ([str(x) for x in message.get("isolation", [])][:20],
+                                  [str(x) for x in message.get("missing", [])][:20])
             if message.get("type") in ("ready", "cell_start", "cell"):
                 cell_deadline = time.monotonic() + limits.cell_seconds + _GRACE
 
@@ -181,12 +186,21 @@ def _cell_result(message: dict) -> CellResult:
 
 
 def _kill(pid: int) -> None:
-    """Kill the worker and every process it started (they share its process group)."""
+    """Kill the worker and every process it started, then remove the cgroups it made."""
     for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
         try:
             kill()
         except (ProcessLookupError, PermissionError):
             pass
+    for path in cgroup_paths(pid):
+        for _ in range(50):  # a killed process leaves its cgroup a moment later
+            try:
+                path.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.01)
 
 
 class ForkServer:

@@ -1,34 +1,215 @@
-"""The isolation a worker process puts itself in before any student code runs."""
+"""The isolation a worker process puts itself in before any student code runs.
+
+As root (a grading server, CI): its own PID, mount, network, IPC and UTS namespaces; a root file
+system that shows only what Python needs, read-only (the Python install, the virtualenv, this
+package, /usr and friends) plus its scratch folder; a user id of its own with no privileges;
+cgroups capping its memory and process count; resource limits. Without root it tries the same with
+a user namespace, and reports every layer it could not set up instead of pretending.
+"""
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from .jobs import WorkerJob
 
-# Headroom above the address space the worker already maps (torch alone maps several GB of
-# virtual memory without using it), so the cap limits what the student allocates.
+_CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+_CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT = 0x1, 0x2, 0x4, 0x20
+_MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
+_MNT_DETACH, _SYS_PIVOT_ROOT, _PR_SET_NO_NEW_PRIVS = 2, 155, 38
+_CGROUP = Path("/sys/fs/cgroup")
 _FILE_LIMIT = 64 << 20
+_PROCESS_LIMIT = 64
+_SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
+_DEVICES = ("null", "zero", "random", "urandom")
+
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def enter_sandbox(job: WorkerJob) -> None:
-    """Detach from the grader's terminal and files, cap resources, and work in the scratch folder."""
+@dataclass
+class Isolation:
+    """What this worker runs under: the layers in effect, and those that could not be set up."""
+
+    layers: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def enter_sandbox(job: WorkerJob) -> Isolation:
+    """Isolate this process; with a PID namespace it returns in a new child (PID 1), never here."""
+    isolation = Isolation()
     os.setsid()  # own process group: the grader kills the worker and everything it started at once
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+    root = os.geteuid() == 0
+    uid = 100_000 + os.getpid() % 100_000 if root else os.getuid()
+    if root:
+        os.chown(job.scratch, uid, uid)
+        _join_cgroups(job, isolation)
+    _limits(job, isolation)
+    if _new_namespaces(root, isolation):
+        _enter_pid_namespace()  # the caller continues as PID 1 of the new namespace
+        _private_root(job.scratch, isolation)
+    if root:
+        _drop_privileges(uid, isolation)
+    _scrub_environment(job.scratch)
     os.chdir(job.scratch)
+    return isolation
+
+
+def cgroup_paths(pid: int) -> list[Path]:
+    """The cgroups a worker of this pid made for itself, for the grader to remove afterwards."""
+    return [_CGROUP / controller / "autograder" / f"w{pid}" for controller in ("memory", "pids")]
+
+
+def _join_cgroups(job: WorkerJob, isolation: Isolation) -> None:
+    settings = {
+        "memory": {"memory.limit_in_bytes": str((job.limits.memory_mb + 256) << 20)},
+        "pids": {"pids.max": str(_PROCESS_LIMIT)},
+    }
+    for path in cgroup_paths(os.getpid()):
+        controller = path.parent.parent.name
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            for name, value in settings[controller].items():
+                (path / name).write_text(value)
+            (path / "cgroup.procs").write_text(str(os.getpid()))
+            isolation.layers.append(f"{controller} cgroup")
+        except OSError as exc:
+            isolation.missing.append(f"{controller} cgroup ({exc.strerror or exc})")
+
+
+def _limits(job: WorkerJob, isolation: Isolation) -> None:
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_FSIZE, _FILE_LIMIT)
     _limit(resource.RLIMIT_AS, _mapped_bytes() + job.limits.memory_mb * (1 << 20))
+    _limit(resource.RLIMIT_NPROC, _PROCESS_LIMIT * 4)
+    isolation.layers.append(f"resource limits (address space +{job.limits.memory_mb} MB, "
+                            f"files {_FILE_LIMIT >> 20} MB, processes)")
+
+
+def _new_namespaces(root: bool, isolation: Isolation) -> bool:
+    flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS
+    uid, gid = os.getuid(), os.getgid()
+    if _libc.unshare(flags if root else flags | _CLONE_NEWUSER) != 0:
+        error = os.strerror(ctypes.get_errno())
+        isolation.missing.append(f"namespaces (unshare: {error}): the notebook can read every file the grader's "
+                                 "user can, and reach the network")
+        return False
+    if not root:
+        try:  # map our own user to root inside the user namespace, so mounts are allowed there
+            Path("/proc/self/setgroups").write_text("deny")
+            Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
+            Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
+        except OSError as exc:
+            isolation.missing.append(f"user namespace mapping ({exc.strerror})")
+            return False
+        isolation.layers.append("user namespace")
+    isolation.layers += ["pid namespace", "network namespace (no network)", "ipc and uts namespaces"]
+    return True
+
+
+def _enter_pid_namespace() -> None:
+    """Fork: the child is PID 1 of the new namespace; this process waits and exits with it."""
+    pid = os.fork()
+    if pid == 0:
+        return
+    for fd in range(3, 256):  # hold nothing the grader would wait on
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+    except BaseException:
+        code = 1
+    os._exit(code if code >= 0 else 128 - code)
+
+
+def _private_root(scratch: str, isolation: Isolation) -> None:
+    """A new root: read-only binds of what Python needs, the scratch folder writable, nothing else."""
+    try:
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+        new_root = f"{scratch}/.root"
+        os.makedirs(new_root, exist_ok=True)
+        _mount("tmpfs", new_root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+        for link in _SYSTEM_DIRS:  # /lib -> usr/lib and the like: same links in the new root
+            if os.path.islink(link):
+                os.symlink(os.readlink(link), new_root + link)
+        for path in _visible_paths():
+            target = new_root + path
+            os.makedirs(target, exist_ok=True)
+            _mount(path, target, None, _MS_BIND | _MS_REC)
+            _mount(None, target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_REC | _MS_NOSUID)
+        os.makedirs(new_root + scratch, exist_ok=True)
+        _mount(scratch, new_root + scratch, None, _MS_BIND | _MS_NOSUID | _MS_NODEV)
+        os.makedirs(new_root + "/dev", exist_ok=True)
+        for device in _DEVICES:
+            open(f"{new_root}/dev/{device}", "w").close()
+            _mount(f"/dev/{device}", f"{new_root}/dev/{device}", None, _MS_BIND)
+        os.makedirs(new_root + "/proc", exist_ok=True)
+        _mount("proc", new_root + "/proc", "proc", _MS_NOSUID | _MS_NODEV)
+        os.makedirs(new_root + "/tmp", exist_ok=True)
+        os.makedirs(new_root + "/.old", exist_ok=True)
+        _check(_libc.syscall(_SYS_PIVOT_ROOT, new_root.encode(), f"{new_root}/.old".encode()), "pivot_root")
+        os.chdir("/")
+        _check(_libc.umount2(b"/.old", _MNT_DETACH), "umount the old root")
+        os.rmdir("/.old")
+        _mount(None, "/", None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY)
+        isolation.layers.append("private read-only file system (Python, its packages, scratch folder only)")
+    except OSError as exc:
+        isolation.missing.append(f"private file system ({exc}): the notebook can read every file the grader's user can")
+
+
+def _visible_paths() -> list[str]:
+    """The folders a worker must see to keep importing: system libraries, Python, its packages."""
+    package = str(Path(__file__).resolve().parent)
+    candidates = [*_SYSTEM_DIRS, sys.base_prefix, sys.prefix, package]
+    chosen: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)}, key=len):
+        if not any(path == c or path.startswith(c + "/") for c in chosen):
+            chosen.append(path)
+    return chosen
+
+
+def _drop_privileges(uid: int, isolation: Isolation) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    isolation.layers.append(f"unprivileged user {uid} (no capabilities)")
+
+
+def _scrub_environment(scratch: str) -> None:
+    """Keep no secrets of the grader's environment (CI tokens) within the notebook's reach."""
+    keep = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL") if key in os.environ}
+    os.environ.clear()
+    os.environ.update(keep, HOME=scratch, TMPDIR=scratch, MPLBACKEND="Agg")
+
+
+def _mount(source, target, fstype, flags, data=None) -> None:
+    encode = lambda text: text.encode() if text is not None else None  # noqa: E731
+    _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
 def _limit(which: int, value: int) -> None:
     soft, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
-    resource.setrlimit(which, (value, hard if hard != resource.RLIM_INFINITY else value))
+    resource.setrlimit(which, (value, value))
 
 
 def _mapped_bytes() -> int:

@@ -62,9 +62,11 @@ class CappedOutput(io.TextIOBase):
 def main(job: WorkerJob, conn: int) -> None:
     """Entry point of the worker process (`conn` is the report pipe); never returns."""
     try:
-        enter_sandbox(job)
-        _send(conn, {"type": "ready"})
-        _run(job, conn)
+        probes = _load_probes(job.probes_path)  # before the sandbox hides the grader's files
+        probes.seeds = job.seeds
+        isolation = enter_sandbox(job)
+        _send(conn, {"type": "ready", "isolation": isolation.layers, "missing": isolation.missing})
+        _run(job, probes, conn)
         _send(conn, {"type": "done"})
     except BaseException as exc:  # the student may break anything; report what we can
         try:
@@ -75,9 +77,7 @@ def main(job: WorkerJob, conn: int) -> None:
         os._exit(0)
 
 
-def _run(job: WorkerJob, conn) -> None:
-    probes = _load_probes(job.probes_path)
-    probes.seeds = job.seeds
+def _run(job: WorkerJob, probes: Probes, conn: int) -> None:
     shell = Shell()
     ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
     signal.signal(signal.SIGALRM, _on_alarm)
