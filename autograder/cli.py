@@ -101,10 +101,11 @@ def _grade(args) -> int:
     bar = tqdm(total=len(paths), unit="submission", file=sys.stderr) if sys.stderr.isatty() else None
     done = 0
 
-    def show(report: GradeReport) -> None:
+    def show(report: GradeReport, reused: bool) -> None:
         nonlocal done
         done += 1
         line = f"{report.submission}: {report.score:g}/{report.max_score:g}" + (f" ({report.error})" if report.error else "")
+        line += " (graded before, kept)" if reused else ""
         if bar is not None:
             bar.set_postfix_str(line[:60])
             bar.update()
@@ -112,13 +113,23 @@ def _grade(args) -> int:
             print(f"[{done}/{len(paths)}] {line}", file=sys.stderr, flush=True)
 
     try:
-        reports = grade_batch(assignment, paths, args.out, args.jobs, root / CACHE, show)
+        reports = grade_batch(assignment, paths, args.out, args.jobs, root / CACHE, show, _announce_isolation)
     finally:
         if bar is not None:
             bar.close()
     print((args.out / "grades.csv").read_text(encoding="utf-8"), end="")
     print(f"graded {len(reports)} submission(s); results in {args.out}", file=sys.stderr)
     return 0
+
+
+def _announce_isolation(layers: list[str], missing: list[str]) -> None:
+    """Say which isolation student code runs under; loudly when a layer is missing."""
+    print(f"isolation: {'; '.join(layers) or 'none'}", file=sys.stderr)
+    for layer in missing:
+        print(f"warning: isolation NOT in effect: {layer}", file=sys.stderr)
+    if missing:
+        print("warning: run the grader as root (or where user namespaces are allowed) for full isolation",
+              file=sys.stderr)
 
 
 def _check(args) -> int:

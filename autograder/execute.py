@@ -118,6 +118,12 @@ class Executor:
     def close(self) -> None:
         self._server.close()
 
+    def check_isolation(self) -> tuple[list[str], list[str]]:
+        """Start one empty worker to learn which isolation layers are in effect here."""
+        if self.isolation is None:
+            self.run([])
+        return self.isolation or ([], ["the worker did not report its isolation"])
+
     def _collect(self, reader: FrameReader, attempt: _Attempt, started: float) -> None:
         limits = self.limits
         notebook_deadline = started + limits.notebook_seconds + _GRACE

@@ -1,11 +1,13 @@
 """Grade submissions of one assignment: intake, isolated execution, hidden tests, reports on disk."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -74,6 +76,16 @@ class Grader:
     def close(self) -> None:
         self.executor.close()
 
+    def fingerprint(self) -> str:
+        """Changes whenever a result graded earlier could differ now: tests, probes, solution, config."""
+        digest = hashlib.sha256()
+        folder = self.assignment.suite.folder
+        for path in [self.assignment.layout.config, self.assignment.layout.student, self.assignment.layout.solution,
+                     *sorted(folder.glob("*.py"))]:
+            digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(torch.__version__.encode())
+        return digest.hexdigest()[:16]
+
     def grade_file(self, path: Path, stem: str) -> GradeReport:
         config = self.assignment.config
         try:
@@ -112,26 +124,40 @@ def unique_stems(paths: list[Path]) -> list[str]:
 
 
 def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int, cache_dir: Path,
-                on_report: Callable[[GradeReport], None] = lambda report: None) -> list[GradeReport]:
-    """Grade every path, writing each result as soon as it is known; the gradebook last."""
+                on_report: Callable[[GradeReport, bool], None] = lambda report, reused: None,
+                on_isolation: Callable[[list[str], list[str]], None] = lambda layers, missing: None,
+                ) -> list[GradeReport]:
+    """Grade every path, writing each result as soon as it is known; the gradebook last.
+
+    A file whose result is already in `out` (same bytes, same tests) is not graded again, so a
+    batch stopped halfway is completed by running the same command again.
+    """
     grader = Grader(assignment, cache_dir)
+    on_isolation(*grader.executor.check_isolation())
     config = assignment.config
+    fingerprint = grader.fingerprint()
     lock = threading.Lock()
 
     def one(item: tuple[Path, str]) -> GradeReport:
         path, stem = item
-        try:
-            report = grader.grade_file(path, stem)
-        except GraderError:
-            raise
-        except Exception as exc:  # a bug of ours must not cost the student their row
-            report = GradeReport(path.name, stem, zero_scores(config),
-                                 error=f"the grader failed on this file ({type(exc).__name__}: {exc}); tell the course staff")
         folder = out / stem
-        write_atomically({folder / "results.json": results_json(report, config),
-                          folder / "feedback.md": feedback_markdown(report, config)})
+        digest = _digest(path)
+        report = _earlier_result(folder, path, digest, fingerprint, config)
+        reused = report is not None
+        if report is None:
+            try:
+                report = grader.grade_file(path, stem)
+            except GraderError:
+                raise
+            except Exception as exc:  # a bug of ours must not cost the student their row
+                report = GradeReport(path.name, stem, zero_scores(config),
+                                     error=f"the grader failed on this file ({type(exc).__name__}: {exc}); tell the course staff")
+            # record.json goes last: it is the mark that this submission is done.
+            write_atomically({folder / "results.json": results_json(report, config),
+                              folder / "feedback.md": feedback_markdown(report, config),
+                              folder / RECORD: _record(report, digest, fingerprint)})
         with lock:
-            on_report(report)
+            on_report(report, reused)
         return report
 
     try:
@@ -141,6 +167,38 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
         grader.close()
     write_atomically({out / "grades.csv": grades_csv(reports, config)})
     return reports
+
+
+RECORD = "record.json"
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
+    return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
+                       "error": report.error, "seconds": report.seconds,
+                       "scores": {q.id: q.score for q in report.questions}}).encode("utf-8")
+
+
+def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: str,
+                    config: AssignmentConfig) -> GradeReport | None:
+    """The result graded before for these exact bytes under these exact tests, if any."""
+    try:
+        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if digest is None or record.get("sha256") != digest or record.get("fingerprint") != fingerprint \
+            or not (folder / "results.json").is_file():
+        return None
+    scores = record.get("scores", {})
+    questions = tuple(replace(q, score=float(scores.get(q.id, 0.0))) for q in zero_scores(config))
+    return GradeReport(path.name, folder.name, questions, error=record.get("error"), seconds=record.get("seconds", 0.0))
 
 
 def expand(arguments: Iterable[Path]) -> list[Path]:

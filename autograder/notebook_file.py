@@ -27,6 +27,9 @@ def read_notebook(path: Path) -> NotebookNode:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
+        if path.suffix.lower() != ".ipynb":
+            raise NotebookReadError(path, f"not a Jupyter notebook ('{path.suffix or 'no extension'}' file); "
+                                          "submit the .ipynb file saved from Jupyter") from None
         raise NotebookReadError(Location(path, line=exc.lineno), f"invalid JSON at column {exc.colno}: {exc.msg}") from None
     if not isinstance(data, dict) or "nbformat" not in data or "cells" not in data and "worksheets" not in data:
         raise NotebookReadError(path, "JSON but not a Jupyter notebook (no 'nbformat' and 'cells')")

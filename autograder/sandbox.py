@@ -65,13 +65,15 @@ def enter_sandbox(job: WorkerJob) -> Isolation:
 
 def cgroup_paths(pid: int) -> list[Path]:
     """The cgroups a worker of this pid made for itself, for the grader to remove afterwards."""
-    return [_CGROUP / controller / "autograder" / f"w{pid}" for controller in ("memory", "pids")]
+    return [_CGROUP / controller / "autograder" / f"w{pid}" for controller in ("memory", "pids", "cpu")]
 
 
 def _join_cgroups(job: WorkerJob, isolation: Isolation) -> None:
     settings = {
         "memory": {"memory.limit_in_bytes": str((job.limits.memory_mb + 256) << 20)},
         "pids": {"pids.max": str(_PROCESS_LIMIT)},
+        # At most one core, however many processes the notebook starts.
+        "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "100000"},
     }
     for path in cgroup_paths(os.getpid()):
         controller = path.parent.parent.name
