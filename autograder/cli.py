@@ -159,9 +159,9 @@ def _check(args) -> int:
         print(f"note: {note}")
     for cell in report.cells:
         if cell.error:
-            print(f"note: code cell {cell.index + 1} raised {cell.error['ename']}: {cell.error['evalue']}")
+            print(f"note: {cell.label} raised {cell.error['ename']}: {cell.error['evalue']}")
         elif cell.status not in ("ok",):
-            print(f"note: code cell {cell.index + 1}: {cell.status}")
+            print(f"note: {cell.label}: {cell.status}")
     print(f"\n{passed} passed, {failed} failed")
     print(f"{hidden} hidden tests are run when your notebook is graded; they are not shown here.")
     return 0 if failed == 0 else 1

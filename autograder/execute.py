@@ -37,6 +37,7 @@ class CellResult:
     output: str = ""
     error: dict | None = None
     notes: tuple[str, ...] = ()
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,11 @@ class Executor:
                 break
             index = attempt.running
             status = TIMEOUT if attempt.timed_out else CRASHED
-            problems.append(f"cell {index + 1}: {attempt.failure}; it was skipped and the notebook run again")
+            problems.append(f"{jobs[index].shown}: {attempt.failure}; it was skipped and the notebook run again")
             jobs[index] = replace(jobs[index], skip_reason=f"{status}: {attempt.failure}")
         if not attempt.finished and attempt.failure:
             problems.append(f"the run did not finish: {attempt.failure}")
-        results = tuple(self._final_cell(i, job, attempt) for i, job in enumerate(jobs))
+        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown) for i, job in enumerate(jobs))
         return Execution(results, attempt.probes, tuple(problems), time.monotonic() - started)
 
     def _final_cell(self, index: int, job: CellJob, attempt: _Attempt) -> CellResult:

@@ -21,6 +21,11 @@ class CellJob:
     source: str
     origin: str  # "protected" (restored from the release), "answer", or "extra" (added by the student)
     skip_reason: str | None = None  # set when the cell must not run (not answered, crashed before)
+    label: str = ""  # how the student finds it: "code cell 5" counts code cells in their own notebook
+
+    @property
+    def shown(self) -> str:
+        return self.label or f"cell {self.id}"
 
 
 @dataclass(frozen=True)

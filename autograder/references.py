@@ -46,12 +46,13 @@ def check_suite_on_reference(suite: Suite, reference: Run) -> None:
 
 def _compute(solution: Path, suite: Suite, executor: Executor) -> dict[str, ProbeResult]:
     nb = nbformat.read(solution, as_version=4)
-    cells = [CellJob(c.id, c.source, "protected") for c in nb.cells if c.cell_type == "code"]
+    cells = [CellJob(c.id, c.source, "protected", label=f"code cell {n}")
+             for n, c in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1)]
     execution = executor.run(cells)
     for cell in execution.cells:
         if cell.status != OK:
             detail = cell.error["evalue"] if cell.error else "; ".join(cell.notes)
-            raise GraderError(f"{solution}: code cell {cell.index + 1} does not run cleanly in the grader "
+            raise GraderError(f"{solution}: {cell.label} does not run cleanly in the grader "
                               f"({cell.status}: {detail})")
     for name, probe in execution.probes.items():
         if not probe.ok:

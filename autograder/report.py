@@ -96,7 +96,7 @@ def _summary(report: GradeReport) -> str:
 def _cell_problems(report: GradeReport) -> list[str]:
     lines = []
     for cell in report.cells:
-        label = f"code cell {cell.index + 1}" if not cell.id.startswith("extra-") else f"a cell you added ({cell.id})"
+        label = cell.label
         if cell.status == NOT_ANSWERED:
             lines.append(f"- {label}: not answered yet (`### your code` is still there)")
         elif cell.status == ERROR and cell.error:

@@ -70,7 +70,9 @@ def cgroup_paths(pid: int) -> list[Path]:
 
 def _join_cgroups(job: WorkerJob, isolation: Isolation) -> None:
     settings = {
-        "memory": {"memory.limit_in_bytes": str((job.limits.memory_mb + 256) << 20)},
+        # Above the address-space cap, so an allocation fails with MemoryError before the kernel
+        # has to step in; the cgroup still bounds all the processes a notebook may start.
+        "memory": {"memory.limit_in_bytes": str(_resident_bytes() + ((job.limits.memory_mb * 2 + 256) << 20))},
         "pids": {"pids.max": str(_PROCESS_LIMIT)},
         # At most one core, however many processes the notebook starts.
         "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "100000"},
@@ -212,6 +214,11 @@ def _limit(which: int, value: int) -> None:
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
     resource.setrlimit(which, (value, value))
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _mapped_bytes() -> int:

@@ -47,27 +47,32 @@ def plan_submission(release: list[ReleasedCell], submission: NotebookNode) -> Pl
     notes: list[str] = []
     used = set(pairs.values())
     extras = _extras_after(pairs, len(theirs), used)
-    jobs += [CellJob(f"extra-{k + 1}", theirs[k][1], "extra") for k in extras.get(-1, [])]
+    jobs += [_extra(k, theirs) for k in extras.get(-1, [])]
     for number, cell in enumerate(release, start=1):
         mine = pairs.get(number - 1)
+        label = f"code cell {mine + 1}" if mine is not None else f"code cell {number} of the released notebook"
         if not cell.is_answer:
-            jobs.append(CellJob(cell.id, cell.source, "protected"))
+            jobs.append(CellJob(cell.id, cell.source, "protected", label=label))
             if mine is not None and _normal(theirs[mine][1]) != _normal(cell.source):
-                notes.append(f"code cell {number} is part of the setup and was changed in your notebook; "
+                notes.append(f"{label} is part of the setup and was changed in your notebook; "
                              "the released version was run instead")
         elif mine is None:
-            jobs.append(CellJob(cell.id, cell.source, "answer", skip_reason=NOT_ANSWERED))
-            notes.append(f"answer cell {number} was not found in your notebook")
+            jobs.append(CellJob(cell.id, cell.source, "answer", skip_reason=NOT_ANSWERED, label=label))
+            notes.append(f"answer cell {number} of the released notebook was not found in your notebook")
         elif _normal(theirs[mine][1]) == _normal(cell.source):
-            jobs.append(CellJob(cell.id, cell.source, "answer", skip_reason=NOT_ANSWERED))
+            jobs.append(CellJob(cell.id, cell.source, "answer", skip_reason=NOT_ANSWERED, label=label))
         else:
-            jobs.append(CellJob(cell.id, theirs[mine][1], "answer"))
+            jobs.append(CellJob(cell.id, theirs[mine][1], "answer", label=label))
         if mine is not None:
-            jobs += [CellJob(f"extra-{k + 1}", theirs[k][1], "extra") for k in extras.get(mine, [])]
+            jobs += [_extra(k, theirs) for k in extras.get(mine, [])]
     added = sum(len(v) for v in extras.values())
     if added:
         notes.append(f"{added} code cell(s) you added were run too, where you put them")
     return Plan(tuple(jobs), tuple(notes), matched_by)
+
+
+def _extra(k: int, theirs: list[tuple]) -> CellJob:
+    return CellJob(f"extra-{k + 1}", theirs[k][1], "extra", label=f"code cell {k + 1} (added by you)")
 
 
 def _match_by_id(release: list[ReleasedCell], theirs: list[tuple]) -> dict[int, int] | None:

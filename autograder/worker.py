@@ -86,7 +86,7 @@ def _run(job: WorkerJob, probes: Probes, conn: int) -> None:
         result = _run_cell(index, cell, ns, shell, job)
         _send(conn, {"type": "cell", **result})
         for name, probe in probes.by_cell.get(cell.id, ()):
-            _send(conn, _run_probe(name, probe, ns, _blocker(index, result)))
+            _send(conn, _run_probe(name, probe, ns, _blocker(cell.shown, result)))
     for name, probe in probes.by_cell.get(END, ()):
         _send(conn, _run_probe(name, probe, ns))
 
@@ -105,7 +105,7 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
     if cell.skip_reason:
         result.update(status=NOT_ANSWERED if cell.skip_reason == NOT_ANSWERED else SKIPPED, notes=[cell.skip_reason])
         return result
-    filename = f"<cell {index + 1}>"
+    filename = f"<{cell.shown}>"
     try:
         code = compile(to_python(cell.source), filename, "exec")
     except SyntaxError as exc:
@@ -138,14 +138,14 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
     return result
 
 
-def _blocker(index: int, result: dict) -> str | None:
+def _blocker(shown: str, result: dict) -> str | None:
     """Why a probe right after this cell may fail, in the student's terms."""
     if result["status"] == NOT_ANSWERED:
-        return f"code cell {index + 1} is not answered yet"
+        return f"{shown} is not answered yet"
     if result["status"] == ERROR:
-        return f"code cell {index + 1} raised {result['error']['ename']}"
+        return f"{shown} raised {result['error']['ename']}"
     if result["status"] != OK:
-        return f"code cell {index + 1} did not finish ({result['status']})"
+        return f"{shown} did not finish ({result['status']})"
     return None
 
 

@@ -22,7 +22,7 @@ def test_an_error_is_recorded_and_later_cells_still_run(executor):
     result, statuses = run(executor, "x = 1", "x / 0", "print(x + 1)")
     assert statuses == [OK, ERROR, OK]
     assert result.cells[1].error["ename"] == "ZeroDivisionError"
-    assert 'File "<cell 2>", line 1' in result.cells[1].error["traceback"]
+    assert 'File "<cell c1>", line 1' in result.cells[1].error["traceback"]
     assert result.cells[2].output == "2\n"
 
 

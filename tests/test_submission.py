@@ -76,7 +76,7 @@ def test_deleted_answer_cell_is_reported_and_the_rest_still_runs():
     del nb.cells[4]
     plan = planned(nb)
     assert plan.cells[3].skip_reason == NOT_ANSWERED
-    assert "answer cell 4 was not found in your notebook" in plan.notes
+    assert "answer cell 4 of the released notebook was not found in your notebook" in plan.notes
     assert plan.cells[1].source == "y = x * 2\nprint(y)"
 
 
