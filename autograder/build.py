@@ -12,7 +12,7 @@ from nbformat import NotebookNode
 from .compile import compile_notebook, serialize
 from .config import CONFIG_NAME, AssignmentConfig, load_config
 from .errors import AutograderError
-from .files import write_atomically  # noqa: F401  (re-exported for the CLI)
+
 from .kernel import execute_solution
 from .notebook_file import read_notebook
 

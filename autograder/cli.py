@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .build import build_assignment, resolve_slugs, stale_files, write_atomically
+from .build import build_assignment, resolve_slugs, stale_files
+from .files import write_atomically
 from .errors import AutograderError, GraderError
 from .grade import Grader, expand, grade_batch, load_assignment
 from .hidden_tests import VISIBLE

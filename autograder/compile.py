@@ -26,8 +26,6 @@ class CompiledNotebook:
     solution: NotebookNode
     # For each solution cell id: the source line number of each of its lines (for error messages).
     solution_lines: dict[str, tuple[int, ...]]
-    # Ids of student cells where the student has to write code.
-    answer_cells: tuple[str, ...]
     source_index: dict[str, int]
 
 
@@ -35,7 +33,6 @@ def compile_notebook(source: NotebookNode, path: Path | str) -> CompiledNotebook
     """Compile a whole source notebook; raise MarkerError naming the file, cell and line."""
     student_cells, solution_cells = [], []
     solution_lines: dict[str, tuple[int, ...]] = {}
-    answers: list[str] = []
     index_of: dict[str, int] = {}
     for index, cell in enumerate(source.cells):
         cell_id = _cell_id(cell, index, index_of, path)
@@ -48,8 +45,6 @@ def compile_notebook(source: NotebookNode, path: Path | str) -> CompiledNotebook
                 raise MarkerError(Location(path, index, cell_id, problem.line), problem.message) from None
             if compiled.audience in (BOTH, STUDENT_ONLY):
                 student_cells.append(_code(compiled.student, cell_id, cell))
-                if compiled.answer_count:
-                    answers.append(cell_id)
             if compiled.audience in (BOTH, SOLUTION_ONLY):
                 solution_cells.append(_code(compiled.solution, cell_id, cell))
                 solution_lines[cell_id] = compiled.solution_lines
@@ -72,7 +67,6 @@ def compile_notebook(source: NotebookNode, path: Path | str) -> CompiledNotebook
         student=_notebook(student_cells, metadata),
         solution=_notebook(solution_cells, metadata),
         solution_lines=solution_lines,
-        answer_cells=tuple(answers),
         source_index=index_of,
     )
 

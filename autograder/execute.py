@@ -233,7 +233,7 @@ class ForkServer:
         return pid, report_read
 
     def _request(self, job_read: int, report_write: int) -> int:
-        for attempt in range(2):
+        for _ in range(2):
             if self._process is None or self._process.poll() is not None:
                 self._start()
             try:

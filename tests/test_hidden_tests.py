@@ -91,13 +91,20 @@ def test_partial_credit_is_shared_by_test_weight(course, tmp_path):
     assert "total could not be checked: code cell 3 raised NameError" in feedback
 
 
-def test_a_hidden_test_failing_on_the_solution_is_a_grader_error(course, tmp_path):
+def grade_edited(course, tmp_path, name, old, new):
+    """Grade the solution with one grader file of a copy of the course edited."""
     root = tmp_path / "copy"
     shutil.copytree(course.root, root)
-    tests = root / "graders" / "squares" / "test_squares.py"
-    tests.write_text(tests.read_text().replace('expect_close(student["total-cell:total"], reference["total-cell:total"], "total")',
-                                               'assert False, "oops"'))
-    result = Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+    path = root / "graders" / "squares" / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    return Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+
+
+def test_a_hidden_test_failing_on_the_solution_is_a_grader_error(course, tmp_path):
+    result = grade_edited(course, tmp_path, "test_squares.py",
+                          'expect_close(student["total-cell:total"], reference["total-cell:total"], "total")',
+                          'assert False, "oops"')
     assert result.returncode == 3
     assert "hidden test test_total fails on the solution itself: oops" in result.stderr
 
@@ -108,29 +115,17 @@ def test_a_hidden_test_failing_on_the_solution_is_a_grader_error(course, tmp_pat
     (("def test_total(student, reference)", "def test_total(student, solution)"), "asks for solution"),
 ])
 def test_mistakes_in_hidden_tests_name_the_file_and_line(course, tmp_path, edit, words):
-    root = tmp_path / "copy"
-    shutil.copytree(course.root, root)
-    tests = root / "graders" / "squares" / "test_squares.py"
-    tests.write_text(tests.read_text().replace(*edit))
-    result = Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+    result = grade_edited(course, tmp_path, "test_squares.py", *edit)
     assert result.returncode == 2
     assert result.stderr.startswith("error: graders/squares/test_squares.py: line ")
     assert words in result.stderr
 
 
 def test_probe_after_a_cell_the_notebook_lacks_is_reported(course, tmp_path):
-    root = tmp_path / "copy"
-    shutil.copytree(course.root, root)
-    probes = root / "graders" / "squares" / "probes.py"
-    probes.write_text(probes.read_text().replace('probes.capture("square", "y")', 'probes.capture("nope", "y")'))
-    result = Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+    result = grade_edited(course, tmp_path, "probes.py", 'probes.capture("square", "y")', 'probes.capture("nope", "y")')
     assert result.returncode == 2 and "a probe runs after cell 'nope'" in result.stderr
 
 
 def test_a_test_asking_for_a_probe_that_does_not_exist_is_a_grader_error(course, tmp_path):
-    root = tmp_path / "copy"
-    shutil.copytree(course.root, root)
-    tests = root / "graders" / "squares" / "test_squares.py"
-    tests.write_text(tests.read_text().replace('student["total-cell:total"]', 'student["totl"]'))
-    result = Course(root).run("grade", "squares", str(course.student("squares")), "--out", str(tmp_path / "out"))
+    result = grade_edited(course, tmp_path, "test_squares.py", 'student["total-cell:total"]', 'student["totl"]')
     assert result.returncode == 3 and "no probe named 'totl' in probes.py" in result.stderr
