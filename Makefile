@@ -27,9 +27,14 @@ check: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
-# The main job: build every assignment, then grade the bundled samples and print the gradebook.
+ASSIGNMENTS := lec27_attention attention_basics transformer_encoder
+
+# The main job: build every assignment, then grade the bundled samples and print the gradebooks.
 demo: build
-	$(BIN)/autograder grade lec27_attention samples/lec27_attention --out build/demo/lec27_attention
+	@for slug in $(ASSIGNMENTS); do \
+		echo "== $$slug"; \
+		$(BIN)/autograder grade $$slug samples/$$slug --out build/demo/$$slug || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache build *.egg-info

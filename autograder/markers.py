@@ -177,7 +177,7 @@ def find_markers(text: str) -> list[tuple[int, str]]:
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         match = _LINE_MARKER.match(line)
-        if PLACEHOLDER in line:
+        if PLACEHOLDER in re.sub(r"`[^`]*`", "", line):  # prose may name it as `### your code`
             found.append((number, PLACEHOLDER))
         elif stripped.startswith((_BEGIN, _END)):
             found.append((number, stripped))

@@ -12,10 +12,9 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-SLUG = "lec27_attention"
 
 # sample name -> {cell id: [(text in the solution, replacement)]}
-MISTAKES = {
+LEC27_MISTAKES = {
     "softmax_wrong_dim": {
         "weights-all": [("torch.softmax(attn_scores, dim=-1)", "torch.softmax(attn_scores, dim=0)")],
         "self-attention-v1": [("keys.shape[-1]**0.5, dim=-1)", "keys.shape[-1]**0.5, dim=0)")],
@@ -49,8 +48,34 @@ MISTAKES = {
         "mha-wrapper": [("torch.cat([head(x) for head in self.heads], dim=-1)", "torch.cat([head(x) for head in self.heads], dim=1)")],
     },
 }
-# The unfinished sample answers the cells up to this one and leaves the rest as released.
-UNFINISHED_AFTER = "context-q2-qk"
+BASICS_MISTAKES = {
+    "wrong_mask_direction": {
+        "avg-matmul": [("torch.tril(torch.ones(sequence_length, sequence_length))",
+                        "torch.triu(torch.ones(sequence_length, sequence_length))")],
+        "avg-softmax": [("scores.masked_fill(tril == 0,", "scores.masked_fill(tril.T == 0,")],
+        "causal-mean": [("masked_fill(tril == 0,", "masked_fill(tril.T == 0,")],
+    },
+    "scale_by_d_k": {
+        "saturation": [("scores / d_k ** 0.5", "scores / d_k")],
+        "sdpa": [("q @ k.transpose(-2, -1) / d_k ** 0.5", "q @ k.transpose(-2, -1) / d_k")],
+    },
+}
+ENCODER_MISTAKES = {
+    "layernorm_before_residual": {
+        "encoder-block": [("x = self.norm1(x + self.attn(x))", "x = x + self.attn(self.norm1(x))"),
+                          ("x = self.norm2(x + self.ff(x))", "x = x + self.ff(self.norm2(x))")],
+    },
+    "no_residual": {
+        "encoder-block": [("x = self.norm1(x + self.attn(x))", "x = self.norm1(self.attn(x))"),
+                          ("x = self.norm2(x + self.ff(x))", "x = self.norm2(self.ff(x))")],
+    },
+}
+# Per assignment: its mistakes, and the cell up to which the unfinished sample answers.
+ASSIGNMENTS = {
+    "lec27_attention": (LEC27_MISTAKES, "context-q2-qk"),
+    "attention_basics": (BASICS_MISTAKES, "attention-fn"),
+    "transformer_encoder": (ENCODER_MISTAKES, "rope"),
+}
 
 
 def answers(solution) -> dict[str, str]:
@@ -74,26 +99,31 @@ def filled(student, sources: dict[str, str], edits: dict | None = None, stop_aft
     return nb
 
 
-def samples() -> dict[str, bytes]:
-    student = nbformat.read(ROOT / "assignments" / SLUG / f"{SLUG}.ipynb", as_version=4)
-    sources = answers(nbformat.read(ROOT / "solutions" / f"{SLUG}.ipynb", as_version=4))
-    made = {"correct": filled(student, sources), "unfinished": filled(student, sources, stop_after=UNFINISHED_AFTER)}
-    made |= {name: filled(student, sources, edits) for name, edits in MISTAKES.items()}
-    # Saved by a tool that drops cell ids and adds a scratch cell: matched by position and content.
-    colab = filled(student, sources)
-    colab.nbformat_minor = 4
-    for cell in colab.cells:
-        cell.pop("id", None)
-    colab.cells.insert(5, nbformat.v4.new_code_cell("# scratch\nprint(inputs.shape)"))
-    del colab.cells[5]["id"]
-    made["correct_no_cell_ids"] = colab
-    files = {f"{name}.ipynb": nbformat.writes(nb).encode("utf-8") + b"\n" for name, nb in sorted(made.items())}
-    files["unreadable.ipynb"] = b'{"cells": [{"cell_type": "code", "source": "query = inputs[1]"'  # cut off mid-save
+def samples(slug: str) -> dict[str, bytes]:
+    mistakes, unfinished_after = ASSIGNMENTS[slug]
+    student = nbformat.read(ROOT / "assignments" / slug / f"{slug}.ipynb", as_version=4)
+    sources = answers(nbformat.read(ROOT / "solutions" / f"{slug}.ipynb", as_version=4))
+    made = {"correct": filled(student, sources), "unfinished": filled(student, sources, stop_after=unfinished_after)}
+    made |= {name: filled(student, sources, edits) for name, edits in mistakes.items()}
+    files = {}
+    if slug == "lec27_attention":
+        # Saved by a tool that drops cell ids and adds a scratch cell: matched by position and content.
+        colab = filled(student, sources)
+        colab.nbformat_minor = 4
+        for cell in colab.cells:
+            cell.pop("id", None)
+        colab.cells.insert(5, nbformat.v4.new_code_cell("# scratch\nprint(inputs.shape)"))
+        del colab.cells[5]["id"]
+        made["correct_no_cell_ids"] = colab
+        files["unreadable.ipynb"] = b'{"cells": [{"cell_type": "code", "source": "query = inputs[1]"'  # cut off mid-save
+    files |= {f"{name}.ipynb": nbformat.writes(nb).encode("utf-8") + b"\n" for name, nb in sorted(made.items())}
     return files
 
 
 if __name__ == "__main__":
-    folder = ROOT / "samples" / SLUG
-    for name, data in samples().items():
-        (folder / name).write_bytes(data)
-        print(f"wrote samples/{SLUG}/{name}")
+    for slug in ASSIGNMENTS:
+        folder = ROOT / "samples" / slug
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in samples(slug).items():
+            (folder / name).write_bytes(data)
+            print(f"wrote samples/{slug}/{name}")

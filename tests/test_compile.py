@@ -56,6 +56,11 @@ def test_marker_in_markdown_is_an_error_naming_the_cell(text):
     assert str(caught.value).startswith("course/source.ipynb: cell 1 (id c1): line 2: solution marker")
 
 
+def test_markdown_may_name_the_placeholder_as_inline_code():
+    source = notebook(("md", "Fill in every `### your code` below."))
+    assert compile_notebook(source, "s.ipynb").student.cells[0].source == source.cells[0].source
+
+
 def test_markdown_heading_named_solution_is_fine():
     source = notebook(("md", "# SOLUTION\n\nThe heading is only a heading."))
     assert compile_notebook(source, "s.ipynb").student.cells[0].source == source.cells[0].source

@@ -1,0 +1,130 @@
+"""Hidden tests of attention_basics. Unseen inputs are checked against PyTorch's own functions
+(F.scaled_dot_product_attention, F.cosine_similarity) and against the formulas themselves."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from autograder.testing import expect_close
+
+question = pytest.mark.question
+hidden = pytest.mark.hidden
+
+
+def same(student, reference, probe, what=None):
+    expect_close(student[probe], reference[probe], what or probe.split(":")[-1])
+
+
+def cases(student, probe, count):
+    got = student[probe]
+    if not isinstance(got, list) or len(got) != count:
+        raise AssertionError(f"{probe}: expected {count} results")
+    return got
+
+
+@question("b1")
+def test_average_with_loops(student, reference):
+    """averaged_embeddings: the mean of the tokens up to each position"""
+    same(student, reference, "avg-loop:averaged_embeddings")
+
+
+@question("b2")
+def test_lower_triangular_weights(student, reference):
+    """weights: lower-triangular, each row summing to 1"""
+    same(student, reference, "avg-matmul:weights")
+
+
+@question("b2")
+def test_average_with_matmul(student, reference):
+    """averaged_matmul equals the loop version"""
+    same(student, reference, "avg-matmul:averaged_matmul")
+
+
+@question("b3")
+def test_minus_inf_mask(student, reference):
+    """scores: 0 up to each position, -inf after it"""
+    same(student, reference, "avg-softmax:scores")
+
+
+@question("b3")
+def test_softmax_weights_and_average(student, reference):
+    """softmax weights and averaged_softmax"""
+    same(student, reference, "avg-softmax:weights")
+    same(student, reference, "avg-softmax:averaged_softmax")
+
+
+@question("b3")
+@hidden
+def test_causal_mean_on_unseen_inputs(student, reference):
+    """causal_mean on other batch sizes, lengths and widths"""
+    for case in cases(student, "causal_mean_unseen", 2):
+        x = case["x"]
+        expected = x.cumsum(dim=1) / torch.arange(1, x.shape[1] + 1).reshape(1, -1, 1)
+        expect_close(case["out"], expected, "causal_mean(x)")
+
+
+@question("b4")
+def test_scores(student, reference):
+    """scores = Q K^T"""
+    same(student, reference, "qkv-scores:scores")
+
+
+@question("b4")
+def test_attention_weights(student, reference):
+    """attention_weights: softmax of each row"""
+    same(student, reference, "qkv-weights:attention_weights")
+
+
+@question("b4")
+def test_output(student, reference):
+    """output = attention_weights V"""
+    same(student, reference, "qkv-output:output")
+
+
+@question("b5")
+@hidden
+def test_attention_function_on_unseen_inputs(student, reference):
+    """attention(Q, K, V) with other sizes and a batch dimension"""
+    for case in cases(student, "attention_unseen", 2):
+        weights = torch.softmax(case["q"] @ case["k"].transpose(-2, -1), dim=-1)
+        expect_close(case["weights"], weights, "attention weights")
+        expect_close(case["out"], weights @ case["v"], "attention output")
+
+
+@question("b6")
+@hidden
+def test_cosine_similarity_on_unseen_vectors(student, reference):
+    """cosine_similarity agrees with F.cosine_similarity, also for opposite vectors"""
+    for case in cases(student, "cosine_unseen", 2):
+        expect_close(case["cos"], F.cosine_similarity(case["u"], case["v"], dim=0), "cosine_similarity(u, v)")
+
+
+@question("b7")
+def test_variance_grows_with_dimension(student, reference):
+    """the variance of q.k is about d_k, and about 1 after dividing by sqrt(d_k)"""
+    expect_close(torch.tensor(student["variance:variances"]), torch.tensor(reference["variance:variances"]),
+                 "variances", atol=0.11)
+    expect_close(torch.tensor(student["variance:scaled_variances"]),
+                 torch.tensor(reference["variance:scaled_variances"]), "scaled_variances", atol=0.011)
+
+
+@question("b8")
+def test_scaled_softmax_spreads_the_weights(student, reference):
+    """weights_scaled: softmax of the scores divided by sqrt(d_k)"""
+    same(student, reference, "saturation:weights_scaled")
+
+
+@question("b9")
+@hidden
+def test_sdpa_matches_pytorch(student, reference):
+    """scaled_dot_product_attention equals F.scaled_dot_product_attention (batches, heads, causal or not)"""
+    for case in cases(student, "sdpa_unseen", 4):
+        expected = F.scaled_dot_product_attention(case["q"], case["k"], case["v"], is_causal=case["causal"])
+        what = "causal attention" if case["causal"] else "attention"
+        expect_close(case["out"], expected, f"{what} for q of shape {tuple(case['q'].shape)}", atol=1e-5)
+
+
+@question("b9")
+def test_sdpa_without_mask(student, reference):
+    """without a mask, on the lesson's 4-dimensional q, k, v"""
+    case = cases(student, "sdpa_unseen", 4)[0]
+    expect_close(case["out"], F.scaled_dot_product_attention(case["q"], case["k"], case["v"]), "attention", atol=1e-5)
