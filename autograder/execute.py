@@ -20,13 +20,14 @@ from .config import Limits
 from .errors import GraderError
 from .frames import ChannelError, FrameReader
 from .jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
-from .sandbox import cgroup_paths
+from .sandbox import CgroupSlot
 from .zygote import PID
 
 MAX_MESSAGE = 8 << 20
 MAX_ATTEMPTS = 3
 _GRACE = 2.0  # seconds past a cell's own limit before the worker is killed from outside
-_START_SECONDS = 60.0  # a fork server's first start imports torch; later workers start in milliseconds
+_START_SECONDS = 60.0
+_MAX_SLOTS = 64  # a fork server's first start imports torch; later workers start in milliseconds
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Execution:
     probes: dict[str, ProbeResult]
     problems: tuple[str, ...] = ()
     seconds: float = 0.0
+    peak_memory: int | None = None  # bytes, the worker and everything it started (where cgroups are used)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class _Attempt:
     cells: dict[int, CellResult] = field(default_factory=dict)
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     running: int | None = None
+    peak_memory: int | None = None
     finished: bool = False
     failure: str | None = None
     timed_out: bool = False
@@ -75,6 +78,9 @@ class Executor:
         self.limits = limits
         self.seeds = seeds
         self._server = ForkServer()
+        self._free_slots: list[CgroupSlot] = []
+        self._all_slots: list[CgroupSlot] = []
+        self._slot_lock = threading.Lock()
         self.isolation: tuple[list[str], list[str]] | None = None  # (layers in effect, layers missing)
 
     def run(self, cells: list[CellJob]) -> Execution:
@@ -94,7 +100,7 @@ class Executor:
         if not attempt.finished and attempt.failure:
             problems.append(f"the run did not finish: {attempt.failure}")
         results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown) for i, job in enumerate(jobs))
-        return Execution(results, attempt.probes, tuple(problems), time.monotonic() - started)
+        return Execution(results, attempt.probes, tuple(problems), time.monotonic() - started, attempt.peak_memory)
 
     def _final_cell(self, index: int, job: CellJob, attempt: _Attempt) -> CellResult:
         if index in attempt.cells:
@@ -106,18 +112,56 @@ class Executor:
 
     def _attempt(self, jobs: list[CellJob], started: float) -> _Attempt:
         attempt = _Attempt()
-        with tempfile.TemporaryDirectory(prefix="autograder-scratch-") as scratch:
-            job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds)
-            pid, report_fd = self._server.spawn(encode_job(job))
-            try:
-                self._collect(FrameReader(report_fd, MAX_MESSAGE), attempt, started)
-            finally:
-                os.close(report_fd)
-                _kill(pid)
+        slot = self._take_slot()
+        try:
+            with tempfile.TemporaryDirectory(prefix="autograder-scratch-") as scratch:
+                paths = tuple(str(p) for p in slot.paths) if slot else ()
+                job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths)
+                pid, report_fd = self._server.spawn(encode_job(job))
+                try:
+                    self._collect(FrameReader(report_fd, MAX_MESSAGE), attempt, started)
+                finally:
+                    os.close(report_fd)
+                    _kill(pid)
+                    if slot is not None:
+                        attempt.peak_memory = slot.peak_memory()
+        finally:
+            if slot is not None:
+                with self._slot_lock:
+                    self._free_slots.append(slot)
         return attempt
+
+    def _take_slot(self) -> CgroupSlot | None:
+        """A cgroup slot no earlier worker has a process in; None where cgroups cannot be made (not root).
+
+        Killed workers take a few milliseconds to leave their slot, so rather than wait, another slot is
+        made; the pool settles at a few more slots than workers running at once.
+        """
+        with self._slot_lock:
+            for slot in self._free_slots:
+                if not slot.processes():
+                    self._free_slots.remove(slot)
+                    slot.reset_peak()
+                    return slot
+            if os.geteuid() != 0:
+                return None
+            if len(self._all_slots) >= _MAX_SLOTS and self._free_slots:
+                slot = self._free_slots.pop(0)
+                slot.empty()
+                slot.reset_peak()
+                return slot
+            try:
+                slot = CgroupSlot(f"g{os.getpid()}-{len(self._all_slots)}", self.limits.memory_mb)
+            except OSError:
+                return None
+            self._all_slots.append(slot)
+            return slot
 
     def close(self) -> None:
         self._server.close()
+        for slot in self._all_slots:
+            slot.empty()
+            slot.remove()
 
     def check_isolation(self) -> tuple[list[str], list[str]]:
         """Start one empty worker to learn which isolation layers are in effect here."""
@@ -193,21 +237,12 @@ def _cell_result(message: dict) -> CellResult:
 
 
 def _kill(pid: int) -> None:
-    """Kill the worker and every process it started, then remove the cgroups it made."""
+    """Kill the worker and every process it started (its process group; its PID namespace dies with it)."""
     for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
         try:
             kill()
         except (ProcessLookupError, PermissionError):
             pass
-    for path in cgroup_paths(pid):
-        for _ in range(50):  # a killed process leaves its cgroup a moment later
-            try:
-                path.rmdir()
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.01)
 
 
 class ForkServer:

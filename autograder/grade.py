@@ -6,6 +6,7 @@ import importlib.util
 import json
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -87,6 +88,7 @@ class Grader:
         return digest.hexdigest()[:16]
 
     def grade_file(self, path: Path, stem: str) -> GradeReport:
+        started = time.monotonic()
         config = self.assignment.config
         try:
             if path.is_file() and path.stat().st_size > MAX_SUBMISSION_BYTES:
@@ -100,7 +102,8 @@ class Grader:
         student = Run(execution.probes, self.reference.names)
         outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
-                           plan.notes + execution.problems, seconds=execution.seconds)
+                           plan.notes + execution.problems, seconds=time.monotonic() - started,
+                           peak_memory=execution.peak_memory)
 
 
 def student_run(grader: Grader, path: Path) -> Run:
@@ -155,7 +158,7 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             # record.json goes last: it is the mark that this submission is done.
             write_atomically({folder / "results.json": results_json(report, config),
                               folder / "feedback.md": feedback_markdown(report, config),
-                              folder / RECORD: _record(report, digest, fingerprint)})
+                              folder / RECORD: _record(report, digest, fingerprint)}, durable=False)
         with lock:
             on_report(report, reused)
         return report
@@ -182,7 +185,7 @@ def _digest(path: Path) -> str | None:
 
 def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
     return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
-                       "error": report.error, "seconds": report.seconds,
+                       "error": report.error, "seconds": report.seconds, "peak_memory": report.peak_memory,
                        "scores": {q.id: q.score for q in report.questions}}).encode("utf-8")
 
 
@@ -198,7 +201,8 @@ def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: s
         return None
     scores = record.get("scores", {})
     questions = tuple(replace(q, score=float(scores.get(q.id, 0.0))) for q in zero_scores(config))
-    return GradeReport(path.name, folder.name, questions, error=record.get("error"), seconds=record.get("seconds", 0.0))
+    return GradeReport(path.name, folder.name, questions, error=record.get("error"), seconds=record.get("seconds", 0.0),
+                       peak_memory=record.get("peak_memory"))
 
 
 def expand(arguments: Iterable[Path]) -> list[Path]:

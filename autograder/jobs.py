@@ -35,6 +35,7 @@ class WorkerJob:
     limits: Limits
     scratch: str
     seeds: tuple[int, ...] = ()
+    cgroups: tuple[str, ...] = ()  # the cgroup folders the worker joins (made by the grader)
 
 
 def encode_job(job: WorkerJob) -> bytes:
@@ -50,4 +51,5 @@ def decode_job(data: dict) -> WorkerJob:
         limits=Limits(**data["limits"]),
         scratch=data["scratch"],
         seeds=tuple(int(seed) for seed in data.get("seeds", ())),
+        cgroups=tuple(str(path) for path in data.get("cgroups", ())),
     )

@@ -35,11 +35,11 @@ def read_notebook(path: Path) -> NotebookNode:
         raise NotebookReadError(path, "JSON but not a Jupyter notebook (no 'nbformat' and 'cells')")
     if not isinstance(data["nbformat"], int) or data["nbformat"] < 3:
         raise NotebookReadError(path, f"notebook format {data['nbformat']!r} is too old; open and save it in Jupyter")
+    invalid: dict = {}
     try:
-        nb = nbformat.reads(text, as_version=4)
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        raise NotebookReadError(path, f"not a valid notebook: {exc.message}") from None
+        nb = nbformat.reads(text, as_version=4, capture_validation_error=invalid)  # validates once
     except Exception as exc:  # nbformat raises several types for malformed structure
         raise NotebookReadError(path, f"not a valid notebook: {exc}") from None
+    if invalid.get("ValidationError") is not None:
+        raise NotebookReadError(path, f"not a valid notebook: {invalid['ValidationError'].message}")
     return nb

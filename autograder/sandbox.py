@@ -11,7 +11,9 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,30 +65,73 @@ def enter_sandbox(job: WorkerJob) -> Isolation:
     return isolation
 
 
-def cgroup_paths(pid: int) -> list[Path]:
-    """The cgroups a worker of this pid made for itself, for the grader to remove afterwards."""
-    return [_CGROUP / controller / "autograder" / f"w{pid}" for controller in ("memory", "pids", "cpu")]
+class CgroupSlot:
+    """Memory, process and CPU cgroups for one worker at a time, made once and reused.
+
+    Making cgroups is slow (about 12 ms), so the grader keeps one slot per concurrent worker. A
+    slot is only handed on once every process of the previous worker is gone.
+    """
+
+    def __init__(self, name: str, memory_mb: int):
+        self.paths = [_CGROUP / controller / "autograder" / name for controller in ("memory", "pids", "cpu")]
+        settings = {
+            # Above the worker's address-space cap, so an allocation fails with MemoryError before
+            # the kernel has to step in; the cgroup still bounds every process a notebook starts.
+            "memory": {"memory.limit_in_bytes": str((memory_mb * 2 + 1024) << 20)},
+            "pids": {"pids.max": str(_PROCESS_LIMIT)},
+            "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "100000"},  # one core at most
+        }
+        for path in self.paths:
+            path.mkdir(parents=True, exist_ok=True)
+            for key, value in settings[path.parent.parent.name].items():
+                (path / key).write_text(value)
+
+    def processes(self) -> list[int]:
+        return [int(pid) for path in self.paths for pid in (path / "cgroup.procs").read_text().split()]
+
+    def empty(self) -> None:
+        """Kill whatever is left of the previous worker and wait until the slot holds no process."""
+        for _ in range(500):
+            pids = self.processes()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.002)
+        raise OSError(f"processes of an earlier worker would not die: {pids}")
+
+    def peak_memory(self) -> int | None:
+        """The most memory used in this slot since the last reset."""
+        try:
+            return int((self.paths[0] / "memory.max_usage_in_bytes").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def reset_peak(self) -> None:
+        (self.paths[0] / "memory.max_usage_in_bytes").write_text("0")
+
+    def remove(self) -> None:
+        for path in self.paths:
+            try:
+                path.rmdir()
+            except OSError:
+                pass
 
 
 def _join_cgroups(job: WorkerJob, isolation: Isolation) -> None:
-    settings = {
-        # Above the address-space cap, so an allocation fails with MemoryError before the kernel
-        # has to step in; the cgroup still bounds all the processes a notebook may start.
-        "memory": {"memory.limit_in_bytes": str(_resident_bytes() + ((job.limits.memory_mb * 2 + 256) << 20))},
-        "pids": {"pids.max": str(_PROCESS_LIMIT)},
-        # At most one core, however many processes the notebook starts.
-        "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "100000"},
-    }
-    for path in cgroup_paths(os.getpid()):
-        controller = path.parent.parent.name
+    if not job.cgroups:
+        isolation.missing.append("cgroups (not root, or no cgroup v1 hierarchy): memory and process count "
+                                 "are capped by resource limits only")
+        return
+    for path in job.cgroups:
         try:
-            path.mkdir(parents=True, exist_ok=True)
-            for name, value in settings[controller].items():
-                (path / name).write_text(value)
-            (path / "cgroup.procs").write_text(str(os.getpid()))
-            isolation.layers.append(f"{controller} cgroup")
+            Path(path, "cgroup.procs").write_text(str(os.getpid()))
+            isolation.layers.append(f"{Path(path).parent.parent.name} cgroup")
         except OSError as exc:
-            isolation.missing.append(f"{controller} cgroup ({exc.strerror or exc})")
+            isolation.missing.append(f"{Path(path).parent.parent.name} cgroup ({exc.strerror or exc})")
 
 
 def _limits(job: WorkerJob, isolation: Isolation) -> None:

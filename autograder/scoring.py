@@ -27,7 +27,8 @@ class GradeReport:
     cells: tuple[CellResult, ...] = ()
     notes: tuple[str, ...] = ()
     error: str | None = None  # set when the file could not be graded at all
-    seconds: float = 0.0
+    seconds: float = 0.0      # grading this file, from reading it to its scores
+    peak_memory: int | None = None  # bytes used by its worker at most (where cgroups are available)
 
     @property
     def score(self) -> float:

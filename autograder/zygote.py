@@ -6,6 +6,7 @@ two pipe ends: one the worker reads its job from, one it writes its reports to.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -19,6 +20,10 @@ PID = struct.Struct("!i")
 def serve(sock: socket.socket) -> None:
     from . import worker  # noqa: F401  (preloaded: every fork starts warm)
 
+    # Move everything imported so far out of the collector's reach: a forked worker then does not
+    # copy those memory pages just because a collection touched them.
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     while True:
         try:
