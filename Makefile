@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: setup build check test demo clean
+.PHONY: setup build check test demo bench clean
+N ?= 200
+KERNELS ?= 12
 
 setup: $(STAMP)
 
@@ -35,6 +37,10 @@ demo: build
 		echo "== $$slug"; \
 		$(BIN)/autograder grade $$slug samples/$$slug --out build/demo/$$slug || exit 1; \
 	done
+
+# Speed and memory figures: this grader against a fresh Jupyter kernel per submission.
+bench: build
+	$(BIN)/python bench/bench.py --n $(N) --kernels $(KERNELS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache build *.egg-info

@@ -20,7 +20,7 @@ from .config import Limits
 from .errors import GraderError
 from .frames import ChannelError, FrameReader
 from .jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
-from .sandbox import CgroupSlot
+from .sandbox import CgroupSlot, remove_stale_slots
 from .zygote import PID
 
 MAX_MESSAGE = 8 << 20
@@ -150,6 +150,8 @@ class Executor:
                 slot.empty()
                 slot.reset_peak()
                 return slot
+            if not self._all_slots:
+                remove_stale_slots()
             try:
                 slot = CgroupSlot(f"g{os.getpid()}-{len(self._all_slots)}", self.limits.memory_mb)
             except OSError:

@@ -29,6 +29,7 @@ _FILE_LIMIT = 64 << 20
 _PROCESS_LIMIT = 64
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 _DEVICES = ("null", "zero", "random", "urandom")
+_NEW_ROOT = "/tmp/.autograder-root"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -121,6 +122,17 @@ class CgroupSlot:
                 pass
 
 
+def remove_stale_slots() -> None:
+    """Remove the empty slots of graders that were killed before they could clean up."""
+    for path in _CGROUP.glob("*/autograder/g*-*"):
+        owner = path.name[1:].split("-")[0]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+
+
 def _join_cgroups(job: WorkerJob, isolation: Isolation) -> None:
     if not job.cgroups:
         isolation.missing.append("cgroups (not root, or no cgroup v1 hierarchy): memory and process count "
@@ -186,7 +198,9 @@ def _private_root(scratch: str, isolation: Isolation) -> None:
     """A new root: read-only binds of what Python needs, the scratch folder writable, nothing else."""
     try:
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-        new_root = f"{scratch}/.root"
+        # One fixed mount point for every worker: each mounts its own tmpfs there, inside its own
+        # mount namespace, so the grader sees an empty folder and has nothing to clean up.
+        new_root = _NEW_ROOT
         os.makedirs(new_root, exist_ok=True)
         _mount("tmpfs", new_root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
         for link in _SYSTEM_DIRS:  # /lib -> usr/lib and the like: same links in the new root

@@ -1,0 +1,213 @@
+"""Benchmark: grading lab submissions with this grader, against a fresh Jupyter kernel per
+submission (nbclient) and `otter run` where it is installed. Prints figures, asserts nothing.
+
+    make bench                 # N=200
+    make bench N=400 KERNELS=20
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUG = "lec27_attention"
+MIX = ["correct", "correct", "softmax_wrong_dim", "no_sqrt_scaling", "mask_after_softmax",
+       "view_without_transpose", "concat_wrong_dim", "unfinished"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="submissions in the main run")
+    parser.add_argument("--kernels", type=int, default=12, help="submissions run through fresh Jupyter kernels")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="autograder-bench-"))
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, work: Path) -> None:
+    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; jobs={args.jobs}\n")
+    import_torch = median_seconds([sys.executable, "-c", "import torch"], 3)
+    print(f"fresh `python -c \"import torch\"`: {import_torch * 1000:.0f} ms (median of 3)\n")
+
+    pool = make_submissions(work / "pool", 400)
+    main = subset(pool, args.n, work / f"n{args.n}")
+    ours = grade(main, work / "out-main", args.jobs)
+    kernel = run_kernels(subset(pool, args.kernels, work / "kernels"), args.jobs)
+    otter = otter_figures()
+
+    print("                        submissions/s   median     p95    peak memory per worker   whole run")
+    print(f"(a) this grader             {ours['rate']:7.1f}  {ours['median'] * 1000:6.0f} ms {ours['p95'] * 1000:5.0f} ms"
+          f"   {mb(ours['worker_peak'])} (max {mb(ours['worker_max'])})        {mb(ours['whole'])}")
+    print(f"(b) fresh kernel, nbclient  {kernel['rate']:7.2f}  {kernel['median'] * 1000:6.0f} ms {kernel['p95'] * 1000:5.0f} ms"
+          f"   {mb(kernel['worker_peak'])} (kernel RSS)        {mb(kernel['whole'])}")
+    print(f"(c) otter run               {otter}")
+    print(f"\n(a) on {args.n} submissions ({ours['wall']:.1f} s wall, including {ours['startup']:.1f} s start-up); "
+          f"(b) on {args.kernels}, executing the notebook only (no tests), {args.jobs} at a time.")
+    per_submission = 1 / ours["rate"]
+    print(f"\nper submission in a batch: {per_submission * 1000:.1f} ms = 1/{import_torch / per_submission:.0f} "
+          f"of a fresh `import torch` (target: at most 1/20)")
+    print(f"throughput: {ours['rate'] / kernel['rate']:.0f}x a fresh Jupyter kernel per submission (target: at least 50x)")
+
+    print("\ngrowth with batch size (this grader):")
+    sizes, walls = [50, 100, 200, 400], []
+    for size in sizes:
+        result = grade(subset(pool, size, work / f"grow{size}"), work / f"out-grow{size}", args.jobs)
+        walls.append(result["wall"])
+        print(f"  N={size:4d}: {result['wall']:6.2f} s   {result['wall'] / size * 1000:5.1f} ms per submission "
+              f"(incl. start-up)   grader RSS {mb(result['grader_first'])} -> {mb(result['grader_last'])}, "
+              f"worker peak first/last quarter {mb(result['peak_first'])} / {mb(result['peak_last'])}")
+    slope, intercept, r2 = fit(sizes, walls)
+    print(f"  linear fit: {intercept:.2f} s + {slope * 1000:.1f} ms x N  (R^2 = {r2:.4f})")
+
+
+def median_seconds(command: list[str], times: int) -> float:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def make_submissions(folder: Path, count: int) -> list[Path]:
+    """`count` distinct notebooks cycling through correct, wrong and unfinished samples."""
+    folder.mkdir(parents=True)
+    paths = []
+    for index in range(count):
+        nb = nbformat.read(ROOT / "samples" / SLUG / f"{MIX[index % len(MIX)]}.ipynb", 4)
+        answer = next(c for c in nb.cells if c.get("id") == "dot-loop")
+        answer.source += f"\n# submission {index}"  # every file differs, so nothing is reused
+        path = folder / f"student{index:04d}.ipynb"
+        nbformat.write(nb, path)
+        paths.append(path)
+    return paths
+
+
+def subset(pool: list[Path], count: int, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for path in pool[:count]:
+        os.link(path, folder / path.name)
+    return folder
+
+
+def grade(folder: Path, out: Path, jobs: int) -> dict:
+    """Run `autograder grade` as a user would; sample the grader's memory while it runs."""
+    command = [sys.executable, "-m", "autograder", "--root", str(ROOT), "grade", SLUG, str(folder),
+               "--out", str(out), "--jobs", str(jobs)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    samples = sample_memory(process)
+    stderr = process.communicate()[1]
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"grading failed:\n{stderr}")
+    records = sorted((json.loads(p.read_text()) for p in out.glob("*/record.json")), key=lambda r: r["submission"])
+    seconds = [r["seconds"] for r in records]
+    peaks = [r["peak_memory"] or 0 for r in records]
+    quarter = max(1, len(records) // 4)
+    n = len(records)
+    first_done = min(p.stat().st_mtime for p in out.glob("*/record.json"))
+    startup = max(0.0, first_done - (time.time() - wall) - statistics.median(seconds))
+    grader = [s["grader"] for s in samples] or [0]
+    return {
+        "wall": wall, "startup": startup, "rate": n / max(wall - startup, 1e-9),
+        "median": statistics.median(seconds), "p95": percentile(seconds, 95),
+        "worker_peak": statistics.median(peaks), "worker_max": max(peaks),
+        "whole": max((s["total"] for s in samples), default=0) + jobs * max(peaks),
+        "grader_first": grader[min(len(grader) - 1, len(grader) // 10)], "grader_last": grader[-1],
+        "peak_first": statistics.median(peaks[:quarter]), "peak_last": statistics.median(peaks[-quarter:]),
+    }
+
+
+def sample_memory(process: subprocess.Popen) -> list[dict]:
+    """Every 50 ms: the grader's RSS, and grader plus fork server (workers are measured by cgroup)."""
+    samples = []
+    try:
+        grader = psutil.Process(process.pid)
+        while process.poll() is None:
+            try:
+                rss = grader.memory_info().rss
+                server = sum(c.memory_info().rss for c in grader.children() if "zygote" in " ".join(c.cmdline()))
+                samples.append({"grader": rss, "total": rss + server})
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+    except psutil.Error:
+        pass
+    return samples
+
+
+def run_kernels(folder: Path, jobs: int) -> dict:
+    """Each submission executed in its own fresh Jupyter kernel through nbclient, as peers grade."""
+    from nbclient import NotebookClient
+
+    def one(path: Path) -> tuple[float, int]:
+        nb = nbformat.read(path, 4)
+        started = time.perf_counter()
+        client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(folder)}})
+        rss = 0
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    client.execute_cell(cell, index)
+            try:
+                rss = psutil.Process(client.km.provisioner.process.pid).memory_info().rss
+            except (psutil.Error, AttributeError):
+                pass
+        return time.perf_counter() - started, rss
+
+    paths = sorted(folder.glob("*.ipynb"))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        results = list(pool.map(one, paths))
+    wall = time.perf_counter() - started
+    seconds = [r[0] for r in results]
+    rss = [r[1] for r in results]
+    return {"rate": len(paths) / wall, "median": statistics.median(seconds), "p95": percentile(seconds, 95),
+            "worker_peak": statistics.median(rss), "whole": jobs * max(rss)}
+
+
+def otter_figures() -> str:
+    if shutil.which("otter") is None:
+        return "not measured: otter-grader is not installed here (pip install otter-grader)"
+    return "not measured: needs an Otter autograder.zip of this assignment, which this project cannot export yet"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
+    intercept = mean_y - slope * mean_x
+    residual = sum((y - (intercept + slope * x)) ** 2 for x, y in zip(xs, ys))
+    total = sum((y - mean_y) ** 2 for y in ys)
+    return slope, intercept, 1 - residual / total if total else 1.0
+
+
+def mb(value: float) -> str:
+    return f"{value / 2**20:5.0f} MB"
+
+
+if __name__ == "__main__":
+    main()
