@@ -14,6 +14,7 @@ from .files import write_atomically
 from .errors import AutograderError, GraderError
 from .grade import Grader, expand, grade_batch, load_assignment
 from .hidden_tests import VISIBLE
+from .merge import in_shard, merge, parse_shard
 from .notebook_file import read_notebook
 from .scoring import GradeReport
 
@@ -61,7 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, required=True, help="folder for grades.csv and <submission>/results.json")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="submissions graded at once (default: the number of cores)")
+    grade.add_argument("--shard", metavar="K/N", help="grade only shard K of N (for a CI matrix; join with `merge`)")
     grade.set_defaults(run=_grade)
+
+    merge_command = commands.add_parser("merge", help="join the --out folders of sharded grade runs into one")
+    merge_command.add_argument("folders", nargs="+", type=Path, metavar="SHARD_DIR")
+    merge_command.add_argument("--out", type=Path, required=True)
+    merge_command.set_defaults(run=_merge)
 
     check = commands.add_parser("check", help="run the visible tests on your own notebook")
     check.add_argument("notebook", type=Path, metavar="NOTEBOOK")
@@ -99,7 +106,9 @@ def _grade(args) -> int:
     paths = expand(args.submissions)
     if not paths:
         raise AutograderError(" ".join(map(str, args.submissions)), "no submission files found")
-    bar = tqdm(total=len(paths), unit="submission", file=sys.stderr) if sys.stderr.isatty() else None
+    shard = parse_shard(args.shard) if args.shard else None
+    total = sum(in_shard(index, shard) for index in range(len(paths)))
+    bar = tqdm(total=total, unit="submission", file=sys.stderr) if sys.stderr.isatty() else None
     done = 0
 
     def show(report: GradeReport, reused: bool) -> None:
@@ -111,15 +120,22 @@ def _grade(args) -> int:
             bar.set_postfix_str(line[:60])
             bar.update()
         else:
-            print(f"[{done}/{len(paths)}] {line}", file=sys.stderr, flush=True)
+            print(f"[{done}/{total}] {line}", file=sys.stderr, flush=True)
 
     try:
-        reports = grade_batch(assignment, paths, args.out, args.jobs, root / CACHE, show, _announce_isolation)
+        reports = grade_batch(assignment, paths, args.out, args.jobs, root / CACHE, show, _announce_isolation, shard)
     finally:
         if bar is not None:
             bar.close()
     print((args.out / "grades.csv").read_text(encoding="utf-8"), end="")
     print(f"graded {len(reports)} submission(s); results in {args.out}", file=sys.stderr)
+    return 0
+
+
+def _merge(args) -> int:
+    rows = merge(args.folders, args.out)
+    print((args.out / "grades.csv").read_text(encoding="utf-8"), end="")
+    print(f"merged {rows} row(s) from {len(args.folders)} folder(s) into {args.out}", file=sys.stderr)
     return 0
 
 
