@@ -56,9 +56,9 @@ class BuildOutput:
 
 
 def discover(root: Path) -> list[str]:
-    """Slugs of all assignments that have a source notebook, in name order."""
+    """Slugs of all assignments (folders with an assignment.yaml), in name order."""
     folder = root / "assignments"
-    return sorted(p.parent.name for p in folder.glob(f"*/{SOURCE_NAME}")) if folder.is_dir() else []
+    return sorted(p.parent.name for p in folder.glob(f"*/{CONFIG_NAME}")) if folder.is_dir() else []
 
 
 def resolve_slugs(root: Path, slugs: list[str]) -> list[str]:
@@ -66,7 +66,7 @@ def resolve_slugs(root: Path, slugs: list[str]) -> list[str]:
     known = discover(root)
     if not slugs:
         if not known:
-            raise AutograderError(root / "assignments", f"no assignments found (expected assignments/<slug>/{SOURCE_NAME})")
+            raise AutograderError(root / "assignments", f"no assignments found (expected assignments/<slug>/{CONFIG_NAME})")
         return known
     for slug in slugs:
         if slug not in known:

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from .build import build_assignment, resolve_slugs, stale_files
 from .files import write_atomically
 from .errors import AutograderError, GraderError
+from .export import export_gradescope
 from .grade import Grader, expand, grade_batch, load_assignment
 from .hidden_tests import VISIBLE
 from .merge import in_shard, merge, parse_shard
@@ -64,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="submissions graded at once (default: the number of cores)")
     grade.add_argument("--shard", metavar="K/N", help="grade only shard K of N (for a CI matrix; join with `merge`)")
     grade.set_defaults(run=_grade)
+
+    export = commands.add_parser("export", help="an autograder for another platform (gradescope)")
+    export.add_argument("platform", choices=["gradescope"])
+    export.add_argument("slug", metavar="SLUG")
+    export.add_argument("--out", type=Path, required=True)
+    export.set_defaults(run=_export)
 
     merge_command = commands.add_parser("merge", help="join the --out folders of sharded grade runs into one")
     merge_command.add_argument("folders", nargs="+", type=Path, metavar="SHARD_DIR")
@@ -129,6 +136,14 @@ def _grade(args) -> int:
             bar.close()
     print((args.out / "grades.csv").read_text(encoding="utf-8"), end="")
     print(f"graded {len(reports)} submission(s); results in {args.out}", file=sys.stderr)
+    return 0
+
+
+def _export(args) -> int:
+    root = args.root.resolve()
+    slug = resolve_slugs(root, [args.slug])[0]
+    load_assignment(root, slug)  # the assignment must be gradable before it is exported
+    print(export_gradescope(root, slug, args.out))
     return 0
 
 

@@ -1,0 +1,62 @@
+"""The Gradescope export, run the way Gradescope runs it: unpacked into /autograder/source, the
+submission in /autograder/submission, results expected in /autograder/results/results.json."""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import REPO
+
+SAMPLES = REPO / "samples" / "lec27_attention"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "gradescope",
+                             "lec27_attention", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return out / "autograder.zip"
+
+
+def gradescope_run(zip_path, tmp_path, submission_files):
+    home = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(home / "source")
+    (home / "submission").mkdir()
+    for name, data in submission_files.items():
+        (home / "submission" / name).write_bytes(data)
+    run = home / "source" / "run_autograder"
+    run.chmod(0o755)
+    env = dict(os.environ, AUTOGRADER_HOME=str(home), AUTOGRADER_PYTHON=sys.executable)
+    result = subprocess.run(["bash", str(run)], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads((home / "results" / "results.json").read_text())
+
+
+def test_zip_has_what_gradescope_needs_and_no_solution_source(exported):
+    names = zipfile.ZipFile(exported).namelist()
+    assert {"setup.sh", "run_autograder", "autograder/cli.py", "solutions/lec27_attention.ipynb",
+            "graders/lec27_attention/probes.py", "assignments/lec27_attention/assignment.yaml"} <= set(names)
+    assert "assignments/lec27_attention/source.ipynb" not in names
+
+
+def test_export_is_reproducible(exported, tmp_path):
+    again = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "gradescope",
+                            "lec27_attention", "--out", str(tmp_path)], capture_output=True, timeout=120)
+    assert again.returncode == 0 and (tmp_path / "autograder.zip").read_bytes() == exported.read_bytes()
+
+
+@pytest.mark.parametrize("sample, score", [("no_sqrt_scaling", 36.5), ("correct", 44.0)])
+def test_run_autograder_writes_the_same_results_as_grade(exported, tmp_path, sample, score):
+    results = gradescope_run(exported, tmp_path, {"whatever-students-call-it.ipynb": (SAMPLES / f"{sample}.ipynb").read_bytes()})
+    assert results["score"] == score and len(results["tests"]) == 45
+    assert {t["visibility"] for t in results["tests"]} == {"visible", "hidden"}
+
+
+def test_a_submission_without_a_notebook_gets_a_clear_zero(exported, tmp_path):
+    results = gradescope_run(exported, tmp_path, {"answers.py": b"print(1)\n"})
+    assert results["score"] == 0 and "No .ipynb file" in results["output"]
