@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(run=_export)
 
+    report = commands.add_parser("report", help="an HTML report for the course staff about a graded folder")
+    report.add_argument("folder", type=Path, metavar="DIR", help="the --out folder of `autograder grade`")
+    report.set_defaults(run=_report)
+
     merge_command = commands.add_parser("merge", help="join the --out folders of sharded grade runs into one")
     merge_command.add_argument("folders", nargs="+", type=Path, metavar="SHARD_DIR")
     merge_command.add_argument("--out", type=Path, required=True)
@@ -144,6 +148,13 @@ def _export(args) -> int:
     slug = resolve_slugs(root, [args.slug])[0]
     load_assignment(root, slug)  # the assignment must be gradable before it is exported
     print(export_gradescope(root, slug, args.out))
+    return 0
+
+
+def _report(args) -> int:
+    from .staff_report import write_report  # matplotlib and nbconvert load only when a report is made
+
+    print(write_report(args.folder))
     return 0
 
 

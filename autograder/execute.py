@@ -39,6 +39,7 @@ class CellResult:
     error: dict | None = None
     notes: tuple[str, ...] = ()
     label: str = ""
+    source: str = ""  # the code that ran (or was meant to), for the graded notebook
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ class Executor:
             jobs[index] = replace(jobs[index], skip_reason=f"{status}: {attempt.failure}")
         if not attempt.finished and attempt.failure:
             problems.append(f"the run did not finish: {attempt.failure}")
-        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown) for i, job in enumerate(jobs))
+        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source)
+                        for i, job in enumerate(jobs))
         return Execution(results, attempt.probes, tuple(problems), time.monotonic() - started, attempt.peak_memory)
 
     def _final_cell(self, index: int, job: CellJob, attempt: _Attempt) -> CellResult:

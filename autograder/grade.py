@@ -23,8 +23,9 @@ from .hidden_tests import Suite, load_suite, run_test
 from .merge import in_shard
 from .notebook_file import read_notebook
 from .references import check_suite_on_reference, reference_run
-from .report import feedback_markdown, grades_csv, results_json
+from .report import feedback_markdown, graded_notebook, grades_csv, results_json
 from .scoring import GradeReport, score_questions, zero_scores
+from .similarity import fingerprint
 from .submission import ReleasedCell, plan_submission, released_cells
 from .testing import Run
 
@@ -104,7 +105,8 @@ class Grader:
         outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
-                           peak_memory=execution.peak_memory)
+                           peak_memory=execution.peak_memory,
+                           answers=fingerprint([c.source for c in plan.cells if c.origin != "protected" and not c.skip_reason]))
 
 
 def student_run(grader: Grader, path: Path) -> Run:
@@ -160,6 +162,7 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             # record.json goes last: it is the mark that this submission is done.
             write_atomically({folder / "results.json": results_json(report, config),
                               folder / "feedback.md": feedback_markdown(report, config),
+                              folder / "graded.ipynb": graded_notebook(report, config),
                               folder / RECORD: _record(report, digest, fingerprint)}, durable=False)
         with lock:
             on_report(report, reused)
@@ -189,6 +192,11 @@ def _digest(path: Path) -> str | None:
 def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
     return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
                        "error": report.error, "seconds": report.seconds, "peak_memory": report.peak_memory,
+                       "answers": report.answers,
+                       # The real reasons, hidden tests included: for the staff report, never shown to students.
+                       "failures": [[f"{q.name}: {o.test.name}", o.message] for q in report.questions
+                                    for o in q.outcomes if not o.passed],
+                       "max_scores": {q.id: q.max_score for q in report.questions},
                        "scores": {q.id: q.score for q in report.questions}}).encode("utf-8")
 
 
@@ -205,7 +213,7 @@ def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: s
     scores = record.get("scores", {})
     questions = tuple(replace(q, score=float(scores.get(q.id, 0.0))) for q in zero_scores(config))
     return GradeReport(path.name, folder.name, questions, error=record.get("error"), seconds=record.get("seconds", 0.0),
-                       peak_memory=record.get("peak_memory"))
+                       peak_memory=record.get("peak_memory"), answers=record.get("answers", ""))
 
 
 def expand(arguments: Iterable[Path]) -> list[Path]:

@@ -5,6 +5,8 @@ import csv
 import io
 import json
 
+import nbformat
+
 from .config import AssignmentConfig
 from .hidden_tests import HIDDEN
 from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, SKIPPED, TIMEOUT
@@ -63,6 +65,36 @@ def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
         lines += problems
         lines.append("")
     return "\n".join(lines).encode("utf-8")
+
+
+def graded_notebook(report: GradeReport, config: AssignmentConfig) -> bytes:
+    """The notebook as it ran, each cell with its output, and the feedback beside the cells it concerns."""
+    cells = [nbformat.v4.new_markdown_cell(feedback_markdown(report, config).decode("utf-8"))]
+    for cell in report.cells:
+        code = nbformat.v4.new_code_cell(cell.source)
+        if cell.output:
+            code.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=cell.output))
+        if cell.error:
+            code.outputs.append(nbformat.v4.new_output("error", ename=cell.error["ename"], evalue=cell.error["evalue"],
+                                                       traceback=cell.error["traceback"].splitlines()))
+        cells.append(code)
+        note = _cell_note(cell)
+        if note:
+            cells.append(nbformat.v4.new_markdown_cell(f"> **{cell.label}:** {note}"))
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"autograder": {"graded": report.submission}})
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"graded-{index}"
+    return nbformat.writes(nb).encode("utf-8")
+
+
+def _cell_note(cell) -> str:
+    if cell.status == NOT_ANSWERED:
+        return "not answered yet"
+    if cell.status == ERROR and cell.error:
+        return f"raised {cell.error['ename']}: {cell.error['evalue']}"
+    if cell.status in (TIMEOUT, CRASHED, SKIPPED):
+        return f"{cell.status}: {'; '.join(cell.notes)}"
+    return "; ".join(cell.notes)
 
 
 def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:

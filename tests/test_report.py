@@ -1,0 +1,89 @@
+"""The staff report: plots, common failures, alike answers, per-submission pages, and how it looks
+in a real browser (headless Chromium renders it to a PNG that must show the page's content)."""
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from PIL import Image, ImageStat
+
+from conftest import REPO
+
+SAMPLES = REPO / "samples" / "lec27_attention"
+CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def autograder(*args):
+    return subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("graded")
+    assert autograder("grade", "lec27_attention", SAMPLES, "--out", out).returncode == 0
+    result = autograder("report", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_report_has_the_three_plots_and_every_submission(graded):
+    page = (graded / "report.html").read_text()
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', page)) == 3
+    for name in ("score distribution", "pass rate per question", "slowest submissions"):
+        assert f'alt="{name}"' in page
+    for sample in SAMPLES.iterdir():
+        assert sample.name in page
+    assert "9 submissions" in page and "1 could not be graded" in page
+
+
+def test_common_failures_show_the_real_reasons_to_staff(graded):
+    page = (graded / "report.html").read_text()
+    failures = page.split("Most common failures")[1].split("Answer code suspiciously alike")[0]
+    assert "largest difference" in failures
+    assert "This hidden test failed" not in failures, "staff see why hidden tests fail"
+
+
+def test_alike_answers_are_paired_even_when_renamed(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("correct", "unfinished"):
+        shutil.copy(SAMPLES / f"{name}.ipynb", subs / f"{name}.ipynb")
+    nb = nbformat.read(SAMPLES / "correct.ipynb", 4)
+    cell = next(c for c in nb.cells if c.get("id") == "softmax-naive")
+    cell.source = cell.source.replace("def softmax_naive(x):\n    return torch.exp(x) / torch.exp(x).sum(dim=0)",
+                                      "def softmax_naive(values):   # my own version\n\n    return torch.exp(values)/torch.exp(values).sum(dim=0)")
+    assert "values" in cell.source
+    nbformat.write(nb, subs / "renamed_copy.ipynb")
+    out = tmp_path / "out"
+    assert autograder("grade", "lec27_attention", subs, "--out", out).returncode == 0
+    assert autograder("report", out).returncode == 0
+    pairs = (out / "report.html").read_text().split("Answer code suspiciously alike")[1].split("<h2>")[0]
+    rows = re.findall(r"<tr><td[^>]*>(\d+)%</td><td>(.*?)</td><td>(.*?)</td></tr>", pairs)
+    named = [(int(score), re.sub("<[^>]+>", "", a), re.sub("<[^>]+>", "", b)) for score, a, b in rows]
+    assert named == [(100, "correct.ipynb", "renamed_copy.ipynb")]
+
+
+def test_each_submission_gets_a_rendered_feedback_page(graded):
+    page = (graded / "no_sqrt_scaling" / "feedback.html").read_text()
+    assert "jp-Notebook" in page  # rendered by nbconvert
+    assert "Score: 36.5 / 44" in page
+    assert "attn_weights_2: 6 of 6 values differ" in page
+    assert 'href="no_sqrt_scaling/feedback.html"' in (graded / "report.html").read_text()
+
+
+def test_report_renders_in_headless_chromium(graded, tmp_path):
+    assert shutil.which("chromium"), "headless Chromium is needed for this test: apt-get install chromium"
+    shot = tmp_path / "report.png"
+    subprocess.run([*CHROMIUM, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1600",
+                    f"--screenshot={shot}", (graded / "report.html").as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1280, 1600)
+    # A blank or broken page is one flat colour; the plots add blue, green and red areas.
+    assert max(ImageStat.Stat(image).stddev) > 30
+    colours = image.resize((64, 80)).getcolors(64 * 80)
+    assert len(colours) > 50
