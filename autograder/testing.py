@@ -93,6 +93,27 @@ def expect_equal(got: Any, expected: Any, what: str) -> None:
         raise AssertionError(f"{what}: expected {_short(expected)}, got {_short(got)}")
 
 
+def expect_same(student: Run, reference: Run, probe: str, what: str | None = None, **tolerance) -> None:
+    """The student's value of `probe` is close to the solution's (a list: case by case)."""
+    what = what or probe.split(":")[-1]
+    got, expected = student[probe], reference[probe]
+    if isinstance(expected, list):
+        if not isinstance(got, list) or len(got) != len(expected):
+            raise AssertionError(f"{what}: expected {len(expected)} results, got {type(got).__name__}")
+        for number, (one, other) in enumerate(zip(got, expected), start=1):
+            expect_close(one, other, f"{what} (case {number})", **tolerance)
+    else:
+        expect_close(got, expected, what, **tolerance)
+
+
+def cases(run: Run, probe: str, count: int) -> list:
+    """The list of `count` cases a probe returned (inputs and outputs together)."""
+    got = run[probe]
+    if not isinstance(got, list) or len(got) != count:
+        raise AssertionError(f"{probe}: expected {count} results")
+    return got
+
+
 def _shape(shape) -> str:
     return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 

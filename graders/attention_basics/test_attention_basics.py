@@ -4,52 +4,41 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.testing import expect_close
+from autograder.testing import cases, expect_close, expect_same
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
 
 
-def same(student, reference, probe, what=None):
-    expect_close(student[probe], reference[probe], what or probe.split(":")[-1])
-
-
-def cases(student, probe, count):
-    got = student[probe]
-    if not isinstance(got, list) or len(got) != count:
-        raise AssertionError(f"{probe}: expected {count} results")
-    return got
-
-
 @question("b1")
 def test_average_with_loops(student, reference):
     """averaged_embeddings: the mean of the tokens up to each position"""
-    same(student, reference, "avg-loop:averaged_embeddings")
+    expect_same(student, reference, "avg-loop:averaged_embeddings")
 
 
 @question("b2")
 def test_lower_triangular_weights(student, reference):
     """weights: lower-triangular, each row summing to 1"""
-    same(student, reference, "avg-matmul:weights")
+    expect_same(student, reference, "avg-matmul:weights")
 
 
 @question("b2")
 def test_average_with_matmul(student, reference):
     """averaged_matmul equals the loop version"""
-    same(student, reference, "avg-matmul:averaged_matmul")
+    expect_same(student, reference, "avg-matmul:averaged_matmul")
 
 
 @question("b3")
 def test_minus_inf_mask(student, reference):
     """scores: 0 up to each position, -inf after it"""
-    same(student, reference, "avg-softmax:scores")
+    expect_same(student, reference, "avg-softmax:scores")
 
 
 @question("b3")
 def test_softmax_weights_and_average(student, reference):
     """softmax weights and averaged_softmax"""
-    same(student, reference, "avg-softmax:weights")
-    same(student, reference, "avg-softmax:averaged_softmax")
+    expect_same(student, reference, "avg-softmax:weights")
+    expect_same(student, reference, "avg-softmax:averaged_softmax")
 
 
 @question("b3")
@@ -65,19 +54,19 @@ def test_causal_mean_on_unseen_inputs(student, reference):
 @question("b4")
 def test_scores(student, reference):
     """scores = Q K^T"""
-    same(student, reference, "qkv-scores:scores")
+    expect_same(student, reference, "qkv-scores:scores")
 
 
 @question("b4")
 def test_attention_weights(student, reference):
     """attention_weights: softmax of each row"""
-    same(student, reference, "qkv-weights:attention_weights")
+    expect_same(student, reference, "qkv-weights:attention_weights")
 
 
 @question("b4")
 def test_output(student, reference):
     """output = attention_weights V"""
-    same(student, reference, "qkv-output:output")
+    expect_same(student, reference, "qkv-output:output")
 
 
 @question("b5")
@@ -110,7 +99,7 @@ def test_variance_grows_with_dimension(student, reference):
 @question("b8")
 def test_scaled_softmax_spreads_the_weights(student, reference):
     """weights_scaled: softmax of the scores divided by sqrt(d_k)"""
-    same(student, reference, "saturation:weights_scaled")
+    expect_same(student, reference, "saturation:weights_scaled")
 
 
 @question("b9")

@@ -8,7 +8,7 @@ module in the reference run, whatever order the student created parameters in.
 import torch
 import torch.nn as nn
 
-from autograder.probes import Probes, need
+from autograder.probes import Probes, need, replaced
 
 probes = Probes()
 
@@ -205,14 +205,10 @@ class StandInHead(nn.Module):
 
 @probes.after("mha-wrapper")
 def wrapper_with_stand_in_heads(ns):
-    saved = need(ns, "CausalAttention")
     StandInHead.made = []
-    ns["CausalAttention"] = StandInHead
-    try:
+    with replaced(ns, "CausalAttention", StandInHead):
         wrapper = need(ns, "MultiHeadAttentionWrapper")(4, 3, 9, 0.0, num_heads=3)
         output = wrapper(unseen(2, 5, 4, k=0))
-    finally:
-        ns["CausalAttention"] = saved
     return {"output": output, "heads": StandInHead.made}
 
 

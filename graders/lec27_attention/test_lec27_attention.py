@@ -3,101 +3,89 @@ call the student's functions and classes on inputs, sizes and weights the studen
 import pytest
 import torch
 
-from autograder.testing import expect_close, expect_equal, expect_shape, expect_tensor
+from autograder.testing import expect_close, expect_equal, expect_same, expect_shape, expect_tensor
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
-
-
-def same(student, reference, probe, what=None):
-    expect_close(student[probe], reference[probe], what or probe.split(":")[-1])
-
-
-def same_list(student, reference, probe, what):
-    got, expected = student[probe], reference[probe]
-    if not isinstance(got, list) or len(got) != len(expected):
-        raise AssertionError(f"{what}: expected {len(expected)} results, got {type(got).__name__}")
-    for k, (g, e) in enumerate(zip(got, expected)):
-        expect_close(g, e, f"{what} (case {k + 1})")
 
 
 # q1: dot products and attention scores for query x^(2)
 @question("q1")
 def test_query_and_input(student, reference):
     """query is x^(2) and input is x^(1)"""
-    same(student, reference, "dot-loop:query")
-    same(student, reference, "dot-loop:input")
+    expect_same(student, reference, "dot-loop:query")
+    expect_same(student, reference, "dot-loop:input")
 
 
 @question("q1")
 def test_dot_product_loop(student, reference):
     """the dot product computed in a loop"""
-    same(student, reference, "dot-loop:res")
+    expect_same(student, reference, "dot-loop:res")
 
 
 @question("q1")
 def test_scores_for_query_2(student, reference):
     """attention scores of every input against query x^(2)"""
-    same(student, reference, "scores-q2:attn_scores_2")
+    expect_same(student, reference, "scores-q2:attn_scores_2")
 
 
 # q2: normalising the scores
 @question("q2")
 def test_simple_normalisation(student, reference):
     """weights normalised by their sum"""
-    same(student, reference, "weights-q2-sum:attn_weights_2_tmp")
+    expect_same(student, reference, "weights-q2-sum:attn_weights_2_tmp")
 
 
 @question("q2")
 def test_softmax_naive(student, reference):
     """softmax_naive on the lesson's scores"""
-    same(student, reference, "softmax-naive:attn_weights_2_naive")
+    expect_same(student, reference, "softmax-naive:attn_weights_2_naive")
 
 
 @question("q2")
 @hidden
 def test_softmax_naive_unseen(student, reference):
     """softmax_naive on other vectors"""
-    same_list(student, reference, "softmax_naive_unseen", "softmax_naive")
+    expect_same(student, reference, "softmax_naive_unseen", "softmax_naive")
 
 
 @question("q2")
 def test_torch_softmax(student, reference):
     """torch.softmax weights for query x^(2)"""
-    same(student, reference, "softmax-torch:attn_weights_2")
+    expect_same(student, reference, "softmax-torch:attn_weights_2")
 
 
 # q3: context vector z^(2)
 @question("q3")
 def test_context_vector_2(student, reference):
     """context vector z^(2) as the weighted sum of the inputs"""
-    same(student, reference, "context-q2:context_vec_2")
+    expect_same(student, reference, "context-q2:context_vec_2")
 
 
 # q4: all attention scores
 @question("q4")
 def test_scores_loop(student, reference):
     """all attention scores, with two loops"""
-    same(student, reference, "scores-all-loop:attn_scores")
+    expect_same(student, reference, "scores-all-loop:attn_scores")
 
 
 @question("q4")
 def test_scores_matmul(student, reference):
     """all attention scores, with one matrix product"""
-    same(student, reference, "scores-all-matmul:attn_scores")
+    expect_same(student, reference, "scores-all-matmul:attn_scores")
 
 
 # q5: all attention weights and context vectors
 @question("q5")
 def test_weights_all(student, reference):
     """attention weights, normalised along each row"""
-    same(student, reference, "weights-all:attn_weights")
+    expect_same(student, reference, "weights-all:attn_weights")
 
 
 @question("q5")
 def test_context_all(student, reference):
     """all context vectors"""
-    same(student, reference, "context-all:all_context_vecs")
+    expect_same(student, reference, "context-all:all_context_vecs")
 
 
 # q6: query, key and value projections under seed 123
@@ -105,81 +93,81 @@ def test_context_all(student, reference):
 def test_qkv_weights(student, reference):
     """W_query, W_key, W_value drawn with torch.rand under seed 123, in that order"""
     for name in ("W_query", "W_key", "W_value"):
-        same(student, reference, f"qkv-weights:{name}")
+        expect_same(student, reference, f"qkv-weights:{name}")
 
 
 @question("q6")
 def test_query_key_value_2(student, reference):
     """query_2, key_2 and value_2 for x^(2)"""
     for name in ("query_2", "key_2", "value_2"):
-        same(student, reference, f"qkv-q2:{name}")
+        expect_same(student, reference, f"qkv-q2:{name}")
 
 
 @question("q6")
 def test_all_queries_keys_values(student, reference):
     """queries, keys and values of all inputs"""
     for name in ("querys", "keys", "values"):
-        same(student, reference, f"qkv-all:{name}")
+        expect_same(student, reference, f"qkv-all:{name}")
 
 
 # q7: scaled attention for query 2
 @question("q7")
 def test_score_22(student, reference):
     """attention score omega_22"""
-    same(student, reference, "score-22:attn_score_22")
+    expect_same(student, reference, "score-22:attn_score_22")
 
 
 @question("q7")
 def test_scores_query_2(student, reference):
     """attention scores of query 2 against all keys"""
-    same(student, reference, "scores-q2-qk:attn_scores_2")
+    expect_same(student, reference, "scores-q2-qk:attn_scores_2")
 
 
 @question("q7")
 def test_scaled_weights_query_2(student, reference):
     """softmax of the scores divided by sqrt(d_k)"""
-    same(student, reference, "weights-q2-scaled:attn_weights_2")
+    expect_same(student, reference, "weights-q2-scaled:attn_weights_2")
 
 
 @question("q7")
 def test_context_query_2(student, reference):
     """context vector of query 2"""
-    same(student, reference, "context-q2-qk:context_vec_2")
+    expect_same(student, reference, "context-q2-qk:context_vec_2")
 
 
 # q8: SelfAttention_v1
 @question("q8")
 def test_v1_seed_123(student, reference):
     """SelfAttention_v1 under seed 123 on the lesson's inputs"""
-    same(student, reference, "v1_seeded", "sa_v1(inputs)")
+    expect_same(student, reference, "v1_seeded", "sa_v1(inputs)")
 
 
 @question("q8")
 @hidden
 def test_v1_other_size(student, reference):
     """SelfAttention_v1 with other sizes under another seed"""
-    same(student, reference, "v1_seeded_other_size", "SelfAttention_v1(4, 5)")
+    expect_same(student, reference, "v1_seeded_other_size", "SelfAttention_v1(4, 5)")
 
 
 @question("q8")
 @hidden
 def test_v1_loaded_weights(student, reference):
     """SelfAttention_v1 with given weights on unseen inputs"""
-    same_list(student, reference, "v1_loaded", "SelfAttention_v1 with given weights")
+    expect_same(student, reference, "v1_loaded", "SelfAttention_v1 with given weights")
 
 
 # q9: SelfAttention_v2
 @question("q9")
 def test_v2_seed_789(student, reference):
     """SelfAttention_v2 under seed 789 on the lesson's inputs"""
-    same(student, reference, "v2_seeded", "sa_v2(inputs)")
+    expect_same(student, reference, "v2_seeded", "sa_v2(inputs)")
 
 
 @question("q9")
 @hidden
 def test_v2_loaded_weights(student, reference):
     """SelfAttention_v2 with given weights on unseen inputs"""
-    same_list(student, reference, "v2_loaded", "SelfAttention_v2 with given weights")
+    expect_same(student, reference, "v2_loaded", "SelfAttention_v2 with given weights")
 
 
 @question("q9")
@@ -193,25 +181,25 @@ def test_v2_bias(student, reference):
 @question("q10")
 def test_mask_simple(student, reference):
     """lower-triangular mask of ones"""
-    same(student, reference, "mask-simple:mask_simple")
+    expect_same(student, reference, "mask-simple:mask_simple")
 
 
 @question("q10")
 def test_masked_simple(student, reference):
     """attention weights with the future masked to zero"""
-    same(student, reference, "masked-simple:masked_simple")
+    expect_same(student, reference, "masked-simple:masked_simple")
 
 
 @question("q10")
 def test_masked_renormalised(student, reference):
     """masked weights renormalised so each row sums to 1"""
-    same(student, reference, "masked-simple-norm:masked_simple_norm")
+    expect_same(student, reference, "masked-simple-norm:masked_simple_norm")
 
 
 @question("q10")
 def test_masked_minus_inf(student, reference):
     """scores with the future filled with -inf"""
-    same(student, reference, "mask-inf:masked")
+    expect_same(student, reference, "mask-inf:masked")
 
 
 # q11: dropout
@@ -229,14 +217,14 @@ def test_dropout_zeros_and_scaling(student, reference):
 @hidden
 def test_dropout_eval_is_identity(student, reference):
     """in eval mode dropout changes nothing"""
-    same(student, reference, "dropout_eval", "dropout in eval mode")
+    expect_same(student, reference, "dropout_eval", "dropout in eval mode")
 
 
 # q12: CausalAttention
 @question("q12")
 def test_causal_seed_123(student, reference):
     """CausalAttention under seed 123 on the batch"""
-    same(student, reference, "causal_seeded", "context_vecs")
+    expect_same(student, reference, "causal_seeded", "context_vecs")
 
 
 @question("q12")
@@ -249,7 +237,7 @@ def test_causal_batch_shape(student, reference):
 @hidden
 def test_causal_loaded_weights(student, reference):
     """CausalAttention with given weights, fewer tokens than context_length"""
-    same(student, reference, "causal_loaded", "CausalAttention with given weights")
+    expect_same(student, reference, "causal_loaded", "CausalAttention with given weights")
 
 
 @question("q12")
@@ -296,7 +284,7 @@ def test_wrapper_concatenates_heads(student, reference):
 @question("q14")
 def test_mha_seed_123(student, reference):
     """MultiHeadAttention under seed 123 on the batch"""
-    same(student, reference, "mha_seeded", "context_vecs")
+    expect_same(student, reference, "mha_seeded", "context_vecs")
 
 
 @question("q14")
@@ -309,7 +297,7 @@ def test_mha_shape(student, reference):
 @hidden
 def test_mha_loaded_weights(student, reference):
     """with given weights, 2 and 4 heads, fewer tokens than context_length"""
-    same_list(student, reference, "mha_loaded", "MultiHeadAttention with given weights")
+    expect_same(student, reference, "mha_loaded", "MultiHeadAttention with given weights")
 
 
 @question("q14")
