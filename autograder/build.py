@@ -89,9 +89,28 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
     student = _with_outputs(compiled.student, solution, config)
     # Lets `autograder check` find the assignment even when the student renames the file.
     student.metadata["autograder"] = {"assignment": slug}
+    files = {}
+    if config.notebook_checks:
+        files[layout.folder / f"{slug}_checks.json"] = _notebook_checks(root, slug, config, solution, student)
     if not config.solution_execution_counts:
         _clear_counts(solution)
-    return BuildOutput(slug, {layout.student: serialize(student), layout.solution: serialize(solution)})
+    files |= {layout.student: serialize(student), layout.solution: serialize(solution)}
+    return BuildOutput(slug, files)
+
+
+def _notebook_checks(root: Path, slug: str, config: AssignmentConfig, solution, student) -> bytes:
+    """Reference values from the grader's own worker, and the check cells they allow."""
+    from .checks import add_checks, reference_from, shippable_checks
+    from .execute import Executor
+    from .hidden_tests import load_suite
+
+    suite = load_suite(root / "graders" / slug, config)
+    executor = Executor(str(suite.probes_path), config.limits, config.seeds)
+    try:
+        reference = reference_from(solution, executor, Layout(root, slug).source)
+    finally:
+        executor.close()
+    return add_checks(student, slug, config, shippable_checks(suite, reference, config), reference)
 
 
 def _with_outputs(student: NotebookNode, solution: NotebookNode, config: AssignmentConfig) -> NotebookNode:

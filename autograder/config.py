@@ -44,6 +44,8 @@ class AssignmentConfig:
     solution_execution_counts: bool = True
     # Seeds the hidden tests use to make inputs the student never saw.
     seeds: tuple[int, ...] = (0, 1, 2)
+    # Add `grader.check("q1")` cells to the student notebook, with the visible checks they can run.
+    notebook_checks: bool = False
     limits: Limits = field(default_factory=Limits)
     questions: tuple[Question, ...] = ()
 

@@ -1,0 +1,79 @@
+"""Which visible checks can be handed to students, and where their `grader.check` cells go.
+
+A check ships only if it compares a variable (a `<cell id>:<variable>` probe) that visible tests
+read and no hidden test reads: its expected value is then already shown by a failing visible test.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell
+
+from .config import AssignmentConfig
+from .execute import Executor
+from .hidden_tests import VISIBLE, Suite, run_test
+from .jobs import OK, CellJob
+from .errors import AutograderError
+from .testing import Run
+
+SETUP_ID = "grader-setup"
+
+
+class RecordingRun(Run):
+    """A Run that remembers which probes a test read."""
+
+    def __init__(self, run: Run):
+        super().__init__(run._probes, run.names)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def shippable_checks(suite: Suite, reference: Run, config: AssignmentConfig) -> dict[str, list[str]]:
+    """question id -> the variable probes its visible tests alone compare."""
+    read_by = {"visible": {}, "hidden": set()}
+    for test in suite.tests:
+        student, solution = RecordingRun(reference), RecordingRun(reference)
+        run_test(test, student, solution)
+        names = student.read | solution.read
+        if test.visibility == VISIBLE:
+            read_by["visible"].setdefault(test.question, set()).update(names)
+        else:
+            read_by["hidden"] |= names
+    return {q.id: sorted(n for n in read_by["visible"].get(q.id, set()) if ":" in n and n not in read_by["hidden"])
+            for q in config.questions if read_by["visible"].get(q.id)}
+
+
+def reference_from(solution: NotebookNode, executor: Executor, where: Path) -> Run:
+    cells = [CellJob(c.id, c.source, "protected", label=f"code cell {n}")
+             for n, c in enumerate((c for c in solution.cells if c.cell_type == "code"), start=1)]
+    execution = executor.run(cells)
+    broken = [c for c in execution.cells if c.status != OK]
+    if broken:
+        raise AutograderError(where, f"the solution does not run cleanly in the grader ({broken[0].label}: {broken[0].status})")
+    return Run(execution.probes)
+
+
+def add_checks(student: NotebookNode, slug: str, config: AssignmentConfig, checks: dict[str, list[str]],
+               reference: Run) -> bytes:
+    """Insert the setup and `grader.check` cells into the student notebook; return the checks file."""
+    position = {cell.id: index for index, cell in enumerate(student.cells)}
+    after: list[tuple[int, str]] = []
+    questions = {}
+    for question in config.questions:
+        probes = [name for name in checks.get(question.id, []) if name.split(":")[0] in position]
+        if not probes:
+            continue
+        questions[question.id] = {"name": question.name, "checks": [
+            {"variable": name.split(":", 1)[1], "value": reference._probes[name].value} for name in probes]}
+        after.append((max(position[name.split(":")[0]] for name in probes), question.id))
+    for index, question_id in sorted(after, reverse=True):
+        student.cells.insert(index + 1, new_code_cell(f'grader.check("{question_id}")', id=f"check-{question_id}"))
+    first_code = next(i for i, cell in enumerate(student.cells) if cell.cell_type == "code")
+    setup = f'# 이 셀은 각 문제 아래의 grader.check(...) 셀을 준비합니다.\nfrom autograder.notebook_check import Checker\n\ngrader = Checker("{slug}_checks.json")'
+    student.cells.insert(first_code, new_code_cell(setup, id=SETUP_ID))
+    return (json.dumps({"assignment": slug, "questions": questions}, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

@@ -1,0 +1,58 @@
+"""grader.check("b1") inside the student notebook: visible checks only, run by the student's own kernel."""
+import json
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.notebook_check import Checker
+
+from conftest import REPO
+
+SLUG = "attention_basics"
+FOLDER = REPO / "assignments" / SLUG
+
+
+def check_outputs(sample: str) -> dict[str, str]:
+    nb = nbformat.read(REPO / "samples" / SLUG / f"{sample}.ipynb", 4)
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120,
+                   resources={"metadata": {"path": str(FOLDER)}}).execute()
+    return {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.id.startswith("check-")}
+
+
+def test_check_cells_follow_the_cells_they_check():
+    ids = [c.id for c in nbformat.read(FOLDER / f"{SLUG}.ipynb", 4).cells if c.cell_type == "code"]
+    assert ids[0] == "grader-setup"
+    for cell, check in (("avg-loop", "check-b1"), ("avg-softmax", "check-b3"), ("qkv-output", "check-b4"),
+                        ("saturation", "check-b8")):
+        assert ids.index(check) == ids.index(cell) + 1
+
+
+def test_only_checks_of_visible_tests_alone_are_shipped():
+    questions = json.loads((FOLDER / f"{SLUG}_checks.json").read_text())["questions"]
+    # b5 and b6 are graded by hidden tests only, b9's visible test shares its values with hidden ones.
+    assert sorted(questions) == ["b1", "b2", "b3", "b4", "b7", "b8"]
+    assert all(set(check) == {"variable", "value"} for q in questions.values() for check in q["checks"])
+
+
+def test_a_correct_notebook_passes_every_check_in_its_own_kernel():
+    outputs = check_outputs("correct")
+    assert len(outputs) == 6
+    assert all(" checks passed" in text and "- " not in text for text in outputs.values())
+    assert all(text.split(": ")[-1].split(" of ")[0] == text.split(" of ")[1].split(" ")[0] for text in outputs.values())
+
+
+def test_a_mistake_fails_the_checks_of_its_questions_with_what_differs():
+    outputs = check_outputs("wrong_mask_direction")
+    failed = {cell for cell, text in outputs.items() if "\n  - " in text}
+    assert failed == {"check-b2", "check-b3"}
+    assert "largest difference" in outputs["check-b2"]
+
+
+def test_without_the_checks_file_a_check_does_nothing(tmp_path):
+    assert Checker(str(tmp_path / "missing.json")).check("b1", {}) is True
+
+
+def test_an_unknown_question_is_named():
+    with pytest.raises(KeyError, match="no checks for question 'b9'"):
+        Checker(str(FOLDER / f"{SLUG}_checks.json")).check("b9", {})
