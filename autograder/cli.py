@@ -12,7 +12,7 @@ from tqdm import tqdm
 from .build import build_assignment, resolve_slugs, stale_files
 from .files import write_atomically
 from .errors import AutograderError, GraderError
-from .export import export_gradescope
+from .export import export_gradescope, export_otter
 from .grade import Grader, expand, grade_batch, load_assignment
 from .hidden_tests import VISIBLE
 from .merge import in_shard, merge, parse_shard
@@ -66,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", metavar="K/N", help="grade only shard K of N (for a CI matrix; join with `merge`)")
     grade.set_defaults(run=_grade)
 
-    export = commands.add_parser("export", help="an autograder for another platform (gradescope)")
-    export.add_argument("platform", choices=["gradescope"])
+    export = commands.add_parser("export", help="an autograder for another platform (gradescope, otter)")
+    export.add_argument("platform", choices=["gradescope", "otter"])
     export.add_argument("slug", metavar="SLUG")
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(run=_export)
@@ -146,8 +146,11 @@ def _grade(args) -> int:
 def _export(args) -> int:
     root = args.root.resolve()
     slug = resolve_slugs(root, [args.slug])[0]
-    load_assignment(root, slug)  # the assignment must be gradable before it is exported
-    print(export_gradescope(root, slug, args.out))
+    assignment = load_assignment(root, slug)  # the assignment must be gradable before it is exported
+    if args.platform == "otter":
+        print(export_otter(root, slug, args.out, assignment.suite, assignment.config))
+    else:
+        print(export_gradescope(root, slug, args.out))
     return 0
 
 

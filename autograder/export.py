@@ -1,4 +1,4 @@
-"""Autograders for other platforms, built from an assignment: a Gradescope autograder.zip."""
+"""Autograders for other platforms, built from an assignment: Gradescope's and Otter-Grader's."""
 from __future__ import annotations
 
 import io
@@ -48,9 +48,24 @@ cp "$out"/*/results.json "$home/results/results.json"
 """
 
 
+OTTER_TEST = """from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = {name!r}
+
+{cases}
+"""
+OTTER_CASE = """@test_case(name={name!r}, points={points!r}, hidden={hidden!r})
+def {function}(env):
+    from autograder.otter_bridge import outcome
+    passed, message = outcome({slug!r}, {full_name!r})
+    assert passed, message
+"""
+
+
 def export_gradescope(root: Path, slug: str, out: Path) -> Path:
     """Write `out/autograder.zip`: Gradescope unpacks it into /autograder/source."""
-    layout = Layout(root, slug)
     files: dict[str, bytes] = {
         "setup.sh": SETUP_SH.encode(),
         "run_autograder": RUN_AUTOGRADER.format(slug=slug).encode(),
@@ -60,10 +75,38 @@ def export_gradescope(root: Path, slug: str, out: Path) -> Path:
     package = Path(__file__).resolve().parent
     for path in sorted(package.glob("*.py")):
         files[f"autograder/{path.name}"] = path.read_bytes()
-    for path in (layout.config, layout.student, layout.solution):
-        files[str(path.relative_to(root))] = path.read_bytes()
-    for path in sorted((root / "graders" / slug).glob("*.py")):
-        files[str(path.relative_to(root))] = path.read_bytes()
+    files |= _course_files(root, slug, "")
+    return _write_zip(files, out)
+
+
+def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
+    """Write `out/autograder.zip` for `otter run -a autograder.zip submission.ipynb` (Otter-Grader 7).
+
+    One Otter test file per question, one test case per hidden test, worth the same points; each
+    case takes its outcome from this grader, which must be installed where Otter runs.
+    """
+    files: dict[str, bytes] = {"otter_config.json": b'{"lang": "python"}\n'}
+    files |= _course_files(root, slug, "files/autograder_course/")
+    weights: dict[str, float] = {}
+    for test in suite.tests:
+        weights[test.question] = weights.get(test.question, 0.0) + test.weight
+    for question in config.questions:
+        cases = [OTTER_CASE.format(name=t.name, points=question.points * t.weight / weights[question.id],
+                                   hidden=t.visibility == "hidden", function=t.function_name, slug=slug,
+                                   full_name=f"{question.name}: {t.name}")
+                 for t in suite.tests if t.question == question.id]
+        files[f"tests/{question.id}.py"] = OTTER_TEST.format(name=question.id, cases="\n\n".join(cases)).encode("utf-8")
+    return _write_zip(files, out)
+
+
+def _course_files(root: Path, slug: str, prefix: str) -> dict[str, bytes]:
+    """What grading needs of the course: settings, student and solution notebooks, hidden tests."""
+    layout = Layout(root, slug)
+    paths = [layout.config, layout.student, layout.solution, *sorted((root / "graders" / slug).glob("*.py"))]
+    return {prefix + str(path.relative_to(root)): path.read_bytes() for path in paths}
+
+
+def _write_zip(files: dict[str, bytes], out: Path) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):

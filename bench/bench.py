@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="submissions in the main run")
     parser.add_argument("--kernels", type=int, default=12, help="submissions run through fresh Jupyter kernels")
+    parser.add_argument("--otter", type=int, default=4, help="submissions graded with `otter run`")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="autograder-bench-"))
@@ -50,16 +51,22 @@ def run(args, work: Path) -> None:
     main = subset(pool, args.n, work / f"n{args.n}")
     ours = grade(main, work / "out-main", args.jobs)
     kernel = run_kernels(subset(pool, args.kernels, work / "kernels"), args.jobs)
-    otter = otter_figures()
+    otter = run_otter(subset(pool, args.otter, work / "otter"), work / "otter-out", args.jobs)
 
     print("                        submissions/s   median     p95    peak memory per worker   whole run")
     print(f"(a) this grader             {ours['rate']:7.1f}  {ours['median'] * 1000:6.0f} ms {ours['p95'] * 1000:5.0f} ms"
           f"   {mb(ours['worker_peak'])} (max {mb(ours['worker_max'])})        {mb(ours['whole'])}")
     print(f"(b) fresh kernel, nbclient  {kernel['rate']:7.2f}  {kernel['median'] * 1000:6.0f} ms {kernel['p95'] * 1000:5.0f} ms"
           f"   {mb(kernel['worker_peak'])} (kernel RSS)        {mb(kernel['whole'])}")
-    print(f"(c) otter run               {otter}")
+    if otter:
+        print(f"(c) otter run (this export) {otter['rate']:7.2f}  {otter['median'] * 1000:6.0f} ms {otter['p95'] * 1000:5.0f} ms"
+              f"   (kernel RSS not sampled)             -")
+    else:
+        print("(c) otter run               not measured: otter-grader is not installed here")
     print(f"\n(a) on {args.n} submissions ({ours['wall']:.1f} s wall, including {ours['startup']:.1f} s start-up); "
-          f"(b) on {args.kernels}, executing the notebook only (no tests), {args.jobs} at a time.")
+          f"(b) on {args.kernels}, executing the notebook only (no tests), {args.jobs} at a time; "
+          f"(c) on {args.otter}, {args.jobs} at a time (Otter executes the notebook in a kernel, then its "
+          f"test cases ask this grader).")
     per_submission = 1 / ours["rate"]
     print(f"\nper submission in a batch: {per_submission * 1000:.1f} ms = 1/{import_torch / per_submission:.0f} "
           f"of a fresh `import torch` (target: at most 1/20)")
@@ -185,10 +192,29 @@ def run_kernels(folder: Path, jobs: int) -> dict:
             "worker_peak": statistics.median(rss), "whole": jobs * max(rss)}
 
 
-def otter_figures() -> str:
-    if shutil.which("otter") is None:
-        return "not measured: otter-grader is not installed here (pip install otter-grader)"
-    return "not measured: needs an Otter autograder.zip of this assignment, which this project cannot export yet"
+def run_otter(folder: Path, out: Path, jobs: int) -> dict | None:
+    """`otter run` on each submission with the Otter export of the assignment."""
+    otter = shutil.which("otter", path=str(Path(sys.executable).parent))
+    if otter is None:
+        return None
+    out.mkdir()
+    subprocess.run([sys.executable, "-m", "autograder", "--root", str(ROOT), "export", "otter", SLUG, "--out", str(out)],
+                   check=True, capture_output=True)
+
+    def one(path: Path) -> float:
+        target = out / path.stem
+        target.mkdir()
+        started = time.perf_counter()
+        subprocess.run([otter, "run", "-a", str(out / "autograder.zip"), str(path), "-o", str(target)],
+                       check=True, capture_output=True)
+        return time.perf_counter() - started
+
+    paths = sorted(folder.glob("*.ipynb"))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        seconds = list(pool.map(one, paths))
+    return {"rate": len(paths) / (time.perf_counter() - started), "median": statistics.median(seconds),
+            "p95": percentile(seconds, 95)}
 
 
 def percentile(values: list[float], q: float) -> float:
