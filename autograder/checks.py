@@ -16,30 +16,16 @@ from .execute import Executor
 from .hidden_tests import VISIBLE, Suite, run_test
 from .jobs import OK, CellJob
 from .errors import AutograderError
-from .testing import Run
+from .testing import Run, probes_read
 
 SETUP_ID = "grader-setup"
-
-
-class RecordingRun(Run):
-    """A Run that remembers which probes a test read."""
-
-    def __init__(self, run: Run):
-        super().__init__(run._probes, run.names)
-        self.read: set[str] = set()
-
-    def __getitem__(self, name: str):
-        self.read.add(name)
-        return super().__getitem__(name)
 
 
 def shippable_checks(suite: Suite, reference: Run, config: AssignmentConfig) -> dict[str, list[str]]:
     """question id -> the variable probes its visible tests alone compare."""
     read_by = {"visible": {}, "hidden": set()}
     for test in suite.tests:
-        student, solution = RecordingRun(reference), RecordingRun(reference)
-        run_test(test, student, solution)
-        names = student.read | solution.read
+        names = probes_read(lambda student, reference: run_test(test, student, reference), reference)
         if test.visibility == VISIBLE:
             read_by["visible"].setdefault(test.question, set()).update(names)
         else:

@@ -27,7 +27,7 @@ from .report import feedback_markdown, graded_notebook, grades_csv, results_json
 from .scoring import GradeReport, score_questions, zero_scores
 from .similarity import fingerprint
 from .submission import ReleasedCell, plan_submission, released_cells
-from .testing import Run
+from .testing import Run, probes_read
 
 MAX_SUBMISSION_BYTES = 20 << 20
 
@@ -40,6 +40,7 @@ class Assignment:
     config: AssignmentConfig
     suite: Suite
     release: tuple[ReleasedCell, ...]
+    probe_cells: dict[str, str]  # probe name -> id of the cell it runs after
 
 
 def load_assignment(root: Path, slug: str) -> Assignment:
@@ -52,11 +53,11 @@ def load_assignment(root: Path, slug: str) -> Assignment:
             raise AutograderError(path, "missing; run 'autograder build' first")
     suite = load_suite(root / "graders" / slug, config)
     release = tuple(released_cells(read_notebook(layout.student)))
-    _check_probe_cells(suite, release)
-    return Assignment(layout, config, suite, release)
+    return Assignment(layout, config, suite, release, _probe_cells(suite, release))
 
 
-def _check_probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> None:
+def _probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> dict[str, str]:
+    """Probe name -> the cell it runs after (probes run at the end are left out)."""
     spec = importlib.util.spec_from_file_location("probes_check", suite.probes_path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -64,6 +65,7 @@ def _check_probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> None:
     for cell_id in module.probes.cells():
         if cell_id not in ids:
             raise AutograderError(suite.probes_path, f"a probe runs after cell '{cell_id}', which the student notebook does not have")
+    return {name: cell_id for cell_id, probes in module.probes.by_cell.items() if cell_id in ids for name, _ in probes}
 
 
 class Grader:
@@ -75,6 +77,19 @@ class Grader:
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds)
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
         check_suite_on_reference(assignment.suite, self.reference)
+        self.test_cells = self._test_cells()
+
+    def _test_cells(self) -> dict[str, str]:
+        """Test function name -> the last cell whose values it checks, where its feedback belongs."""
+        order = {cell.id: index for index, cell in enumerate(self.assignment.release)}
+        placed = {}
+        for test in self.assignment.suite.tests:
+            cells = {self.assignment.probe_cells[name] for name in
+                     probes_read(lambda student, reference: run_test(test, student, reference), self.reference)
+                     if name in self.assignment.probe_cells}
+            if cells:
+                placed[test.function_name] = max(cells, key=lambda cell: order[cell])
+        return placed
 
     def close(self) -> None:
         self.executor.close()
@@ -162,7 +177,7 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             # record.json goes last: it is the mark that this submission is done.
             write_atomically({folder / "results.json": results_json(report, config),
                               folder / "feedback.md": feedback_markdown(report, config),
-                              folder / "graded.ipynb": graded_notebook(report, config),
+                              folder / "graded.ipynb": graded_notebook(report, config, grader.test_cells),
                               folder / RECORD: _record(report, digest, fingerprint)}, durable=False)
         with lock:
             on_report(report, reused)

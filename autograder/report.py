@@ -67,9 +67,18 @@ def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def graded_notebook(report: GradeReport, config: AssignmentConfig) -> bytes:
-    """The notebook as it ran, each cell with its output, and the feedback beside the cells it concerns."""
+def graded_notebook(report: GradeReport, config: AssignmentConfig, test_cells: dict[str, str] | None = None) -> bytes:
+    """The notebook as it ran, each cell with its output, and beside each cell the outcome of the
+    tests that check its values (`test_cells`: test function -> cell id) and its own problems."""
     cells = [nbformat.v4.new_markdown_cell(feedback_markdown(report, config).decode("utf-8"))]
+    beside: dict[str, list[str]] = {}
+    for question in report.questions:
+        for outcome in question.outcomes:
+            cell_id = (test_cells or {}).get(outcome.test.function_name)
+            if cell_id:
+                mark = "✅" if outcome.passed else "❌"
+                line = f"{mark} **{question.name}**: {outcome.test.name}"
+                beside.setdefault(cell_id, []).append(line if outcome.passed else f"{line} — {_message(outcome)}")
     for cell in report.cells:
         code = nbformat.v4.new_code_cell(cell.source)
         if cell.output:
@@ -79,8 +88,9 @@ def graded_notebook(report: GradeReport, config: AssignmentConfig) -> bytes:
                                                        traceback=cell.error["traceback"].splitlines()))
         cells.append(code)
         note = _cell_note(cell)
-        if note:
-            cells.append(nbformat.v4.new_markdown_cell(f"> **{cell.label}:** {note}"))
+        lines = ([f"**{cell.label}:** {note}"] if note else []) + beside.get(cell.id, [])
+        if lines:
+            cells.append(nbformat.v4.new_markdown_cell("\n".join(f"> {line}  " for line in lines)))
     nb = nbformat.v4.new_notebook(cells=cells, metadata={"autograder": {"graded": report.submission}})
     for index, cell in enumerate(nb.cells):
         cell.id = f"graded-{index}"

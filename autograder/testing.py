@@ -49,6 +49,28 @@ class Run:
         return result is not None and result.ok
 
 
+class RecordingRun(Run):
+    """A Run that remembers which probes a test read."""
+
+    def __init__(self, run: Run):
+        super().__init__(run._probes, run.names)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str) -> Any:
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def probes_read(test_function, reference: Run) -> set[str]:
+    """The probes a test reads when run on the solution's values."""
+    student, solution = RecordingRun(reference), RecordingRun(reference)
+    try:
+        test_function(student, solution)
+    except Exception:
+        pass
+    return student.read | solution.read
+
+
 def expect_tensor(got: Any, what: str) -> torch.Tensor:
     if isinstance(got, torch.Tensor):
         return got

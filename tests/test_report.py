@@ -87,3 +87,14 @@ def test_report_renders_in_headless_chromium(graded, tmp_path):
     assert max(ImageStat.Stat(image).stddev) > 30
     colours = image.resize((64, 80)).getcolors(64 * 80)
     assert len(colours) > 50
+
+
+def test_feedback_sits_beside_the_answer_it_concerns(graded):
+    cells = nbformat.read(graded / "no_sqrt_scaling" / "graded.ipynb", 4).cells
+    answer = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "attn_weights_2 = torch.softmax(attn_scores_2" in c.source)
+    beside = cells[answer + 1]
+    assert beside.cell_type == "markdown"
+    assert "❌" in beside.source and "softmax of the scores divided by sqrt(d_k)" in beside.source
+    assert "expected 0.2264, got 0.2507" in beside.source
+    hidden = next(c.source for c in cells if c.cell_type == "markdown" and "SelfAttention_v1 with given weights" in c.source)
+    assert "This hidden test failed" in hidden
