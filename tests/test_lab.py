@@ -108,8 +108,8 @@ def test_committed_build_is_fresh():
 
 @pytest.fixture
 def repo_copy(tmp_path):
-    for name in ("assignments", "solutions"):
-        shutil.copytree(REPO / name, tmp_path / name)
+    for name in ("assignments", "solutions", "graders"):  # notebook checks are built from the graders
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy(REPO / name, tmp_path / name)
     return tmp_path

@@ -91,7 +91,7 @@ def test_report_renders_in_headless_chromium(graded, tmp_path):
 
 def test_feedback_sits_beside_the_answer_it_concerns(graded):
     cells = nbformat.read(graded / "no_sqrt_scaling" / "graded.ipynb", 4).cells
-    answer = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "attn_weights_2 = torch.softmax(attn_scores_2" in c.source)
+    answer = next(i for i, c in enumerate(cells) if c.cell_type == "code" and c.source.startswith("d_k = keys.shape[1]"))
     beside = cells[answer + 1]
     assert beside.cell_type == "markdown"
     assert "❌" in beside.source and "softmax of the scores divided by sqrt(d_k)" in beside.source
