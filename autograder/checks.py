@@ -55,7 +55,8 @@ def add_checks(student: NotebookNode, slug: str, config: AssignmentConfig, check
         if not probes:
             continue
         questions[question.id] = {"name": question.name, "checks": [
-            {"variable": name.split(":", 1)[1], "value": reference._probes[name].value} for name in probes]}
+            {"cell": name.split(":", 1)[0], "variable": name.split(":", 1)[1], "value": reference._probes[name].value}
+            for name in probes]}
         after.append((max(position[name.split(":")[0]] for name in probes), question.id))
     for index, question_id in sorted(after, reverse=True):
         student.cells.insert(index + 1, new_code_cell(f'grader.check("{question_id}")', id=f"check-{question_id}"))

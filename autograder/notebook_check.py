@@ -30,20 +30,26 @@ class Checker:
             raise KeyError(f"no checks for question '{question}' (known: {', '.join(self.questions)})")
         namespace = _caller_namespace() if namespace is None else namespace
         entry = self.questions[question]
-        failures = []
-        for check in entry["checks"]:
-            variable = check["variable"]
-            try:
-                if variable not in namespace:
-                    raise AssertionError(f"{variable} is not defined yet; run the cells above first")
-                expect_close(*_comparable(namespace[variable], decode(check["value"]), variable), variable)
-            except AssertionError as problem:
-                failures.append(str(problem))
-        total = len(entry["checks"])
-        print(f"{entry['name']}: {total - len(failures)} of {total} checks passed")
-        for failure in failures:
-            print(f"  - {failure}")
-        return not failures
+        values = {check["variable"]: namespace[check["variable"]] for check in entry["checks"] if check["variable"] in namespace}
+        lines, passed = question_report(entry, values)
+        print("\n".join(lines))
+        return passed
+
+
+def question_report(entry: dict, values: dict) -> tuple[list[str], bool]:
+    """Lines telling how one question's checks went on these variable values, and whether all passed."""
+    failures = []
+    for check in entry["checks"]:
+        variable = check["variable"]
+        try:
+            if variable not in values:
+                raise AssertionError(f"{variable} is not defined yet; run the cells above first")
+            expect_close(*_comparable(values[variable], decode(check["value"]), variable), variable)
+        except AssertionError as problem:
+            failures.append(str(problem))
+    total = len(entry["checks"])
+    lines = [f"{entry['name']}: {total - len(failures)} of {total} checks passed"] + [f"  - {f}" for f in failures]
+    return lines, not failures
 
 
 def _comparable(got, expected, variable: str):

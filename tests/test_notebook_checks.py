@@ -32,7 +32,7 @@ def test_only_checks_of_visible_tests_alone_are_shipped():
     questions = json.loads((FOLDER / f"{SLUG}_checks.json").read_text())["questions"]
     # b5 and b6 are graded by hidden tests only, b9's visible test shares its values with hidden ones.
     assert sorted(questions) == ["b1", "b2", "b3", "b4", "b7", "b8"]
-    assert all(set(check) == {"variable", "value"} for q in questions.values() for check in q["checks"])
+    assert all(set(check) == {"cell", "variable", "value"} for q in questions.values() for check in q["checks"])
 
 
 def test_a_correct_notebook_passes_every_check_in_its_own_kernel():
@@ -56,3 +56,21 @@ def test_without_the_checks_file_a_check_does_nothing(tmp_path):
 def test_an_unknown_question_is_named():
     with pytest.raises(KeyError, match="no checks for question 'b9'"):
         Checker(str(FOLDER / f"{SLUG}_checks.json")).check("b9", {})
+
+
+@pytest.mark.parametrize("sample, code, failing", [("correct", 0, []), ("wrong_mask_direction", 1, ["1.2", "1.3"])])
+def test_check_in_a_students_repository_without_the_course(tmp_path, sample, code, failing):
+    """Only the notebook and its checks file, as in a GitHub Classroom repository."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copy(FOLDER / f"{SLUG}_checks.json", tmp_path)
+    shutil.copy(REPO / "samples" / SLUG / f"{sample}.ipynb", tmp_path / "my_notebook.ipynb")
+    result = subprocess.run([sys.executable, "-m", "autograder", "check", "my_notebook.ipynb"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == code, result.stdout + result.stderr
+    failed = [line.split(" ")[0] for line in result.stdout.splitlines() if " checks passed" in line
+              and not line.split(": ")[-1].startswith(line.split(" of ")[1].split(" ")[0])]
+    assert failed == failing
+    assert "Hidden tests run when your notebook is graded" in result.stdout

@@ -41,7 +41,7 @@ def test_merging_a_folder_without_a_gradebook_names_it(tmp_path):
     assert result.returncode == 2 and "half/grades.csv: missing" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["grade-submissions.yml"])
+@pytest.mark.parametrize("name", ["grade-submissions.yml", "student-check.yml"])
 def test_ci_workflows_are_valid_and_use_existing_commands(name):
     workflow = yaml.safe_load((REPO / "ci" / "github" / name).read_text())
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
