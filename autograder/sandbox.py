@@ -50,16 +50,14 @@ def enter_sandbox(job: WorkerJob) -> Isolation:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
-    root = os.geteuid() == 0
-    uid = 100_000 + os.getpid() % 100_000 if root else os.getuid()
-    if root:
-        os.chown(job.scratch, uid, uid)
-        _join_cgroups(job, isolation)
+    uid = 100_000 + os.getpid() % 100_000
+    own_user = _hand_over(job.scratch, uid, isolation)
+    _join_cgroups(job, isolation)
     _limits(job, isolation)
-    if _new_namespaces(root, isolation):
+    if _new_namespaces(isolation):
         _enter_pid_namespace()  # the caller continues as PID 1 of the new namespace
         _private_root(job.scratch, isolation)
-    if root:
+    if own_user:
         _drop_privileges(uid, isolation)
     _scrub_environment(job.scratch)
     os.chdir(job.scratch)
@@ -146,6 +144,19 @@ def _join_cgroups(job: WorkerJob, isolation: Isolation) -> None:
             isolation.missing.append(f"{Path(path).parent.parent.name} cgroup ({exc.strerror or exc})")
 
 
+def _hand_over(scratch: str, uid: int, isolation: Isolation) -> bool:
+    """Give the scratch folder to a user of the worker's own, where this process may (root)."""
+    try:
+        if os.geteuid() != 0:
+            raise PermissionError("not root")
+        os.chown(scratch, uid, uid)
+        return True
+    except PermissionError as exc:
+        isolation.missing.append(f"a user of its own ({exc.strerror or exc}): the notebook runs as the grader's "
+                                 "user and can read what it can")
+        return False
+
+
 def _limits(job: WorkerJob, isolation: Isolation) -> None:
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_FSIZE, _FILE_LIMIT)
@@ -155,21 +166,28 @@ def _limits(job: WorkerJob, isolation: Isolation) -> None:
                             f"files {_FILE_LIMIT >> 20} MB, processes)")
 
 
-def _new_namespaces(root: bool, isolation: Isolation) -> bool:
+def _new_namespaces(isolation: Isolation) -> bool:
+    """New namespaces as root may make them; else inside a user namespace; else none, said so."""
     flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS
     uid, gid = os.getuid(), os.getgid()
-    if _libc.unshare(flags if root else flags | _CLONE_NEWUSER) != 0:
-        error = os.strerror(ctypes.get_errno())
-        isolation.missing.append(f"namespaces (unshare: {error}): the notebook can read every file the grader's "
-                                 "user can, and reach the network")
-        return False
-    if not root:
+    in_user_namespace = False
+    if _libc.unshare(flags) != 0:
+        if _libc.unshare(flags | _CLONE_NEWUSER) != 0:
+            error = os.strerror(ctypes.get_errno())
+            isolation.missing.append(f"namespaces (unshare: {error}): the notebook can read every file the grader's "
+                                     "user can, and reach the network")
+            return False
+        in_user_namespace = True
+    if in_user_namespace:
         try:  # map our own user to root inside the user namespace, so mounts are allowed there
             Path("/proc/self/setgroups").write_text("deny")
             Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
             Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
         except OSError as exc:
-            isolation.missing.append(f"user namespace mapping ({exc.strerror})")
+            # The namespaces exist, but without a mapping no mount is allowed in them.
+            isolation.layers += ["network namespace (no network)", "ipc and uts namespaces"]
+            isolation.missing.append(f"pid namespace and private file system (user namespace mapping: {exc.strerror}): "
+                                     "the notebook can read every file the grader's user can")
             return False
         isolation.layers.append("user namespace")
     isolation.layers += ["pid namespace", "network namespace (no network)", "ipc and uts namespaces"]
@@ -243,10 +261,15 @@ def _visible_paths() -> list[str]:
 
 
 def _drop_privileges(uid: int, isolation: Isolation) -> None:
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
-    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    try:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    except PermissionError as exc:
+        isolation.missing.append(f"a user of its own ({exc.strerror}): the notebook runs as the grader's user")
+        return
+    finally:
+        _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     isolation.layers.append(f"unprivileged user {uid} (no capabilities)")
 
 
