@@ -167,7 +167,7 @@ def _limits(job: WorkerJob, isolation: Isolation) -> None:
 
 
 def _new_namespaces(isolation: Isolation) -> bool:
-    """New namespaces as root may make them; else inside a user namespace; else none, said so."""
+    """New namespaces made directly where allowed, else inside a user namespace, else none (and said so)."""
     flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS
     uid, gid = os.getuid(), os.getgid()
     in_user_namespace = False
