@@ -97,19 +97,17 @@ class Executor:
             index = attempt.running
             status = TIMEOUT if attempt.timed_out else CRASHED
             problems.append(f"{jobs[index].shown}: {attempt.failure}; it was skipped and the notebook run again")
-            jobs[index] = replace(jobs[index], skip_reason=f"{status}: {attempt.failure}")
+            jobs[index] = replace(jobs[index], skip=status, skip_reason=attempt.failure)
         if not attempt.finished and attempt.failure:
             problems.append(f"the run did not finish: {attempt.failure}")
         results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source)
                         for i, job in enumerate(jobs))
         return Execution(results, attempt.probes, tuple(problems), time.monotonic() - started, attempt.peak_memory)
 
-    def _final_cell(self, index: int, job: CellJob, attempt: _Attempt) -> CellResult:
+    @staticmethod
+    def _final_cell(index: int, job: CellJob, attempt: _Attempt) -> CellResult:
         if index in attempt.cells:
-            result = attempt.cells[index]
-            if job.skip_reason and job.skip_reason.split(":")[0] in (TIMEOUT, CRASHED):
-                return replace(result, status=job.skip_reason.split(":")[0], notes=(job.skip_reason.split(": ", 1)[1],))
-            return result
+            return attempt.cells[index]
         return CellResult(index, job.id, CRASHED, notes=("not run: the notebook stopped before this cell",))
 
     def _attempt(self, jobs: list[CellJob], started: float) -> _Attempt:

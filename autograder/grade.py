@@ -121,7 +121,7 @@ class Grader:
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
                            peak_memory=execution.peak_memory,
-                           answers=fingerprint([c.source for c in plan.cells if c.origin != "protected" and not c.skip_reason]))
+                           answers=fingerprint([c.source for c in plan.cells if c.origin != "protected" and not c.skip]))
 
 
 def student_run(grader: Grader, path: Path) -> Run:

@@ -9,7 +9,6 @@ OK = "ok"
 ERROR = "error"
 TIMEOUT = "timeout"
 NOT_ANSWERED = "not answered"
-SKIPPED = "skipped"
 CRASHED = "crashed"
 
 
@@ -20,7 +19,8 @@ class CellJob:
     id: str
     source: str
     origin: str  # "protected" (restored from the release), "answer", or "extra" (added by the student)
-    skip_reason: str | None = None  # set when the cell must not run (not answered, crashed before)
+    skip: str | None = None  # a status when the cell must not run: not answered, or it hung/crashed a worker
+    skip_reason: str = ""   # said in the feedback next to that status
     label: str = ""  # how the student finds it: "code cell 5" counts code cells in their own notebook
 
     @property

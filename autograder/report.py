@@ -9,7 +9,7 @@ import nbformat
 
 from .config import AssignmentConfig
 from .hidden_tests import HIDDEN
-from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, SKIPPED, TIMEOUT
+from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT
 from .scoring import GradeReport, question_weights, test_points
 
 HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
@@ -102,7 +102,7 @@ def _cell_note(cell) -> str:
         return "not answered yet"
     if cell.status == ERROR and cell.error:
         return f"raised {cell.error['ename']}: {cell.error['evalue']}"
-    if cell.status in (TIMEOUT, CRASHED, SKIPPED):
+    if cell.status in (TIMEOUT, CRASHED):
         return f"{cell.status}: {'; '.join(cell.notes)}"
     return "; ".join(cell.notes)
 
@@ -145,7 +145,7 @@ def _cell_problems(report: GradeReport) -> list[str]:
             lines.append(f"- {label} raised {cell.error['ename']}: {cell.error['evalue']}")
             tail = "\n".join(cell.error["traceback"].strip().splitlines()[-6:])
             lines += ["", "  ```", *("  " + line for line in tail.splitlines()), "  ```", ""]
-        elif cell.status in (TIMEOUT, CRASHED, SKIPPED):
+        elif cell.status in (TIMEOUT, CRASHED):
             lines.append(f"- {label}: {cell.status} — {'; '.join(cell.notes) or 'it did not finish'}")
         elif cell.status == OK and cell.notes:
             lines.append(f"- {label}: {'; '.join(cell.notes)}")

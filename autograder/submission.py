@@ -57,10 +57,10 @@ def plan_submission(release: list[ReleasedCell], submission: NotebookNode) -> Pl
                 notes.append(f"{label} is part of the setup and was changed in your notebook; "
                              "the released version was run instead")
         elif mine is None:
-            jobs.append(CellJob(cell.id, cell.source, "answer", skip_reason=NOT_ANSWERED, label=label))
+            jobs.append(CellJob(cell.id, cell.source, "answer", skip=NOT_ANSWERED, label=label))
             notes.append(f"answer cell {number} of the released notebook was not found in your notebook")
         elif _normal(theirs[mine][1]) == _normal(cell.source):
-            jobs.append(CellJob(cell.id, cell.source, "answer", skip_reason=NOT_ANSWERED, label=label))
+            jobs.append(CellJob(cell.id, cell.source, "answer", skip=NOT_ANSWERED, label=label))
         else:
             jobs.append(CellJob(cell.id, theirs[mine][1], "answer", label=label))
         if mine is not None:

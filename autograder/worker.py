@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import importlib.util
+import json
 import io
 import linecache
 import os
@@ -19,7 +20,7 @@ import torch
 from . import plaindata
 from .ipython_shim import Shell, display, to_python
 from .frames import write_frame
-from .jobs import ERROR, NOT_ANSWERED, OK, SKIPPED, TIMEOUT, CellJob, WorkerJob, decode_job  # noqa: F401
+from .jobs import ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob, WorkerJob
 from .markers import PLACEHOLDER
 from .probes import END, Probes
 from .sandbox import enter_sandbox
@@ -102,8 +103,8 @@ def _load_probes(path: str | None) -> Probes:
 
 def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob) -> dict:
     result = {"index": index, "id": cell.id, "status": OK, "output": "", "error": None, "notes": []}
-    if cell.skip_reason:
-        result.update(status=NOT_ANSWERED if cell.skip_reason == NOT_ANSWERED else SKIPPED, notes=[cell.skip_reason])
+    if cell.skip:
+        result.update(status=cell.skip, notes=[cell.skip_reason] if cell.skip_reason else [])
         return result
     filename = f"<{cell.shown}>"
     try:
@@ -185,8 +186,8 @@ def _one_line(exc: BaseException, with_type: bool = True) -> str:
 
 
 def _send(conn: int, message: dict) -> None:
-    data = plaindata.json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
     if len(data) > MAX_MESSAGE:
-        data = plaindata.json.dumps({"type": "oversize", "what": message.get("type"), "name": message.get("name"),
+        data = json.dumps({"type": "oversize", "what": message.get("type"), "name": message.get("name"),
                                      "index": message.get("index")}).encode("utf-8")
     write_frame(conn, data)

@@ -48,7 +48,8 @@ def serve(sock: socket.socket) -> None:
 
 
 def _child(job_fd: int, report_fd: int) -> None:
-    from .worker import decode_job, main
+    from .jobs import decode_job
+    from .worker import main
 
     try:
         with os.fdopen(job_fd, "rb") as source:

@@ -42,8 +42,8 @@ def test_changed_setup_is_restored_and_named():
 
 def test_untouched_answer_is_not_answered_and_not_run():
     plan = planned(answered("y = ### your code\nprint(y)", "def f(a):\n    return a\n\nprint(f(x))"))
-    assert plan.cells[1].skip_reason == NOT_ANSWERED
-    assert plan.cells[3].skip_reason is None
+    assert plan.cells[1].skip == NOT_ANSWERED
+    assert plan.cells[3].skip is None
 
 
 def test_cells_without_ids_are_matched_by_content_with_extra_cells_kept_in_place():
@@ -75,7 +75,7 @@ def test_deleted_answer_cell_is_reported_and_the_rest_still_runs():
     nb = answered("y = x * 2\nprint(y)", "def f(a):\n    return a + 1\n\nprint(f(x))")
     del nb.cells[4]
     plan = planned(nb)
-    assert plan.cells[3].skip_reason == NOT_ANSWERED
+    assert plan.cells[3].skip == NOT_ANSWERED
     assert "answer cell 4 of the released notebook was not found in your notebook" in plan.notes
     assert plan.cells[1].source == "y = x * 2\nprint(y)"
 
@@ -83,4 +83,4 @@ def test_deleted_answer_cell_is_reported_and_the_rest_still_runs():
 def test_empty_notebook_runs_the_release_with_nothing_answered():
     plan = planned(notebook())
     assert [c.origin for c in plan.cells] == ["protected", "answer", "protected", "answer"]
-    assert [c.skip_reason for c in plan.cells if c.origin == "answer"] == [NOT_ANSWERED, NOT_ANSWERED]
+    assert [c.skip for c in plan.cells if c.origin == "answer"] == [NOT_ANSWERED, NOT_ANSWERED]
