@@ -100,17 +100,20 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
 
 def _notebook_checks(root: Path, slug: str, config: AssignmentConfig, solution, student) -> bytes:
     """Reference values from the grader's own worker, and the check cells they allow."""
-    from .checks import add_checks, reference_from, shippable_checks
+    from .checks import add_checks, shippable_checks
     from .execute import Executor
     from .hidden_tests import load_suite
+    from .references import check_suite_on_reference, run_solution
+    from .testing import Run
 
     suite = load_suite(root / "graders" / slug, config)
     executor = Executor(str(suite.probes_path), config.limits, config.seeds)
     try:
-        reference = reference_from(solution, executor, Layout(root, slug).source)
+        reference = Run(run_solution(solution, suite, executor, Layout(root, slug).source))
     finally:
         executor.close()
-    return add_checks(student, slug, config, shippable_checks(suite, reference, config), reference)
+    reads = check_suite_on_reference(suite, reference)
+    return add_checks(student, slug, config, shippable_checks(suite, reads, config), reference)
 
 
 def _with_outputs(student: NotebookNode, solution: NotebookNode, config: AssignmentConfig) -> NotebookNode:

@@ -6,42 +6,28 @@ read and no hidden test reads: its expected value is then already shown by a fai
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
 from .config import AssignmentConfig
-from .execute import Executor
-from .hidden_tests import VISIBLE, Suite, run_test
-from .jobs import OK, CellJob
-from .errors import AutograderError
-from .testing import Run, probes_read
+from .hidden_tests import VISIBLE, Suite
+from .testing import Run
 
 SETUP_ID = "grader-setup"
 
 
-def shippable_checks(suite: Suite, reference: Run, config: AssignmentConfig) -> dict[str, list[str]]:
-    """question id -> the variable probes its visible tests alone compare."""
+def shippable_checks(suite: Suite, reads: dict[str, set[str]], config: AssignmentConfig) -> dict[str, list[str]]:
+    """question id -> the variable probes its visible tests alone compare (`reads`: test -> probes read)."""
     read_by = {"visible": {}, "hidden": set()}
     for test in suite.tests:
-        names = probes_read(lambda student, reference: run_test(test, student, reference), reference)
+        names = reads[test.function_name]
         if test.visibility == VISIBLE:
             read_by["visible"].setdefault(test.question, set()).update(names)
         else:
             read_by["hidden"] |= names
     return {q.id: sorted(n for n in read_by["visible"].get(q.id, set()) if ":" in n and n not in read_by["hidden"])
             for q in config.questions if read_by["visible"].get(q.id)}
-
-
-def reference_from(solution: NotebookNode, executor: Executor, where: Path) -> Run:
-    cells = [CellJob(c.id, c.source, "protected", label=f"code cell {n}")
-             for n, c in enumerate((c for c in solution.cells if c.cell_type == "code"), start=1)]
-    execution = executor.run(cells)
-    broken = [c for c in execution.cells if c.status != OK]
-    if broken:
-        raise AutograderError(where, f"the solution does not run cleanly in the grader ({broken[0].label}: {broken[0].status})")
-    return Run(execution.probes)
 
 
 def add_checks(student: NotebookNode, slug: str, config: AssignmentConfig, checks: dict[str, list[str]],

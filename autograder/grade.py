@@ -27,7 +27,7 @@ from .report import feedback_markdown, graded_notebook, grades_csv, results_json
 from .scoring import GradeReport, score_questions, zero_scores
 from .similarity import fingerprint
 from .submission import ReleasedCell, plan_submission, released_cells
-from .testing import Run, probes_read
+from .testing import Run
 
 MAX_SUBMISSION_BYTES = 20 << 20
 
@@ -76,19 +76,16 @@ class Grader:
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds)
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
-        check_suite_on_reference(assignment.suite, self.reference)
-        self.test_cells = self._test_cells()
+        self.test_cells = self._test_cells(check_suite_on_reference(assignment.suite, self.reference))
 
-    def _test_cells(self) -> dict[str, str]:
+    def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
         """Test function name -> the last cell whose values it checks, where its feedback belongs."""
         order = {cell.id: index for index, cell in enumerate(self.assignment.release)}
         placed = {}
-        for test in self.assignment.suite.tests:
-            cells = {self.assignment.probe_cells[name] for name in
-                     probes_read(lambda student, reference: run_test(test, student, reference), self.reference)
-                     if name in self.assignment.probe_cells}
+        for test, names in reads.items():
+            cells = {self.assignment.probe_cells[name] for name in names if name in self.assignment.probe_cells}
             if cells:
-                placed[test.function_name] = max(cells, key=lambda cell: order[cell])
+                placed[test] = max(cells, key=lambda cell: order[cell])
         return placed
 
     def close(self) -> None:

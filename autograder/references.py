@@ -11,13 +11,14 @@ from pathlib import Path
 
 import nbformat
 import torch
+from nbformat import NotebookNode
 
 from .errors import GraderError
 from .execute import Executor, ProbeResult
 from .files import write_atomically
 from .hidden_tests import Suite, run_test
 from .jobs import OK, CellJob
-from .testing import Run
+from .testing import RecordingRun, Run
 
 FORMAT = 1
 
@@ -29,30 +30,38 @@ def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: P
     if cache.is_file():
         probes = {name: ProbeResult(**value) for name, value in json.loads(cache.read_text())["probes"].items()}
         return Run(probes)
-    probes = _compute(solution, suite, executor)
+    probes = run_solution(nbformat.read(solution, as_version=4), suite, executor, solution)
     payload = {"format": FORMAT, "torch": torch.__version__,
                "probes": {name: {"ok": p.ok, "value": p.value, "error": p.error} for name, p in probes.items()}}
     write_atomically({cache: json.dumps(payload).encode("utf-8")})
     return Run(probes)
 
 
-def check_suite_on_reference(suite: Suite, reference: Run) -> None:
-    """Every hidden test must pass on the solution itself, or the tests are wrong, not the students."""
+def check_suite_on_reference(suite: Suite, reference: Run) -> dict[str, set[str]]:
+    """Every hidden test must pass on the solution itself, or the tests are wrong, not the students.
+
+    Returns, per test function, the probes it read: where its feedback belongs, and which values
+    only visible tests see.
+    """
+    reads = {}
     for test in suite.tests:
-        outcome = run_test(test, reference, reference)
+        student, solution = RecordingRun(reference), RecordingRun(reference)
+        outcome = run_test(test, student, solution)
         if not outcome.passed:
             raise GraderError(f"hidden test {test.function_name} fails on the solution itself: {outcome.message}")
+        reads[test.function_name] = student.read | solution.read
+    return reads
 
 
-def _compute(solution: Path, suite: Suite, executor: Executor) -> dict[str, ProbeResult]:
-    nb = nbformat.read(solution, as_version=4)
+def run_solution(nb: NotebookNode, suite: Suite, executor: Executor, where: Path) -> dict[str, ProbeResult]:
+    """The solution's probe values; it must run cleanly and every probe must work on it."""
     cells = [CellJob(c.id, c.source, "protected", label=f"code cell {n}")
              for n, c in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1)]
     execution = executor.run(cells)
     for cell in execution.cells:
         if cell.status != OK:
             detail = cell.error["evalue"] if cell.error else "; ".join(cell.notes)
-            raise GraderError(f"{solution}: {cell.label} does not run cleanly in the grader "
+            raise GraderError(f"{where}: {cell.label} does not run cleanly in the grader "
                               f"({cell.status}: {detail})")
     for name, probe in execution.probes.items():
         if not probe.ok:

@@ -61,16 +61,6 @@ class RecordingRun(Run):
         return super().__getitem__(name)
 
 
-def probes_read(test_function, reference: Run) -> set[str]:
-    """The probes a test reads when run on the solution's values."""
-    student, solution = RecordingRun(reference), RecordingRun(reference)
-    try:
-        test_function(student, solution)
-    except Exception:
-        pass
-    return student.read | solution.read
-
-
 def expect_tensor(got: Any, what: str) -> torch.Tensor:
     if isinstance(got, torch.Tensor):
         return got
