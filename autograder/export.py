@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .build import Layout
 from .files import write_atomically
+from .scoring import question_weights, test_points
 
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry no build time, so the zip is reproducible
 
@@ -87,11 +88,9 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
     """
     files: dict[str, bytes] = {"otter_config.json": b'{"lang": "python"}\n'}
     files |= _course_files(root, slug, "files/autograder_course/")
-    weights: dict[str, float] = {}
-    for test in suite.tests:
-        weights[test.question] = weights.get(test.question, 0.0) + test.weight
+    weights = question_weights(list(suite.tests))
     for question in config.questions:
-        cases = [OTTER_CASE.format(name=t.name, points=question.points * t.weight / weights[question.id],
+        cases = [OTTER_CASE.format(name=t.name, points=test_points(t, config, weights),
                                    hidden=t.visibility == "hidden", function=t.function_name, slug=slug,
                                    full_name=f"{question.name}: {t.name}")
                  for t in suite.tests if t.question == question.id]

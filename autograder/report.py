@@ -19,9 +19,9 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     """The Gradescope autograder results schema: score, tests[] with visibility."""
     tests = []
     for question in report.questions:
-        weights = question_weights(list(question.outcomes))
+        weights = question_weights([o.test for o in question.outcomes])
         for outcome in question.outcomes:
-            points = test_points(outcome, config, weights)
+            points = test_points(outcome.test, config, weights)
             tests.append({
                 "name": f"{question.name}: {outcome.test.name}",
                 "number": question.id,

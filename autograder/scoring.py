@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from .config import AssignmentConfig
 from .execute import CellResult
-from .hidden_tests import TestOutcome
+from .hidden_tests import HiddenTest, TestOutcome
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,18 @@ class GradeReport:
         return round(sum(q.max_score for q in self.questions), 4)
 
 
-def test_points(outcome: TestOutcome, config: AssignmentConfig, weights: dict[str, float]) -> float:
+def test_points(test: HiddenTest, config: AssignmentConfig, weights: dict[str, float]) -> float:
     """The most this test can earn: its share of its question's points."""
-    question = config.question(outcome.test.question)
-    return question.points * outcome.test.weight / weights[question.id]
+    question = config.question(test.question)
+    return question.points * test.weight / weights[question.id]
 
 
 def score_questions(config: AssignmentConfig, outcomes: list[TestOutcome]) -> tuple[QuestionScore, ...]:
-    weights = question_weights(outcomes)
+    weights = question_weights([o.test for o in outcomes])
     scores = []
     for question in config.questions:
         mine = tuple(o for o in outcomes if o.test.question == question.id)
-        earned = sum(test_points(o, config, weights) for o in mine if o.passed)
+        earned = sum(test_points(o.test, config, weights) for o in mine if o.passed)
         scores.append(QuestionScore(question.id, question.name, round(earned, 4), question.points, mine))
     return tuple(scores)
 
@@ -61,8 +61,9 @@ def zero_scores(config: AssignmentConfig) -> tuple[QuestionScore, ...]:
     return tuple(QuestionScore(q.id, q.name, 0.0, q.points, ()) for q in config.questions)
 
 
-def question_weights(outcomes: list[TestOutcome]) -> dict[str, float]:
+def question_weights(tests: list[HiddenTest]) -> dict[str, float]:
+    """question id -> the total weight of its tests."""
     weights: dict[str, float] = {}
-    for outcome in outcomes:
-        weights[outcome.test.question] = weights.get(outcome.test.question, 0.0) + outcome.test.weight
+    for test in tests:
+        weights[test.question] = weights.get(test.question, 0.0) + test.weight
     return weights
