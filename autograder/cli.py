@@ -17,6 +17,7 @@ from .grade import Grader, expand, grade_batch, load_assignment
 from .hidden_tests import VISIBLE
 from .merge import in_shard, merge, parse_shard
 from .notebook_file import read_notebook
+from .report import cell_note
 from .scoring import GradeReport
 
 CACHE = Path(".cache") / "references"
@@ -207,10 +208,8 @@ def _check(args) -> int:
     for note in report.notes:
         print(f"note: {note}")
     for cell in report.cells:
-        if cell.error:
-            print(f"note: {cell.label} raised {cell.error['ename']}: {cell.error['evalue']}")
-        elif cell.status not in ("ok",):
-            print(f"note: {cell.label}: {cell.status}")
+        if cell_note(cell):
+            print(f"note: {cell.label}: {cell_note(cell)}")
     print(f"\n{passed} passed, {failed} failed")
     print(f"{hidden} hidden tests are run when your notebook is graded; they are not shown here.")
     return 0 if failed == 0 else 1

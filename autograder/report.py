@@ -9,7 +9,7 @@ import nbformat
 
 from .config import AssignmentConfig
 from .hidden_tests import HIDDEN
-from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT
+from .jobs import CRASHED, ERROR, NOT_ANSWERED, TIMEOUT
 from .scoring import GradeReport, question_weights, test_points
 
 HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
@@ -87,7 +87,7 @@ def graded_notebook(report: GradeReport, config: AssignmentConfig, test_cells: d
             code.outputs.append(nbformat.v4.new_output("error", ename=cell.error["ename"], evalue=cell.error["evalue"],
                                                        traceback=cell.error["traceback"].splitlines()))
         cells.append(code)
-        note = _cell_note(cell)
+        note = cell_note(cell)
         lines = ([f"**{cell.label}:** {note}"] if note else []) + beside.get(cell.id, [])
         if lines:
             cells.append(nbformat.v4.new_markdown_cell("\n".join(f"> {line}  " for line in lines)))
@@ -97,13 +97,14 @@ def graded_notebook(report: GradeReport, config: AssignmentConfig, test_cells: d
     return nbformat.writes(nb).encode("utf-8")
 
 
-def _cell_note(cell) -> str:
+def cell_note(cell) -> str:
+    """What a student should know about how one cell ran ("" when it ran cleanly)."""
     if cell.status == NOT_ANSWERED:
-        return "not answered yet"
+        return "not answered yet (`### your code` is still there)"
     if cell.status == ERROR and cell.error:
         return f"raised {cell.error['ename']}: {cell.error['evalue']}"
     if cell.status in (TIMEOUT, CRASHED):
-        return f"{cell.status}: {'; '.join(cell.notes)}"
+        return f"{cell.status}: {'; '.join(cell.notes) or 'it did not finish'}"
     return "; ".join(cell.notes)
 
 
@@ -138,17 +139,12 @@ def _summary(report: GradeReport) -> str:
 def _cell_problems(report: GradeReport) -> list[str]:
     lines = []
     for cell in report.cells:
-        label = cell.label
-        if cell.status == NOT_ANSWERED:
-            lines.append(f"- {label}: not answered yet (`### your code` is still there)")
-        elif cell.status == ERROR and cell.error:
-            lines.append(f"- {label} raised {cell.error['ename']}: {cell.error['evalue']}")
+        note = cell_note(cell)
+        if note:
+            lines.append(f"- {cell.label}: {note}")
+        if cell.status == ERROR and cell.error:
             tail = "\n".join(cell.error["traceback"].strip().splitlines()[-6:])
             lines += ["", "  ```", *("  " + line for line in tail.splitlines()), "  ```", ""]
-        elif cell.status in (TIMEOUT, CRASHED):
-            lines.append(f"- {label}: {cell.status} — {'; '.join(cell.notes) or 'it did not finish'}")
-        elif cell.status == OK and cell.notes:
-            lines.append(f"- {label}: {'; '.join(cell.notes)}")
     return lines
 
 
