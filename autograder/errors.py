@@ -53,10 +53,6 @@ class SolutionExecutionError(AutograderError):
     """The solution raised while it was executed during the build."""
 
 
-class StaleBuildError(AutograderError):
-    """A committed generated file no longer matches what its source builds."""
-
-
 class GraderError(AutograderError):
     """The grader itself could not do its job (not the submission's fault); the batch exits non-zero."""
 

@@ -46,7 +46,6 @@ class CompiledCode:
     student: str
     solution: str
     solution_lines: tuple[int, ...]
-    answer_count: int
 
 
 def cell_audience(source: str) -> tuple[str, str]:
@@ -65,7 +64,6 @@ def compile_code(source: str) -> CompiledCode:
     student: list[str] = []
     solution: list[str] = []
     solution_lines: list[int] = []
-    answers = 0
     block_start: int | None = None
     block_has_code = False
 
@@ -80,7 +78,6 @@ def compile_code(source: str) -> CompiledCode:
                 raise MarkerProblem(number, f"'{_BEGIN}' takes nothing after it on the line")
             block_start, block_has_code = number, False
             student.append(_indent(line) + PLACEHOLDER)
-            answers += 1
             continue
         if stripped == _END:
             if block_start is None:
@@ -117,11 +114,10 @@ def compile_code(source: str) -> CompiledCode:
         if kind == SOLUTION_ONLY:
             continue
         student.append(_student_line(code, kind, number))
-        answers += 1
 
     if block_start is not None:
         raise MarkerProblem(block_start, f"'{_BEGIN}' is never closed; add '{_END}' after the solution")
-    return CompiledCode(audience, "\n".join(student), "\n".join(solution), tuple(solution_lines), answers)
+    return CompiledCode(audience, "\n".join(student), "\n".join(solution), tuple(solution_lines))
 
 
 def _student_line(code: str, kind: str, number: int) -> str:

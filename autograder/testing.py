@@ -44,10 +44,6 @@ class Run:
                 raise ProbeUnavailable(f"{shown} could not be read: {exc}") from None
         return self._decoded[name]
 
-    def __contains__(self, name: str) -> bool:
-        result = self._probes.get(name)
-        return result is not None and result.ok
-
 
 class RecordingRun(Run):
     """A Run that remembers which probes a test read."""
