@@ -172,9 +172,10 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
                 report = GradeReport(path.name, stem, zero_scores(config),
                                      error=f"the grader failed on this file ({type(exc).__name__}: {exc}); tell the course staff")
             # record.json goes last: it is the mark that this submission is done.
+            feedback = feedback_markdown(report, config)
             write_atomically({folder / "results.json": results_json(report, config),
-                              folder / "feedback.md": feedback_markdown(report, config),
-                              folder / "graded.ipynb": graded_notebook(report, config, grader.test_cells),
+                              folder / "feedback.md": feedback,
+                              folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells),
                               folder / RECORD: _record(report, digest, fingerprint)}, durable=False)
         with lock:
             on_report(report, reused)

@@ -67,14 +67,15 @@ def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def graded_notebook(report: GradeReport, config: AssignmentConfig, test_cells: dict[str, str] | None = None) -> bytes:
+def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
     """The notebook as it ran, each cell with its output, and beside each cell the outcome of the
-    tests that check its values (`test_cells`: test function -> cell id) and its own problems."""
-    cells = [nbformat.v4.new_markdown_cell(feedback_markdown(report, config).decode("utf-8"))]
+    tests that check its values (`test_cells`: test function -> cell id) and its own problems;
+    the whole `feedback` (feedback.md) on top."""
+    cells = [nbformat.v4.new_markdown_cell(feedback.decode("utf-8"))]
     beside: dict[str, list[str]] = {}
     for question in report.questions:
         for outcome in question.outcomes:
-            cell_id = (test_cells or {}).get(outcome.test.function_name)
+            cell_id = test_cells.get(outcome.test.function_name)
             if cell_id:
                 mark = "✅" if outcome.passed else "❌"
                 line = f"{mark} **{question.name}**: {outcome.test.name}"
