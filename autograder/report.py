@@ -5,8 +5,6 @@ import csv
 import io
 import json
 
-import nbformat
-
 from .config import AssignmentConfig
 from .hidden_tests import HIDDEN
 from .jobs import CRASHED, ERROR, NOT_ANSWERED, TIMEOUT
@@ -70,8 +68,11 @@ def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
 def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
     """The notebook as it ran, each cell with its output, and beside each cell the outcome of the
     tests that check its values (`test_cells`: test function -> cell id) and its own problems;
-    the whole `feedback` (feedback.md) on top."""
-    cells = [nbformat.v4.new_markdown_cell(feedback.decode("utf-8"))]
+    the whole `feedback` (feedback.md) on top.
+
+    Built as plain nbformat 4.5 JSON: schema validation of every cell would cost more than grading
+    the notebook's answers (the tests validate the result)."""
+    cells = [_markdown(feedback.decode("utf-8"))]
     beside: dict[str, list[str]] = {}
     for question in report.questions:
         for outcome in question.outcomes:
@@ -81,21 +82,26 @@ def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, 
                 line = f"{mark} **{question.name}**: {outcome.test.name}"
                 beside.setdefault(cell_id, []).append(line if outcome.passed else f"{line} — {_message(outcome)}")
     for cell in report.cells:
-        code = nbformat.v4.new_code_cell(cell.source)
+        outputs = []
         if cell.output:
-            code.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=cell.output))
+            outputs.append({"output_type": "stream", "name": "stdout", "text": cell.output})
         if cell.error:
-            code.outputs.append(nbformat.v4.new_output("error", ename=cell.error["ename"], evalue=cell.error["evalue"],
-                                                       traceback=cell.error["traceback"].splitlines()))
-        cells.append(code)
+            outputs.append({"output_type": "error", "ename": cell.error["ename"], "evalue": cell.error["evalue"],
+                            "traceback": cell.error["traceback"].splitlines()})
+        cells.append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs,
+                      "source": cell.source})
         note = cell_note(cell)
         lines = ([f"**{cell.label}:** {note}"] if note else []) + beside.get(cell.id, [])
         if lines:
-            cells.append(nbformat.v4.new_markdown_cell("\n".join(f"> {line}  " for line in lines)))
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={"autograder": {"graded": report.submission}})
-    for index, cell in enumerate(nb.cells):
-        cell.id = f"graded-{index}"
-    return nbformat.writes(nb).encode("utf-8")
+            cells.append(_markdown("\n".join(f"> {line}  " for line in lines)))
+    for index, cell in enumerate(cells):
+        cell["id"] = f"graded-{index}"
+    nb = {"cells": cells, "metadata": {"autograder": {"graded": report.submission}}, "nbformat": 4, "nbformat_minor": 5}
+    return (json.dumps(nb, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def _markdown(text: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
 
 
 def cell_note(cell) -> str:

@@ -205,8 +205,10 @@ def run_otter(folder: Path, out: Path, jobs: int) -> dict | None:
         target = out / path.stem
         target.mkdir()
         started = time.perf_counter()
-        subprocess.run([otter, "run", "-a", str(out / "autograder.zip"), str(path), "-o", str(target)],
-                       check=True, capture_output=True)
+        result = subprocess.run([otter, "run", "-a", str(out / "autograder.zip"), str(path), "-o", str(target)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"otter run failed on {path.name}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         return time.perf_counter() - started
 
     paths = sorted(folder.glob("*.ipynb"))

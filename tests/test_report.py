@@ -90,7 +90,9 @@ def test_report_renders_in_headless_chromium(graded, tmp_path):
 
 
 def test_feedback_sits_beside_the_answer_it_concerns(graded):
-    cells = nbformat.read(graded / "no_sqrt_scaling" / "graded.ipynb", 4).cells
+    notebook = nbformat.read(graded / "no_sqrt_scaling" / "graded.ipynb", 4)
+    nbformat.validate(notebook)
+    cells = notebook.cells
     answer = next(i for i, c in enumerate(cells) if c.cell_type == "code" and c.source.startswith("d_k = keys.shape[1]"))
     beside = cells[answer + 1]
     assert beside.cell_type == "markdown"
