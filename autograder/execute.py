@@ -40,6 +40,7 @@ class CellResult:
     notes: tuple[str, ...] = ()
     label: str = ""
     source: str = ""  # the code that ran (or was meant to), for the graded notebook
+    origin: str = ""  # "protected", "answer" or "extra", as in CellJob
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Executor:
             jobs[index] = replace(jobs[index], skip=status, skip_reason=attempt.failure)
         if not attempt.finished and attempt.failure:
             problems.append(f"the run did not finish: {attempt.failure}")
-        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source)
+        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
                         for i, job in enumerate(jobs))
         return Execution(results, attempt.probes, tuple(problems), time.monotonic() - started, attempt.peak_memory)
 

@@ -25,7 +25,6 @@ from .notebook_file import read_notebook
 from .references import check_suite_on_reference, reference_run
 from .report import feedback_markdown, graded_notebook, grades_csv, results_json
 from .scoring import GradeReport, score_questions, zero_scores
-from .similarity import fingerprint
 from .submission import ReleasedCell, plan_submission, released_cells
 from .testing import Run
 
@@ -117,8 +116,7 @@ class Grader:
         outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
-                           peak_memory=execution.peak_memory,
-                           answers=fingerprint([c.source for c in plan.cells if c.origin != "protected" and not c.skip]))
+                           peak_memory=execution.peak_memory)
 
 
 def student_run(grader: Grader, path: Path) -> Run:
@@ -205,7 +203,6 @@ def _digest(path: Path) -> str | None:
 def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
     return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
                        "error": report.error, "seconds": report.seconds, "peak_memory": report.peak_memory,
-                       "answers": report.answers,
                        # The real reasons, hidden tests included: for the staff report, never shown to students.
                        "failures": [[f"{q.name}: {o.test.name}", o.message] for q in report.questions
                                     for o in q.outcomes if not o.passed],
@@ -226,7 +223,7 @@ def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: s
     scores = record.get("scores", {})
     questions = tuple(replace(q, score=float(scores.get(q.id, 0.0))) for q in zero_scores(config))
     return GradeReport(path.name, folder.name, questions, error=record.get("error"), seconds=record.get("seconds", 0.0),
-                       peak_memory=record.get("peak_memory"), answers=record.get("answers", ""))
+                       peak_memory=record.get("peak_memory"))
 
 
 def expand(arguments: Iterable[Path]) -> list[Path]:

@@ -88,8 +88,8 @@ def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, 
         if cell.error:
             outputs.append({"output_type": "error", "ename": cell.error["ename"], "evalue": cell.error["evalue"],
                             "traceback": cell.error["traceback"].splitlines()})
-        cells.append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs,
-                      "source": cell.source})
+        cells.append({"cell_type": "code", "execution_count": None, "outputs": outputs, "source": cell.source,
+                      "metadata": {"autograder": {"origin": cell.origin, "status": cell.status}}})
         note = cell_note(cell)
         lines = ([f"**{cell.label}:** {note}"] if note else []) + beside.get(cell.id, [])
         if lines:

@@ -29,7 +29,6 @@ class GradeReport:
     error: str | None = None  # set when the file could not be graded at all
     seconds: float = 0.0      # grading this file, from reading it to its scores
     peak_memory: int | None = None  # bytes used by its worker at most (where cgroups are available)
-    answers: str = ""  # the answer code, normalised (see similarity.py)
 
     @property
     def score(self) -> float:

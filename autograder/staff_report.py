@@ -23,7 +23,8 @@ from nbconvert import HTMLExporter  # noqa: E402
 
 from .errors import AutograderError  # noqa: E402
 from .files import write_atomically  # noqa: E402
-from .similarity import similar_pairs  # noqa: E402
+from .jobs import NOT_ANSWERED  # noqa: E402
+from .similarity import fingerprint, similar_pairs  # noqa: E402
 
 PAGE = jinja2.Template("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
@@ -84,7 +85,7 @@ def write_report(folder: Path, threshold: float = 0.9) -> Path:
         plots={"scores": _score_plot(scores, max_score), "questions": _question_plot(rows, questions, records),
                "slowest": _slowest_plot(rows)},
         failures=_failures(records), threshold=f"{threshold:.0%}",
-        pairs=similar_pairs({stem: r.get("answers", "") for stem, r in records.items()}, threshold),
+        pairs=similar_pairs({stem: _answers(folder / stem / "graded.ipynb") for stem in records}, threshold),
         names={stem: records[stem]["submission"] for stem in records},
     )
     pages = {folder / "report.html": page.encode("utf-8")}
@@ -96,6 +97,16 @@ def write_report(folder: Path, threshold: float = 0.9) -> Path:
             pages[folder / stem / "feedback.html"] = body.encode("utf-8")
     write_atomically(pages, durable=False)
     return folder / "report.html"
+
+
+def _answers(graded: Path) -> str:
+    """The student's own code (answers and added cells that ran), normalised for comparison."""
+    if not graded.is_file():
+        return ""
+    cells = json.loads(graded.read_text(encoding="utf-8"))["cells"]
+    mine = [c for c in cells if c.get("metadata", {}).get("autograder", {}).get("origin") in ("answer", "extra")
+            and c["metadata"]["autograder"].get("status") != NOT_ANSWERED]
+    return fingerprint(["".join(c["source"]) for c in mine])
 
 
 def _failures(records: dict[str, dict]) -> list:

@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -138,7 +137,8 @@ def grade(folder: Path, out: Path, jobs: int) -> dict:
         "median": statistics.median(seconds), "p95": percentile(seconds, 95),
         "worker_peak": statistics.median(peaks), "worker_max": max(peaks),
         "whole": max((s["total"] for s in samples), default=0) + jobs * max(peaks),
-        "grader_first": grader[min(len(grader) - 1, len(grader) // 10)], "grader_last": grader[-1],
+        # Resident memory a tenth into the run and nine tenths into it: start-up and shutdown aside.
+        "grader_first": grader[len(grader) // 10], "grader_last": grader[len(grader) * 9 // 10],
         "peak_first": statistics.median(peaks[:quarter]), "peak_last": statistics.median(peaks[-quarter:]),
     }
 
@@ -152,7 +152,8 @@ def sample_memory(process: subprocess.Popen) -> list[dict]:
             try:
                 rss = grader.memory_info().rss
                 server = sum(c.memory_info().rss for c in grader.children() if "zygote" in " ".join(c.cmdline()))
-                samples.append({"grader": rss, "total": rss + server})
+                if rss:  # an exiting process reports 0
+                    samples.append({"grader": rss, "total": rss + server})
             except psutil.Error:
                 pass
             time.sleep(0.05)
