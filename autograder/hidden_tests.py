@@ -9,9 +9,12 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+import torch
 
 from .config import AssignmentConfig
 from .errors import AutograderError, Location
@@ -95,8 +98,19 @@ def _hidden_test(path: Path, name: str, function: Callable, config: AssignmentCo
     return HiddenTest(doc, name, question, HIDDEN if "hidden" in marks else VISIBLE, weight, function)
 
 
+# Hidden tests are ordinary single-threaded pytest tests: some seed torch's global generator and
+# build modules from it (as oracles). Submissions are graded in threads, so tests run one at a
+# time, and each gets the generator back as it found it.
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def run_test(test: HiddenTest, student: Run, reference: Run) -> TestOutcome:
     """Call one test; a failed check becomes its message, and nothing a test raises escapes."""
+    with _ONE_AT_A_TIME, torch.random.fork_rng(devices=[]):
+        return _call(test, student, reference)
+
+
+def _call(test: HiddenTest, student: Run, reference: Run) -> TestOutcome:
     fixtures = {"student": student, "reference": reference}
     arguments = {name: fixtures[name] for name in inspect.signature(test.function).parameters}
     try:

@@ -84,3 +84,30 @@ def test_student_notebook_shows_outputs_and_hides_solutions(slug):
     assert sum(c.source.count("### your code") for c in code) >= 10
     assert all("# SOLUTION" not in c.source and "BEGIN SOLUTION" not in c.source for c in code)
     assert any(c.outputs for c in code) and "# SOLUTION" in source
+
+
+def test_hidden_tests_hold_when_submissions_are_graded_in_parallel_threads():
+    """Some tests seed torch and build PyTorch modules as oracles; two threads must not mix them."""
+    import threading
+
+    from autograder.grade import Grader, load_assignment
+    from autograder.hidden_tests import run_test
+
+    grader = Grader(load_assignment(REPO, "transformer_encoder"), REPO / ".cache" / "references")
+    failed = []
+
+    def grade_the_solution_repeatedly():
+        for _ in range(25):
+            for test in grader.assignment.suite.tests:
+                if not run_test(test, grader.reference, grader.reference).passed:
+                    failed.append(test.function_name)
+
+    try:
+        threads = [threading.Thread(target=grade_the_solution_repeatedly) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        grader.close()
+    assert failed == []
