@@ -6,6 +6,7 @@ runs student code itself and reads the worker's reports as untrusted JSON.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from .config import Limits
 from .errors import GraderError
-from .frames import ChannelError, FrameReader
+from .frames import ChannelError, FrameReader, write_all
 from .jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
 from .sandbox import CgroupSlot, remove_stale_slots
 from .zygote import PID
@@ -27,7 +28,8 @@ MAX_MESSAGE = 8 << 20
 MAX_ATTEMPTS = 3
 _GRACE = 2.0  # seconds past a cell's own limit before the worker is killed from outside
 _START_SECONDS = 60.0
-_MAX_SLOTS = 64  # a fork server's first start imports torch; later workers start in milliseconds
+_MAX_SLOTS = 64
+_slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor  # a fork server's first start imports torch; later workers start in milliseconds
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,13 @@ class _Attempt:
 class Executor:
     """Runs notebooks for one assignment; safe to use from several threads at once."""
 
-    def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = ()):
+    def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
+                 release: str | None = None):
+        """`release`: the student notebook, if most runs will be of submissions of it (compiled once)."""
         self.probes_path = probes_path
         self.limits = limits
         self.seeds = seeds
-        self._server = ForkServer()
+        self._server = ForkServer(probes_path, release)
         self._free_slots: list[CgroupSlot] = []
         self._all_slots: list[CgroupSlot] = []
         self._slot_lock = threading.Lock()
@@ -154,7 +158,7 @@ class Executor:
             if not self._all_slots:
                 remove_stale_slots()
             try:
-                slot = CgroupSlot(f"g{os.getpid()}-{len(self._all_slots)}", self.limits.memory_mb)
+                slot = CgroupSlot(f"g{os.getpid()}-{next(_slot_numbers)}", self.limits.memory_mb)
             except OSError:
                 return None
             self._all_slots.append(slot)
@@ -251,7 +255,9 @@ def _kill(pid: int) -> None:
 class ForkServer:
     """Client of autograder.zygote: starts it on first use, restarts it if a worker killed it."""
 
-    def __init__(self):
+    def __init__(self, probes_path: str | None = None, release: str | None = None):
+        # Loaded once by the fork server, not by every worker.
+        self._preload = [*(["--probes", probes_path] if probes_path else []), *(["--release", release] if release else [])]
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._socket: socket.socket | None = None
@@ -259,23 +265,27 @@ class ForkServer:
 
     def spawn(self, job: bytes) -> tuple[int, int]:
         """Fork a worker with `job`; return its pid and the read end of its report pipe."""
-        job_read, job_write = os.pipe()
+        job_file = os.memfd_create("autograder-job", os.MFD_CLOEXEC)  # in memory, written before the fork
         report_read, report_write = os.pipe()
         try:
+            write_all(job_file, job)
+            os.lseek(job_file, 0, os.SEEK_SET)
             with self._lock:
-                pid = self._request(job_read, report_write)
+                pid = self._request(job_file, report_write)
+        except BaseException:
+            os.close(report_read)
+            raise
         finally:
-            os.close(job_read)
+            os.close(job_file)
             os.close(report_write)
-        threading.Thread(target=_write_all, args=(job_write, job), daemon=True).start()
         return pid, report_read
 
-    def _request(self, job_read: int, report_write: int) -> int:
+    def _request(self, job_file: int, report_write: int) -> int:
         for _ in range(2):
             if self._process is None or self._process.poll() is not None:
                 self._start()
             try:
-                socket.send_fds(self._socket, [b"j"], [job_read, report_write])
+                socket.send_fds(self._socket, [b"j"], [job_file, report_write])
                 reply = self._socket.recv(PID.size)
                 if len(reply) == PID.size:
                     return PID.unpack(reply)[0]
@@ -289,7 +299,7 @@ class ForkServer:
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "autograder.zygote", str(theirs.fileno()), *self._preload],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
             start_new_session=True,  # Ctrl-C in the grader's terminal stops the grader, which stops this
         )
@@ -309,11 +319,3 @@ class ForkServer:
     def close(self) -> None:
         with self._lock:
             self._stop()
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            sink.write(data)
-    except OSError:
-        pass  # the worker died before reading its job; its report pipe says so

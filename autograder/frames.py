@@ -14,8 +14,12 @@ class ChannelError(Exception):
     """The other side closed the channel or sent something that is not a frame."""
 
 
-def write_frame(fd: int, data: bytes) -> None:
-    view = memoryview(_HEADER.pack(len(data)) + data)
+def frame(data: bytes) -> bytes:
+    return _HEADER.pack(len(data)) + data
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]

@@ -1,6 +1,7 @@
 """Grade submissions of one assignment: intake, isolated execution, hidden tests, reports on disk."""
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.util
 import json
@@ -16,12 +17,12 @@ import torch
 
 from .build import Layout
 from .config import AssignmentConfig, load_config
-from .errors import AutograderError, GraderError
+from .errors import AutograderError, GraderError, NotebookReadError
 from .execute import Executor
 from .files import write_atomically
 from .hidden_tests import Suite, load_suite, run_test
 from .merge import in_shard
-from .notebook_file import read_notebook
+from .notebook_file import read_notebook, read_submission
 from .references import check_suite_on_reference, reference_run
 from .report import feedback_markdown, graded_notebook, grades_csv, results_json
 from .scoring import GradeReport, score_questions, zero_scores
@@ -73,7 +74,8 @@ class Grader:
     def __init__(self, assignment: Assignment, cache_dir: Path):
         torch.set_num_threads(1)  # comparisons are tiny; the cores belong to the workers
         self.assignment = assignment
-        self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds)
+        self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
+                                 release=str(assignment.layout.student))
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
         self.test_cells = self._test_cells(check_suite_on_reference(assignment.suite, self.reference))
 
@@ -100,14 +102,12 @@ class Grader:
         digest.update(torch.__version__.encode())
         return digest.hexdigest()[:16]
 
-    def grade_file(self, path: Path, stem: str) -> GradeReport:
+    def grade_file(self, path: Path, stem: str, raw: bytes | None = None) -> GradeReport:
+        """Grade one file; `raw` is its content when the caller has read it already."""
         started = time.monotonic()
         config = self.assignment.config
         try:
-            if path.is_file() and path.stat().st_size > MAX_SUBMISSION_BYTES:
-                raise AutograderError(path, f"is {path.stat().st_size >> 20} MB; notebooks over "
-                                            f"{MAX_SUBMISSION_BYTES >> 20} MB are not graded (clear large outputs and save again)")
-            notebook = read_notebook(path)
+            notebook = read_submission(path, raw if raw is not None else submission_bytes(path))
         except AutograderError as error:
             return GradeReport(path.name, stem, zero_scores(config), error=error.message)
         plan = plan_submission(list(self.assignment.release), notebook)
@@ -119,9 +119,25 @@ class Grader:
                            peak_memory=execution.peak_memory)
 
 
+def submission_bytes(path: Path) -> bytes:
+    """A submission's content, or an error a student can act on (missing, a folder, too large)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            raise AutograderError(path, f"is {size >> 20} MB; notebooks over {MAX_SUBMISSION_BYTES >> 20} MB "
+                                        "are not graded (clear large outputs and save again)")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotebookReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise NotebookReadError(path, "is a folder, not a notebook file") from None
+    except OSError as exc:
+        raise NotebookReadError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
 def student_run(grader: Grader, path: Path) -> Run:
     """The probe values of one notebook, for running the hidden tests under pytest."""
-    plan = plan_submission(list(grader.assignment.release), read_notebook(path))
+    plan = plan_submission(list(grader.assignment.release), read_submission(path))
     return Run(grader.executor.run(list(plan.cells)).probes, grader.reference.names)
 
 
@@ -151,6 +167,9 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
     """
     grader = Grader(assignment, cache_dir)
     on_isolation(*grader.executor.check_isolation())
+    # Torch, the tests and the reference values live as long as the batch: keep the collector off them.
+    gc.collect()
+    gc.freeze()
     config = assignment.config
     fingerprint = grader.fingerprint()
     lock = threading.Lock()
@@ -158,12 +177,16 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
     def one(item: tuple[Path, str]) -> GradeReport:
         path, stem = item
         folder = out / stem
-        digest = _digest(path)
+        try:
+            raw = submission_bytes(path)
+        except AutograderError:
+            raw = None  # grade_file says what is wrong
+        digest = hashlib.sha256(raw).hexdigest() if raw is not None else None
         report = _earlier_result(folder, path, digest, fingerprint, config)
         reused = report is not None
         if report is None:
             try:
-                report = grader.grade_file(path, stem)
+                report = grader.grade_file(path, stem, raw)
             except GraderError:
                 raise
             except Exception as exc:  # a bug of ours must not cost the student their row
@@ -190,14 +213,6 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
 
 
 RECORD = "record.json"
-
-
-def _digest(path: Path) -> str | None:
-    try:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return None
 
 
 def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:

@@ -32,6 +32,7 @@ class HiddenTest:
     visibility: str
     weight: float
     function: Callable
+    fixtures: tuple[str, ...] = ("student", "reference")  # the arguments it takes, in order
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def _hidden_test(path: Path, name: str, function: Callable, config: AssignmentCo
         raise AutograderError(where, f"{name} asks for {', '.join(sorted(unknown))}; tests can use: student, reference")
     doc = (inspect.getdoc(function) or name.removeprefix("test_").replace("_", " ")).splitlines()[0]
     weight = float(marks["weight"].args[0]) if "weight" in marks else 1.0
-    return HiddenTest(doc, name, question, HIDDEN if "hidden" in marks else VISIBLE, weight, function)
+    return HiddenTest(doc, name, question, HIDDEN if "hidden" in marks else VISIBLE, weight, function,
+                      tuple(inspect.signature(function).parameters))
 
 
 # Hidden tests are ordinary single-threaded pytest tests: some seed torch's global generator and
@@ -106,13 +108,17 @@ _ONE_AT_A_TIME = threading.Lock()
 
 def run_test(test: HiddenTest, student: Run, reference: Run) -> TestOutcome:
     """Call one test; a failed check becomes its message, and nothing a test raises escapes."""
-    with _ONE_AT_A_TIME, torch.random.fork_rng(devices=[]):
-        return _call(test, student, reference)
+    with _ONE_AT_A_TIME:
+        state = torch.get_rng_state()
+        try:
+            return _call(test, student, reference)
+        finally:
+            torch.set_rng_state(state)
 
 
 def _call(test: HiddenTest, student: Run, reference: Run) -> TestOutcome:
     fixtures = {"student": student, "reference": reference}
-    arguments = {name: fixtures[name] for name in inspect.signature(test.function).parameters}
+    arguments = {name: fixtures[name] for name in test.fixtures}
     try:
         test.function(**arguments)
     except ProbeUnavailable as exc:

@@ -5,6 +5,7 @@ it as untrusted data. A tensor subclass or an object with a lying `__eq__` arriv
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 from typing import Any
@@ -17,6 +18,7 @@ MAX_ITEMS = 1_000_000
 _DTYPES = {str(d).removeprefix("torch."): d for d in (
     torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.uint8, torch.int16,
     torch.int32, torch.int64, torch.bool)}
+_NAMES = {dtype: name for name, dtype in _DTYPES.items()}
 
 
 class EncodeError(ValueError):
@@ -54,19 +56,12 @@ def _encode_tensor(tensor: torch.Tensor) -> dict:
     # Strip any subclass and its __torch_function__ before reading the numbers.
     with torch._C.DisableTorchFunction():
         plain = torch.Tensor.as_subclass(tensor, torch.Tensor).detach().cpu()
-        if plain.is_complex() or plain.numel() > MAX_ITEMS:
-            raise EncodeError(f"tensor of shape {list(plain.shape)} is too large or complex to grade")
-        dtype = str(plain.dtype).removeprefix("torch.")
-        data = plain.double().tolist() if plain.is_floating_point() else plain.tolist()
-    return {TENSOR: {"dtype": dtype, "shape": list(plain.shape), "data": _finite(data)}}
-
-
-def _finite(data):
-    if isinstance(data, list):
-        return [_finite(item) for item in data]
-    if isinstance(data, float) and not math.isfinite(data):
-        return {"__float__": repr(data)}
-    return data
+        if plain.is_complex() or plain.numel() > MAX_ITEMS or plain.dtype not in _NAMES:
+            raise EncodeError(f"tensor of shape {list(plain.shape)} and type {plain.dtype} cannot be graded")
+        # The raw little-endian buffer: exact, NaN and infinity included, and ten times cheaper
+        # than a nested list of numbers on both sides of the pipe.
+        raw = plain.reshape(-1).contiguous().view(torch.uint8).numpy().tobytes() if plain.numel() else b""
+    return {TENSOR: {"dtype": _NAMES[plain.dtype], "shape": list(plain.shape), "bytes": base64.b64encode(raw).decode()}}
 
 
 def dumps(value: Any) -> bytes:
@@ -92,26 +87,22 @@ def decode(data: Any) -> Any:
 
 def _decode_tensor(spec: dict) -> torch.Tensor:
     dtype = _DTYPES.get(spec.get("dtype"))
-    shape = spec.get("shape")
-    if dtype is None or not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
+    shape, text = spec.get("shape"), spec.get("bytes")
+    if dtype is None or not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape) \
+            or not isinstance(text, str):
         raise ValueError("malformed tensor in worker data")
     numel = math.prod(shape)
     if numel > MAX_ITEMS:
         raise ValueError("tensor in worker data is too large")
-    values = torch.tensor(_unfinite(spec.get("data")), dtype=torch.float64 if dtype.is_floating_point else dtype)
-    if values.numel() != numel:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ValueError("tensor data is not base64") from None
+    if len(raw) != numel * dtype.itemsize:
         raise ValueError("tensor data does not match its shape")
-    return values.reshape(shape).to(dtype)
-
-
-def _unfinite(data):
-    if isinstance(data, list):
-        return [_unfinite(item) for item in data]
-    if isinstance(data, dict) and "__float__" in data:
-        return float(data["__float__"])
-    if isinstance(data, (bool, int, float)):
-        return data
-    raise ValueError("tensor data holds something that is not a number")
+    if not numel:
+        return torch.empty(shape, dtype=dtype)
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype).reshape(shape)
 
 
 class Opaque:

@@ -97,7 +97,8 @@ def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, 
     for index, cell in enumerate(cells):
         cell["id"] = f"graded-{index}"
     nb = {"cells": cells, "metadata": {"autograder": {"graded": report.submission}}, "nbformat": 4, "nbformat_minor": 5}
-    return (json.dumps(nb, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    # One line: Jupyter does not mind, and the C encoder is five times faster than an indenting one.
+    return (json.dumps(nb, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _markdown(text: str) -> dict:

@@ -42,8 +42,8 @@ class Isolation:
     missing: list[str] = field(default_factory=list)
 
 
-def enter_sandbox(job: WorkerJob) -> Isolation:
-    """Isolate this process; with a PID namespace it returns in a new child (PID 1), never here."""
+def enter_sandbox(job: WorkerJob, in_pid_namespace: bool = False) -> Isolation:
+    """Isolate this process; where it must make its own PID namespace it returns in a new child (PID 1)."""
     isolation = Isolation()
     os.setsid()  # own process group: the grader kills the worker and everything it started at once
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -54,8 +54,9 @@ def enter_sandbox(job: WorkerJob) -> Isolation:
     own_user = _hand_over(job.scratch, uid, isolation)
     _join_cgroups(job, isolation)
     _limits(job, isolation)
-    if _new_namespaces(isolation):
-        _enter_pid_namespace()  # the caller continues as PID 1 of the new namespace
+    if _new_namespaces(isolation, in_pid_namespace):
+        if not in_pid_namespace:
+            _enter_pid_namespace()  # the caller continues as PID 1 of the new namespace
         _private_root(job.scratch, isolation)
     if own_user:
         _drop_privileges(uid, isolation)
@@ -166,9 +167,9 @@ def _limits(job: WorkerJob, isolation: Isolation) -> None:
                             f"files {_FILE_LIMIT >> 20} MB, processes)")
 
 
-def _new_namespaces(isolation: Isolation) -> bool:
+def _new_namespaces(isolation: Isolation, in_pid_namespace: bool) -> bool:
     """New namespaces made directly where allowed, else inside a user namespace, else none (and said so)."""
-    flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS
+    flags = _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS | (0 if in_pid_namespace else _CLONE_NEWPID)
     uid, gid = os.getuid(), os.getgid()
     in_user_namespace = False
     if _libc.unshare(flags) != 0:

@@ -14,12 +14,13 @@ import os
 import signal
 import sys
 import traceback
+import types
 
 import torch
 
 from . import plaindata
 from .ipython_shim import Shell, display, to_python
-from .frames import write_frame
+from .frames import frame, write_all
 from .jobs import ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob, WorkerJob
 from .markers import PLACEHOLDER
 from .probes import END, Probes
@@ -60,36 +61,95 @@ class CappedOutput(io.TextIOBase):
         return body + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
 
 
-def main(job: WorkerJob, conn: int) -> None:
-    """Entry point of the worker process (`conn` is the report pipe); never returns."""
+def main(job: WorkerJob, report_fd: int, in_pid_namespace: bool = False) -> None:
+    """Entry point of the worker process; never returns.
+
+    `in_pid_namespace`: the fork server already made this process PID 1 of a namespace of its own.
+    """
+    conn = Reports(report_fd)
     try:
-        probes = _load_probes(job.probes_path)  # before the sandbox hides the grader's files
+        probes = _preloaded.get(job.probes_path) or _load_probes(job.probes_path)  # before the sandbox hides them
         probes.seeds = job.seeds
-        isolation = enter_sandbox(job)
-        _send(conn, {"type": "ready", "isolation": isolation.layers, "missing": isolation.missing})
+        isolation = enter_sandbox(job, in_pid_namespace)
+        conn.send({"type": "ready", "isolation": isolation.layers, "missing": isolation.missing})
         _run(job, probes, conn)
-        _send(conn, {"type": "done"})
+        conn.send({"type": "done"})
+        conn.flush()
     except BaseException as exc:  # the student may break anything; report what we can
         try:
-            _send(conn, {"type": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+            conn.send({"type": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+            conn.flush()
         except BaseException:
             pass
     finally:
         os._exit(0)
 
 
-def _run(job: WorkerJob, probes: Probes, conn: int) -> None:
+class Reports:
+    """The report pipe, written once per cell rather than once per message.
+
+    What a cell reported and the start of the next cell go out together, just before that cell
+    runs, so the grader always knows which cell is running if the worker dies; a cell's result is
+    also sent before probes run student functions after it.
+    """
+
+    def __init__(self, fd: int):
+        self.fd, self.frames = fd, []
+
+    def send(self, message: dict) -> None:
+        data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        if len(data) > MAX_MESSAGE:
+            data = json.dumps({"type": "oversize", "what": message.get("type"), "name": message.get("name"),
+                               "index": message.get("index")}).encode("utf-8")
+        self.frames.append(frame(data))
+
+    def flush(self) -> None:
+        data, self.frames = b"".join(self.frames), []
+        write_all(self.fd, data)
+
+
+def _run(job: WorkerJob, probes: Probes, conn: Reports) -> None:
     shell = Shell()
     ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
     signal.signal(signal.SIGALRM, _on_alarm)
     for index, cell in enumerate(job.cells):
-        _send(conn, {"type": "cell_start", "index": index})
+        conn.send({"type": "cell_start", "index": index})
+        conn.flush()
         result = _run_cell(index, cell, ns, shell, job)
-        _send(conn, {"type": "cell", **result})
-        for name, probe in probes.by_cell.get(cell.id, ()):
-            _send(conn, _run_probe(name, probe, ns, _blocker(cell.shown, result)))
+        conn.send({"type": "cell", **result})
+        after = probes.by_cell.get(cell.id, ())
+        if after:
+            conn.flush()
+        for name, probe in after:
+            conn.send(_run_probe(name, probe, ns, _blocker(cell.shown, result)))
+    conn.flush()
     for name, probe in probes.by_cell.get(END, ()):
-        _send(conn, _run_probe(name, probe, ns))
+        conn.send(_run_probe(name, probe, ns))
+
+
+_preloaded: dict[str | None, Probes] = {}
+_compiled: dict[tuple[str, str], types.CodeType] = {}  # (file name, source) -> code, made in the fork server
+
+
+def precompile(cells: list[CellJob]) -> None:
+    """Compile the released notebook's cells once in the fork server: every submission runs most of them."""
+    for cell in cells:
+        filename = f"<{cell.shown}>"
+        try:
+            _compiled[filename, cell.source] = _compile(cell.source, filename)
+        except SyntaxError:
+            pass  # an answer cell with its placeholder
+
+
+def _compile(source: str, filename: str) -> types.CodeType:
+    # dont_inherit: the cell gets Python's defaults, as in a kernel, not this module's __future__ imports.
+    return compile(to_python(source), filename, "exec", dont_inherit=True)
+
+
+def preload_probes(path: str | None) -> None:
+    """Load an assignment's probes in the fork server, so that no worker executes that file again."""
+    if path is not None:
+        _preloaded[path] = _load_probes(path)
 
 
 def _load_probes(path: str | None) -> Probes:
@@ -108,7 +168,7 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
         return result
     filename = f"<{cell.shown}>"
     try:
-        code = compile(to_python(cell.source), filename, "exec")
+        code = _compiled.get((filename, cell.source)) or _compile(cell.source, filename)
     except SyntaxError as exc:
         if PLACEHOLDER in cell.source:
             result.update(status=NOT_ANSWERED, notes=[f"'{PLACEHOLDER}' is still in this cell"])
@@ -155,8 +215,11 @@ def _run_probe(name: str, probe, ns: dict, blocker: str | None = None) -> dict:
     sys.stdout = sys.stderr = CappedOutput(0)
     signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
     try:
-        with torch.random.fork_rng(devices=[]):
+        state = torch.get_rng_state()  # a probe must not change what the student's next cell draws
+        try:
             value = probe(ns)
+        finally:
+            torch.set_rng_state(state)
         return {"type": "probe", "name": name, "ok": True, "value": plaindata.encode(value)}
     except CellTimeout:
         return {"type": "probe", "name": name, "ok": False, "error": blocker or f"took longer than {PROBE_SECONDS:g} s"}
@@ -183,11 +246,3 @@ def _one_line(exc: BaseException, with_type: bool = True) -> str:
         text = "(unprintable error)"
     text = text[:300]
     return f"{type(exc).__name__}: {text}" if with_type else text
-
-
-def _send(conn: int, message: dict) -> None:
-    data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    if len(data) > MAX_MESSAGE:
-        data = json.dumps({"type": "oversize", "what": message.get("type"), "name": message.get("name"),
-                                     "index": message.get("index")}).encode("utf-8")
-    write_frame(conn, data)

@@ -87,3 +87,34 @@ def test_each_submission_gets_a_fresh_process(executor):
     run(executor, "import torch\ntorch.leaked = 42")
     result, _ = run(executor, "import torch\nprint(hasattr(torch, 'leaked'))")
     assert result.cells[0].output == "False\n"
+
+
+def test_cells_compile_with_pythons_defaults_not_the_graders_future_imports(executor):
+    # As in a kernel: annotations are evaluated, so an undefined name in one is an error.
+    result, statuses = run(executor, "def f(x: int) -> int:\n    return x\nprint(f.__annotations__['x'] is int)",
+                           "def g(x: NotDefinedAnywhere):\n    pass")
+    assert statuses == [OK, ERROR]
+    assert result.cells[0].output == "True\n" and result.cells[1].error["ename"] == "NameError"
+
+
+def test_cells_compiled_in_the_fork_server_run_as_the_same_cells_would(tmp_path):
+    import nbformat
+
+    release = tmp_path / "release.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import torch\nvalue = torch.arange(3).sum().item()"),
+                nbformat.v4.new_code_cell("answer = ### your code"),
+                nbformat.v4.new_code_cell("def boom():\n    raise ValueError('from the release')\nboom()")]
+    nbformat.write(nb, release)
+    runner = Executor(None, Limits(cell_seconds=5, notebook_seconds=30, memory_mb=512, output_kb=4), release=str(release))
+    try:
+        cells = [CellJob("a", nb.cells[0].source, "protected", label="code cell 1"),
+                 CellJob("b", "answer = value * 2\nprint(answer)", "answer", label="code cell 2"),
+                 CellJob("c", nb.cells[2].source, "protected", label="code cell 3")]
+        result = runner.run(cells)
+    finally:
+        runner.close()
+    assert [cell.status for cell in result.cells] == [OK, OK, ERROR]
+    assert result.cells[1].output == "6\n"
+    traceback = result.cells[2].error["traceback"]
+    assert 'File "<code cell 3>", line 2, in boom' in traceback and "raise ValueError('from the release')" in traceback

@@ -1,11 +1,12 @@
 """Reading notebook files: each way a file can be broken gives one clear error naming it."""
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.errors import NotebookReadError
-from autograder.notebook_file import read_notebook
+from autograder.notebook_file import read_notebook, read_submission
 
 from conftest import notebook
 
@@ -32,11 +33,12 @@ def test_upgrades_nbformat_3(tmp_path):
     (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}', "not a valid notebook"),
     (b'{"nbformat": 2, "cells": []}', "too old"),
 ], ids=["truncated", "empty", "binary", "json-list", "invalid-cell", "ancient"])
-def test_broken_files_name_the_file_and_the_problem(tmp_path, content, words):
+@pytest.mark.parametrize("reader", [read_notebook, read_submission])
+def test_broken_files_name_the_file_and_the_problem(tmp_path, content, words, reader):
     path = tmp_path / "broken.ipynb"
     path.write_bytes(content)
     with pytest.raises(NotebookReadError) as caught:
-        read_notebook(path)
+        reader(path)
     assert str(path) in str(caught.value) and words in str(caught.value)
 
 
@@ -51,3 +53,33 @@ def test_invalid_json_names_the_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(NotebookReadError, match="not found"):
         read_notebook(tmp_path / "nope.ipynb")
+
+
+def test_a_submission_reads_as_the_same_cells_as_the_full_reader():
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("samples/*/*.ipynb")):
+        try:
+            full = read_notebook(path)
+        except NotebookReadError:
+            continue
+        quick = read_submission(path)
+        assert [(c.cell_type, c.get("id"), c.source) for c in quick.cells] == \
+               [(c.cell_type, c.get("id"), c.source) for c in full.cells], path.name
+
+
+def test_a_submission_with_flawed_outputs_is_still_read(tmp_path):
+    nb = notebook(("code", "x = 1"), ("markdown", "# title"))
+    data = json.loads(nbformat.writes(nb))
+    data["cells"][0]["outputs"] = [{"output_type": "stream"}]  # no name, no text: the schema says invalid
+    path = tmp_path / "flawed.ipynb"
+    path.write_text(json.dumps(data))
+    with pytest.raises(NotebookReadError):
+        read_notebook(path)
+    assert [c.source for c in read_submission(path).cells] == ["x = 1", "# title"]
+
+
+def test_a_submission_in_an_old_format_is_upgraded(tmp_path):
+    path = tmp_path / "old.ipynb"
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "x = 1", "language": "python", "outputs": [], "metadata": {}}]}]}
+    path.write_text(json.dumps(v3))
+    assert read_submission(path).cells[0].source == "x = 1"
