@@ -6,6 +6,7 @@ runs student code itself and reads the worker's reports as untrusted JSON.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -21,7 +22,7 @@ from .config import Limits
 from .errors import GraderError
 from .frames import ChannelError, FrameReader, write_all
 from .jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
-from .sandbox import CgroupSlot, remove_stale_slots
+from .sandbox import WorkerSlot, remove_stale_slots
 from .zygote import PID
 
 MAX_MESSAGE = 8 << 20
@@ -84,8 +85,8 @@ class Executor:
         self.limits = limits
         self.seeds = seeds
         self._server = ForkServer(probes_path, release)
-        self._free_slots: list[CgroupSlot] = []
-        self._all_slots: list[CgroupSlot] = []
+        self._free_slots: list[WorkerSlot] = []
+        self._all_slots: list[WorkerSlot] = []
         self._slot_lock = threading.Lock()
         self.isolation: tuple[list[str], list[str]] | None = None  # (layers in effect, layers missing)
 
@@ -119,7 +120,9 @@ class Executor:
         attempt = _Attempt()
         slot = self._take_slot()
         try:
-            with tempfile.TemporaryDirectory(prefix="autograder-scratch-") as scratch:
+            with contextlib.ExitStack() as stack:
+                scratch = str(slot.scratch) if slot else \
+                    stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths)
                 pid, report_fd = self._server.spawn(encode_job(job))
@@ -136,7 +139,7 @@ class Executor:
                     self._free_slots.append(slot)
         return attempt
 
-    def _take_slot(self) -> CgroupSlot | None:
+    def _take_slot(self) -> WorkerSlot | None:
         """A cgroup slot no earlier worker has a process in; None where cgroups cannot be made (not root).
 
         Killed workers take a few milliseconds to leave their slot, so rather than wait, another slot is
@@ -147,6 +150,7 @@ class Executor:
                 if not slot.processes():
                     self._free_slots.remove(slot)
                     slot.reset_peak()
+                    slot.clear_scratch()
                     return slot
             if os.geteuid() != 0:
                 return None
@@ -154,11 +158,12 @@ class Executor:
                 slot = self._free_slots.pop(0)
                 slot.empty()
                 slot.reset_peak()
+                slot.clear_scratch()
                 return slot
             if not self._all_slots:
                 remove_stale_slots()
             try:
-                slot = CgroupSlot(f"g{os.getpid()}-{next(_slot_numbers)}", self.limits.memory_mb)
+                slot = WorkerSlot(f"g{os.getpid()}-{next(_slot_numbers)}", self.limits.memory_mb)
             except OSError:
                 return None
             self._all_slots.append(slot)

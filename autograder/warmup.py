@@ -21,14 +21,21 @@ import torch
 import torch.nn as nn
 torch.manual_seed(0)
 x = torch.rand(2, 3, 4)
-print(x, x.shape, x[0, 1].item(), x.sum(dim=-1))
+print(x, x.shape, x[0, 1, 2].item(), x.sum(dim=-1), x.T if x.dim() == 2 else x[0].T)
+scores = torch.empty(3, 3)
+for i, a in enumerate(x[0]):
+    for j, b in enumerate(x[0]):
+        scores[i, j] = torch.dot(a, b)
+weights = torch.exp(scores) / torch.exp(scores).sum(dim=-1, keepdim=True)
+print(scores @ x[0], torch.softmax(scores, dim=0), weights.sum(dim=-1), torch.allclose(weights, weights))
 """,
     """
 class Attention(nn.Module):
-    def __init__(self, d_in, d_out, context_length, dropout):
+    def __init__(self, d_in, d_out, context_length, dropout, heads=2):
         super().__init__()
         self.W_query = nn.Linear(d_in, d_out, bias=False)
         self.W_key = nn.Parameter(torch.rand(d_in, d_out))
+        self.heads = nn.ModuleList([nn.Linear(d_in, d_out) for _ in range(heads)])
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("mask", torch.triu(torch.ones(context_length, context_length), diagonal=1))
 
@@ -37,11 +44,16 @@ class Attention(nn.Module):
         q, k = self.W_query(x), x @ self.W_key
         scores = (q @ k.transpose(1, 2)).masked_fill(self.mask.bool()[:n, :n], -torch.inf)
         weights = self.dropout(torch.softmax(scores / k.shape[-1] ** 0.5, dim=-1))
-        return (weights @ q).view(b, n, 2, -1).contiguous()
+        both = torch.cat([head(x) for head in self.heads], dim=-1)
+        return (weights @ q).view(b, n, 2, -1).transpose(1, 2).contiguous().view(b, n, -1), both
 
 module = Attention(4, 2, 3, 0.5)
-out = module(x)
-print(module, out, torch.nn.functional.scaled_dot_product_attention(x, x, x, is_causal=True))
+out, both = module(torch.stack((x[0], x[1]), dim=0))
+print(module, out, both.shape, torch.tril(torch.ones(3, 3)), torch.nn.functional.scaled_dot_product_attention(x, x, x, is_causal=True))
+module.eval()
+with torch.no_grad():
+    module.W_query.weight.copy_(torch.randn(2, 4, generator=torch.Generator().manual_seed(1)))
+print(module(x)[0], nn.LayerNorm(4)(x).mean(), nn.GELU()(x).std())
 """,
     "def broken():\n    raise ValueError('warm-up')\nbroken()",
     "### your code\nanswer = (",
@@ -55,7 +67,8 @@ def warm_up() -> None:
 
     probes = Probes()
     probes.capture("w1", "x")
-    probes.capture("w2", "out")
+    probes.capture("w1", "weights")
+    probes.capture("w2", "out", "both", "module")
     cells = tuple(CellJob(f"w{n}", source, "protected") for n, source in enumerate(_CELLS))
     job = WorkerJob(cells, None, Limits(), os.devnull)
     sink = os.open(os.devnull, os.O_WRONLY)

@@ -118,3 +118,23 @@ def test_cells_compiled_in_the_fork_server_run_as_the_same_cells_would(tmp_path)
     assert result.cells[1].output == "6\n"
     traceback = result.cells[2].error["traceback"]
     assert 'File "<code cell 3>", line 2, in boom' in traceback and "raise ValueError('from the release')" in traceback
+
+
+def test_the_next_worker_finds_an_empty_scratch_folder(executor):
+    leave = ("import os\nos.makedirs('deep/er', exist_ok=True)\nopen('deep/er/note.txt', 'w').write('x' * 10000)\n"
+             "open(os.path.join(os.environ['HOME'], 'home.txt'), 'w').write('y')\nos.symlink('/etc/passwd', 'link')\n"
+             "os.makedirs('locked')\nos.chmod('locked', 0)\nos.chmod('.', 0o777)\nprint(sorted(os.listdir('.')))")
+    first, statuses = run(executor, leave)
+    assert statuses == [OK] and first.cells[0].output == "['deep', 'home.txt', 'link', 'locked']\n"
+    for _ in range(3):
+        later, statuses = run(executor, "import os, stat\nprint(os.listdir('.'), oct(stat.S_IMODE(os.stat('.').st_mode)))")
+        assert statuses == [OK] and later.cells[0].output == "[] 0o700\n"
+
+
+def test_the_fork_servers_warm_up_exercises_what_it_means_to(executor):
+    """Its cells must run (a broken warm-up cell would warm nothing), then fail and stop as a student's would."""
+    from autograder.warmup import _CELLS
+
+    result, statuses = run(executor, *_CELLS)
+    assert statuses == [OK, OK, ERROR, NOT_ANSWERED], [cell.error for cell in result.cells]
+    assert "tensor(" in result.cells[0].output and "Attention(" in result.cells[1].output

@@ -53,7 +53,7 @@ ATTACKS = {
                               "builtins.type = lambda *a: float"),
     "patch_pytest": ("end", "import pytest\npytest.approx = lambda *a, **k: True\npytest.fail = lambda *a, **k: None"),
     "patch_grader": ("end", "import autograder.plaindata as p, autograder.testing as t\n"
-                            "p.encode = lambda v: {'__tensor__': {'dtype': 'float32', 'shape': [1], 'data': [0.0]}}\n"
+                            "p.encode = lambda v: {'__tensor__': {'dtype': 'float32', 'shape': [1], 'bytes': 'AAAAAA=='}}\n"
                             "t.expect_close = lambda *a, **k: None\nimport autograder.worker as w\n"
                             "w._run_probe = lambda name, probe, ns, blocker=None: {'type': 'probe', 'name': name, 'ok': True, 'value': 1}"),
     "override_manual_seed": ("end", "import torch\ntorch.manual_seed = lambda seed: None\ntorch.rand = torch.zeros"),
