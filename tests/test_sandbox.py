@@ -1,0 +1,52 @@
+"""Isolation of each worker, as root (as in CI): its own PID namespace, nothing left behind."""
+import os
+import time
+
+import pytest
+
+from autograder.config import Limits
+from autograder.execute import Executor
+from autograder.jobs import OK, CellJob
+
+LIST_PROCESSES = "import os\nprint(os.getpid(), sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
+
+
+@pytest.fixture(scope="module")
+def executor():
+    runner = Executor(None, Limits(cell_seconds=5, notebook_seconds=30, memory_mb=512, output_kb=4))
+    yield runner
+    runner.close()
+
+
+def output(executor, source: str) -> str:
+    result = executor.run([CellJob("c", source, "answer")])
+    assert result.cells[0].status == OK, result.cells[0].error
+    return result.cells[0].output
+
+
+def test_every_worker_is_pid_1_of_a_namespace_of_its_own(executor):
+    # The fork server makes a new namespace for each worker; one left over would show as PID 2, 3...
+    for _ in range(5):
+        assert output(executor, LIST_PROCESSES) == "1 [1]\n"
+
+
+def test_a_process_a_notebook_leaves_running_ends_with_its_worker(executor):
+    started = output(executor, "import subprocess\nchild = subprocess.Popen(['sleep', '61.25'])\nprint(child.pid)")
+    assert started.strip() == "2"  # in the worker's namespace
+    assert output(executor, LIST_PROCESSES) == "1 [1]\n"  # the next worker sees none of it
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _sleepers():
+        time.sleep(0.05)
+    assert _sleepers() == []
+
+
+def _sleepers() -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if handle.read() == b"sleep\x0061.25\x00":
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
