@@ -22,7 +22,7 @@ from .config import Limits
 from .errors import GraderError
 from .frames import ChannelError, FrameReader, write_all
 from .jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
-from .sandbox import WorkerSlot, remove_stale_slots
+from .slots import WorkerSlot, remove_stale_slots
 from .zygote import PID
 
 MAX_MESSAGE = 8 << 20
@@ -125,7 +125,7 @@ class Executor:
                     stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths)
-                pid, report_fd = self._server.spawn(encode_job(job))
+                pid, report_fd = self._server.spawn(encode_job(job), slot.join_fds if slot else ())
                 try:
                     self._collect(FrameReader(report_fd, MAX_MESSAGE), attempt, started)
                 finally:
@@ -268,15 +268,16 @@ class ForkServer:
         self._socket: socket.socket | None = None
         self._log = tempfile.TemporaryFile()
 
-    def spawn(self, job: bytes) -> tuple[int, int]:
-        """Fork a worker with `job`; return its pid and the read end of its report pipe."""
+    def spawn(self, job: bytes, cgroup_fds: tuple[int, ...] = ()) -> tuple[int, int]:
+        """Fork a worker with `job` (joining the cgroups whose cgroup.procs files are given);
+        return its pid and the read end of its report pipe."""
         job_file = os.memfd_create("autograder-job", os.MFD_CLOEXEC)  # in memory, written before the fork
         report_read, report_write = os.pipe()
         try:
             write_all(job_file, job)
             os.lseek(job_file, 0, os.SEEK_SET)
             with self._lock:
-                pid = self._request(job_file, report_write)
+                pid = self._request([job_file, report_write, *cgroup_fds])
         except BaseException:
             os.close(report_read)
             raise
@@ -285,12 +286,12 @@ class ForkServer:
             os.close(report_write)
         return pid, report_read
 
-    def _request(self, job_file: int, report_write: int) -> int:
+    def _request(self, fds: list[int]) -> int:
         for _ in range(2):
             if self._process is None or self._process.poll() is not None:
                 self._start()
             try:
-                socket.send_fds(self._socket, [b"j"], [job_file, report_write])
+                socket.send_fds(self._socket, [b"j"], fds)
                 reply = self._socket.recv(PID.size)
                 if len(reply) == PID.size:
                     return PID.unpack(reply)[0]

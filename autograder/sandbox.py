@@ -11,28 +11,25 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
-import shutil
-import signal
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .jobs import WorkerJob
+from .slots import PROCESS_LIMIT
 
 _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT = 0x1, 0x2, 0x4, 0x20
 _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
 _MNT_DETACH, _SYS_PIVOT_ROOT, _PR_SET_NO_NEW_PRIVS = 2, 155, 38
-_CGROUP = Path("/sys/fs/cgroup")
+_MS_NOEXEC = 0x8
 _FILE_LIMIT = 64 << 20
-_PROCESS_LIMIT = 64
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 _DEVICES = ("null", "zero", "random", "urandom")
 _NEW_ROOT = "/tmp/.autograder-root"
-_SCRATCH_PREFIX = "autograder-scratch-"
+SHARED_SCRATCH = "/scratch"  # in the fork server's private root, where each worker mounts its own tmpfs
+_LAYER_ROOT = "private read-only file system (Python, its packages, scratch folder only)"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -45,134 +42,94 @@ class Isolation:
     missing: list[str] = field(default_factory=list)
 
 
-def enter_sandbox(job: WorkerJob, in_pid_namespace: bool = False) -> Isolation:
-    """Isolate this process; where it must make its own PID namespace it returns in a new child (PID 1)."""
+@dataclass(frozen=True)
+class Inherited:
+    """What a worker gets from the fork server besides its job."""
+
+    number: int = 0  # different for every worker of the fork server: gives it a user id of its own
+    in_pid_namespace: bool = False  # forked as PID 1 of a namespace of its own
+    shared_root: bool = False  # forked inside the fork server's private root (see prepare_shared_root)
+    cgroup_fds: tuple[int, ...] = ()  # its slot's cgroup.procs files, opened by the grader
+
+
+def enter_sandbox(job: WorkerJob, inherited: Inherited = Inherited()) -> tuple[Isolation, str]:
+    """Isolate this process; returns what is in effect and the scratch folder to work in.
+
+    Where it must make its own PID namespace it returns in a new child (PID 1), never here.
+    """
     isolation = Isolation()
     os.setsid()  # own process group: the grader kills the worker and everything it started at once
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
-    uid = 100_000 + os.getpid() % 100_000
-    own_user = _hand_over(job.scratch, uid, isolation)
-    _join_cgroups(job, isolation)
-    _limits(job, isolation)
-    if _new_namespaces(isolation, in_pid_namespace):
-        if not in_pid_namespace:
-            _enter_pid_namespace()  # the caller continues as PID 1 of the new namespace
-        _private_root(job.scratch, isolation)
+    _join_cgroups(job, inherited.cgroup_fds, isolation)
+    uid = 100_000 + inherited.number % 100_000
+    if inherited.shared_root:
+        scratch, own_user = _enter_shared_root(job, inherited, uid, isolation), True
+    else:
+        scratch, own_user = job.scratch, _hand_over(job.scratch, uid, isolation)
+        _limits(job, isolation)
+        if _new_namespaces(isolation, inherited.in_pid_namespace):
+            if not inherited.in_pid_namespace:
+                _enter_pid_namespace()  # the caller continues as PID 1 of the new namespace
+            _private_root(job.scratch, isolation)
     if own_user:
         _drop_privileges(uid, isolation)
-    _scrub_environment(job.scratch)
-    os.chdir(job.scratch)
-    return isolation
+    _scrub_environment(scratch)
+    os.chdir(scratch)
+    return isolation, scratch
 
 
-class WorkerSlot:
-    """Memory, process and CPU cgroups and a scratch folder for one worker at a time, made once and reused.
+def prepare_shared_root() -> str | None:
+    """Move the fork server into a private read-only root, once: the workers it forks start there.
 
-    Making cgroups is slow (about 12 ms), and making and deleting a folder per submission costs the
-    file system more than it seems (ext4 searches past recently deleted inodes), so the grader keeps
-    one slot per concurrent worker. A slot is only handed on once every process of the previous
-    worker is gone, with its scratch folder emptied.
+    Each worker then only adds its own /proc and scratch tmpfs, instead of building the whole root
+    again (about 1.5 ms of system time per submission). Returns None, or why the workers must build
+    their own root (not root, no mount namespace).
     """
-
-    def __init__(self, name: str, memory_mb: int):
-        self.paths = [_CGROUP / controller / "autograder" / name for controller in ("memory", "pids", "cpu")]
-        settings = {
-            # Above the worker's address-space cap, so an allocation fails with MemoryError before
-            # the kernel has to step in; the cgroup still bounds every process a notebook starts.
-            "memory": {"memory.limit_in_bytes": str((memory_mb * 2 + 1024) << 20)},
-            "pids": {"pids.max": str(_PROCESS_LIMIT)},
-            "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "100000"},  # one core at most
-        }
-        for path in self.paths:
-            path.mkdir(parents=True, exist_ok=True)
-            for key, value in settings[path.parent.parent.name].items():
-                (path / key).write_text(value)
-        self.scratch = _new_scratch()
-
-    def clear_scratch(self) -> None:
-        """Leave nothing of the previous worker for the next: an empty folder only root can enter."""
-        try:
-            with os.scandir(self.scratch) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path)
-                    else:
-                        os.unlink(entry.path)
-            os.chown(self.scratch, 0, 0)
-            os.chmod(self.scratch, 0o700)
-        except OSError:  # something the worker left cannot be removed: start over elsewhere
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            self.scratch = _new_scratch()
-
-    def processes(self) -> list[int]:
-        return [int(pid) for path in self.paths for pid in (path / "cgroup.procs").read_text().split()]
-
-    def empty(self) -> None:
-        """Kill whatever is left of the previous worker and wait until the slot holds no process."""
-        for _ in range(500):
-            pids = self.processes()
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.002)
-        raise OSError(f"processes of an earlier worker would not die: {pids}")
-
-    def peak_memory(self) -> int | None:
-        """The most memory used in this slot since the last reset."""
-        try:
-            return int((self.paths[0] / "memory.max_usage_in_bytes").read_text())
-        except (OSError, ValueError):
-            return None
-
-    def reset_peak(self) -> None:
-        (self.paths[0] / "memory.max_usage_in_bytes").write_text("0")
-
-    def remove(self) -> None:
-        for path in self.paths:
-            try:
-                path.rmdir()
-            except OSError:
-                pass
-        shutil.rmtree(self.scratch, ignore_errors=True)
+    if os.geteuid() != 0:
+        return "not root"
+    if _libc.unshare(_CLONE_NEWNS) != 0:
+        return f"unshare: {os.strerror(ctypes.get_errno())}"
+    try:
+        _build_root(None)
+    except _HalfBuilt as exc:  # inside the new root without its old one detached: never fork from here
+        sys.stderr.write(f"autograder: the fork server's private root is unsafe: {exc}\n")
+        os._exit(5)
+    except OSError as exc:
+        return str(exc)
+    return None
 
 
-def _new_scratch() -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
+def _enter_shared_root(job: WorkerJob, inherited: Inherited, uid: int, isolation: Isolation) -> str:
+    """Namespaces of its own, a /proc showing only its processes, and a scratch tmpfs only it can enter."""
+    flags = _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS | (0 if inherited.in_pid_namespace else _CLONE_NEWPID)
+    _check(_libc.unshare(flags), "unshare")
+    if not inherited.in_pid_namespace:
+        _enter_pid_namespace()
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    _mount("tmpfs", SHARED_SCRATCH, "tmpfs", _MS_NOSUID | _MS_NODEV,
+           f"size={job.limits.memory_mb}m,mode=700,uid={uid},gid={uid}")
+    isolation.layers += ["pid namespace", "network namespace (no network)", "ipc and uts namespaces", _LAYER_ROOT]
+    _limits(job, isolation)  # reads /proc/self, which exists from here on
+    return SHARED_SCRATCH
 
 
-def remove_stale_slots() -> None:
-    """Remove the empty slots and scratch folders of graders that were killed before they could clean up."""
-    for path in _CGROUP.glob("*/autograder/g*-*"):
-        owner = path.name[1:].split("-")[0]
-        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
-            try:
-                path.rmdir()
-            except OSError:
-                pass
-    for path in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
-        owner = path.name.removeprefix(_SCRATCH_PREFIX).split("-")[0]
-        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _join_cgroups(job: WorkerJob, isolation: Isolation) -> None:
-    if not job.cgroups:
+def _join_cgroups(job: WorkerJob, fds: tuple[int, ...], isolation: Isolation) -> None:
+    if not fds:
         isolation.missing.append("cgroups (not root, or no cgroup v1 hierarchy): memory and process count "
                                  "are capped by resource limits only")
         return
-    for path in job.cgroups:
+    for path, fd in zip(job.cgroups, fds):
+        name = Path(path).parent.parent.name
         try:
-            Path(path, "cgroup.procs").write_text(str(os.getpid()))
-            isolation.layers.append(f"{Path(path).parent.parent.name} cgroup")
+            os.write(fd, str(os.getpid()).encode())
+            isolation.layers.append(f"{name} cgroup")
         except OSError as exc:
-            isolation.missing.append(f"{Path(path).parent.parent.name} cgroup ({exc.strerror or exc})")
+            isolation.missing.append(f"{name} cgroup ({exc.strerror or exc})")
+    for fd in fds:  # opened by root: the notebook must not get hold of them
+        os.close(fd)
 
 
 def _hand_over(scratch: str, uid: int, isolation: Isolation) -> bool:
@@ -192,7 +149,7 @@ def _limits(job: WorkerJob, isolation: Isolation) -> None:
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_FSIZE, _FILE_LIMIT)
     _limit(resource.RLIMIT_AS, _mapped_bytes() + job.limits.memory_mb * (1 << 20))
-    _limit(resource.RLIMIT_NPROC, _PROCESS_LIMIT * 4)
+    _limit(resource.RLIMIT_NPROC, PROCESS_LIMIT * 4)
     isolation.layers.append(f"resource limits (address space +{job.limits.memory_mb} MB, "
                             f"files {_FILE_LIMIT >> 20} MB, processes)")
 
@@ -243,41 +200,61 @@ def _enter_pid_namespace() -> None:
     os._exit(code if code >= 0 else 128 - code)
 
 
+class _HalfBuilt(OSError):
+    """The process already moved into the new root but could not leave the old one behind."""
+
+
 def _private_root(scratch: str, isolation: Isolation) -> None:
-    """A new root: read-only binds of what Python needs, the scratch folder writable, nothing else."""
+    """A worker's own root, where the fork server has none to share: with the scratch folder and /proc."""
     try:
-        _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-        # One fixed mount point for every worker: each mounts its own tmpfs there, inside its own
-        # mount namespace, so the grader sees an empty folder and has nothing to clean up.
-        new_root = _NEW_ROOT
-        os.makedirs(new_root, exist_ok=True)
-        _mount("tmpfs", new_root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
-        for link in _SYSTEM_DIRS:  # /lib -> usr/lib and the like: same links in the new root
-            if os.path.islink(link):
-                os.symlink(os.readlink(link), new_root + link)
-        for path in _visible_paths():
-            target = new_root + path
-            os.makedirs(target, exist_ok=True)
-            _mount(path, target, None, _MS_BIND | _MS_REC)
-            _mount(None, target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_REC | _MS_NOSUID)
-        os.makedirs(new_root + scratch, exist_ok=True)
+        _build_root(scratch)
+        isolation.layers.append(_LAYER_ROOT)
+    except _HalfBuilt as exc:
+        raise RuntimeError(f"private file system half made ({exc}); not running the notebook") from None
+    except OSError as exc:
+        isolation.missing.append(f"private file system ({exc}): the notebook can read every file the grader's user can")
+
+
+def _build_root(scratch: str | None) -> None:
+    """Pivot into a new root: read-only binds of what Python needs, nothing else.
+
+    With `scratch` (a worker building its own): that folder writable, and /proc. Without (the fork
+    server): empty mount points where each worker mounts its /proc and scratch tmpfs.
+    """
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    # One fixed mount point for every process: each mounts its own tmpfs there, inside its own
+    # mount namespace, so the grader sees an empty folder and has nothing to clean up.
+    new_root = _NEW_ROOT
+    os.makedirs(new_root, exist_ok=True)
+    _mount("tmpfs", new_root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+    for link in _SYSTEM_DIRS:  # /lib -> usr/lib and the like: same links in the new root
+        if os.path.islink(link):
+            os.symlink(os.readlink(link), new_root + link)
+    for path in _visible_paths():
+        target = new_root + path
+        os.makedirs(target, exist_ok=True)
+        _mount(path, target, None, _MS_BIND | _MS_REC)
+        _mount(None, target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_REC | _MS_NOSUID)
+    os.makedirs(new_root + (scratch or SHARED_SCRATCH), exist_ok=True)
+    if scratch:
         _mount(scratch, new_root + scratch, None, _MS_BIND | _MS_NOSUID | _MS_NODEV)
-        os.makedirs(new_root + "/dev", exist_ok=True)
-        for device in _DEVICES:
-            open(f"{new_root}/dev/{device}", "w").close()
-            _mount(f"/dev/{device}", f"{new_root}/dev/{device}", None, _MS_BIND)
-        os.makedirs(new_root + "/proc", exist_ok=True)
+    os.makedirs(new_root + "/dev", exist_ok=True)
+    for device in _DEVICES:
+        open(f"{new_root}/dev/{device}", "w").close()
+        _mount(f"/dev/{device}", f"{new_root}/dev/{device}", None, _MS_BIND)
+    os.makedirs(new_root + "/proc", exist_ok=True)
+    if scratch:
         _mount("proc", new_root + "/proc", "proc", _MS_NOSUID | _MS_NODEV)
-        os.makedirs(new_root + "/tmp", exist_ok=True)
-        os.makedirs(new_root + "/.old", exist_ok=True)
-        _check(_libc.syscall(_SYS_PIVOT_ROOT, new_root.encode(), f"{new_root}/.old".encode()), "pivot_root")
+    os.makedirs(new_root + "/tmp", exist_ok=True)
+    os.makedirs(new_root + "/.old", exist_ok=True)
+    _check(_libc.syscall(_SYS_PIVOT_ROOT, new_root.encode(), f"{new_root}/.old".encode()), "pivot_root")
+    try:
         os.chdir("/")
         _check(_libc.umount2(b"/.old", _MNT_DETACH), "umount the old root")
         os.rmdir("/.old")
         _mount(None, "/", None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY)
-        isolation.layers.append("private read-only file system (Python, its packages, scratch folder only)")
     except OSError as exc:
-        isolation.missing.append(f"private file system ({exc}): the notebook can read every file the grader's user can")
+        raise _HalfBuilt(str(exc)) from None
 
 
 def _visible_paths() -> list[str]:

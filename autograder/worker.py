@@ -24,7 +24,7 @@ from .frames import frame, write_all
 from .jobs import ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob, WorkerJob
 from .markers import PLACEHOLDER
 from .probes import END, Probes
-from .sandbox import enter_sandbox
+from .sandbox import Inherited, enter_sandbox
 
 # The worker is forked from a process that imported torch; one thread avoids the OpenMP pool
 # deadlocking in forked children, and grading many small notebooks in parallel wants no more.
@@ -61,16 +61,13 @@ class CappedOutput(io.TextIOBase):
         return body + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
 
 
-def main(job: WorkerJob, report_fd: int, in_pid_namespace: bool = False) -> None:
-    """Entry point of the worker process; never returns.
-
-    `in_pid_namespace`: the fork server already made this process PID 1 of a namespace of its own.
-    """
+def main(job: WorkerJob, report_fd: int, inherited: Inherited = Inherited()) -> None:
+    """Entry point of the worker process; never returns."""
     conn = Reports(report_fd)
     try:
         probes = _preloaded.get(job.probes_path) or _load_probes(job.probes_path)  # before the sandbox hides them
         probes.seeds = job.seeds
-        isolation = enter_sandbox(job, in_pid_namespace)
+        isolation, _ = enter_sandbox(job, inherited)
         conn.send({"type": "ready", "isolation": isolation.layers, "missing": isolation.missing})
         _run(job, probes, conn)
         conn.send({"type": "done"})

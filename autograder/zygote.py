@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import itertools
 import json
 import os
 import signal
@@ -20,7 +21,10 @@ import socket
 import struct
 import sys
 
+from .sandbox import Inherited, prepare_shared_root
+
 PID = struct.Struct("!i")
+_MAX_CGROUPS = 3
 _CLONE_NEWPID = 0x20000000
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 _HUGE = 2 << 20
@@ -42,27 +46,27 @@ def serve(sock: socket.socket, probes_path: str | None = None, release_path: str
     gc.collect()
     gc.freeze()
     collapse_to_huge_pages()
-    own_pid_namespace = _own_pid_namespace()
+    own_pid_namespace = _own_pid_namespace()  # opened while /proc is still in view
+    shared_root = prepare_shared_root() is None
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
-    while True:
+    for number in itertools.count(1):
         try:
-            message, fds, _, _ = socket.recv_fds(sock, 64, 2)
+            message, fds, _, _ = socket.recv_fds(sock, 64, 2 + _MAX_CGROUPS)
         except (ConnectionError, OSError):
             return
         if not message:
             return
-        if len(fds) != 2:
+        if len(fds) < 2:
             for fd in fds:
                 os.close(fd)
             continue
-        job_fd, report_fd = fds
         pid, in_pid_namespace = _fork_worker(own_pid_namespace)
         if pid == 0:
             sock.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _child(job_fd, report_fd, in_pid_namespace)
-        os.close(job_fd)
-        os.close(report_fd)
+            _child(fds[0], fds[1], Inherited(number, in_pid_namespace, shared_root, tuple(fds[2:])))
+        for fd in fds:
+            os.close(fd)
         sock.sendall(PID.pack(pid))
 
 
@@ -128,7 +132,7 @@ def collapse_to_huge_pages() -> int:
     return done
 
 
-def _child(job_fd: int, report_fd: int, in_pid_namespace: bool) -> None:
+def _child(job_fd: int, report_fd: int, inherited: Inherited) -> None:
     from .jobs import decode_job
     from .worker import main
 
@@ -137,7 +141,7 @@ def _child(job_fd: int, report_fd: int, in_pid_namespace: bool) -> None:
             job = decode_job(json.loads(source.read()))
     except BaseException:
         os._exit(3)
-    main(job, report_fd, in_pid_namespace)
+    main(job, report_fd, inherited)
 
 
 def main(argv: list[str]) -> None:

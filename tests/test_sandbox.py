@@ -50,3 +50,13 @@ def _sleepers() -> list[int]:
         except OSError:
             pass
     return found
+
+
+def test_every_worker_runs_as_a_user_of_its_own_in_a_scratch_folder_only_it_sees(executor):
+    users = set()
+    for _ in range(3):
+        uid, listing = output(executor, "import os\nopen('mine.txt', 'w').write('x')\n"
+                                        "print(os.getuid(), sorted(os.listdir('.')))").split(" ", 1)
+        assert listing == "['mine.txt']\n"
+        users.add(int(uid))
+    assert len(users) == 3 and 0 not in users
