@@ -10,7 +10,7 @@ TORCH_INDEX ?=
 
 .PHONY: setup build check test demo bench clean
 N ?= 200
-KERNELS ?= 12
+KERNELS ?= 16
 
 setup: $(STAMP)
 

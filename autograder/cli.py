@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from .build import build_assignment, resolve_slugs, stale_files
 from .files import write_atomically
 from .errors import AutograderError, GraderError
 from .export import export_gradescope, export_otter
-from .grade import Grader, expand, grade_batch, load_assignment
+from .grade import Grader, default_jobs, expand, grade_batch, load_assignment
 from .hidden_tests import VISIBLE
 from .merge import in_shard, merge, parse_shard
 from .notebook_file import read_notebook
@@ -62,8 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
                        help="notebook files, or folders whose files are all graded")
     grade.add_argument("--out", type=Path, required=True, help="folder for grades.csv and <submission>/results.json")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                       help="submissions graded at once (default: the number of cores)")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="submissions graded at once (default: twice the number of cores)")
     grade.add_argument("--shard", metavar="K/N", help="grade only shard K of N (for a CI matrix; join with `merge`)")
     grade.set_defaults(run=_grade)
 
@@ -135,7 +134,8 @@ def _grade(args) -> int:
             print(f"[{done}/{total}] {line}", file=sys.stderr, flush=True)
 
     try:
-        reports = grade_batch(assignment, paths, args.out, args.jobs, root / CACHE, show, _announce_isolation, shard)
+        reports = grade_batch(assignment, paths, args.out, args.jobs or default_jobs(), root / CACHE, show,
+                              _announce_isolation, shard)
     finally:
         if bar is not None:
             bar.close()
