@@ -63,6 +63,8 @@ def serve(sock: socket.socket, probes_path: str | None = None, release_path: str
         pid, in_pid_namespace = _fork_worker(own_pid_namespace)
         if pid == 0:
             sock.close()
+            if own_pid_namespace is not None:
+                os.close(own_pid_namespace)  # a handle on the grader's namespace: not for a notebook
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             _child(fds[0], fds[1], Inherited(number, in_pid_namespace, shared_root, tuple(fds[2:])))
         for fd in fds:

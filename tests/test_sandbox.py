@@ -60,3 +60,13 @@ def test_every_worker_runs_as_a_user_of_its_own_in_a_scratch_folder_only_it_sees
         assert listing == "['mine.txt']\n"
         users.add(int(uid))
     assert len(users) == 3 and 0 not in users
+
+
+def test_a_worker_holds_no_file_but_its_report_pipe(executor):
+    listing = output(executor, "import os\nfor fd in sorted(os.listdir('/proc/self/fd'), key=int):\n"
+                               "    try:\n        print(fd, os.readlink(f'/proc/self/fd/{fd}'))\n"
+                               "    except OSError:\n        pass  # the listing's own\n")
+    held = dict(line.split(" ", 1) for line in listing.splitlines())
+    assert [held[fd] for fd in ("0", "1", "2")] == ["/dev/null"] * 3
+    rest = [target for fd, target in held.items() if fd not in ("0", "1", "2")]
+    assert len(rest) == 1 and rest[0].startswith("pipe:"), held
