@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 3
 _GRACE = 2.0  # seconds past a cell's own limit before the worker is killed from outside
 _START_SECONDS = 60.0
 _MAX_SLOTS = 64
-_slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor  # a fork server's first start imports torch; later workers start in milliseconds
+_slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor
 
 
 @dataclass(frozen=True)
