@@ -17,7 +17,8 @@ from .errors import GraderError
 from .execute import Executor, ProbeResult
 from .files import write_atomically
 from .hidden_tests import Suite, run_test
-from .jobs import OK, CellJob
+from .jobs import OK
+from .submission import as_released
 from .testing import RecordingRun, Run
 
 FORMAT = 2  # 2: tensors as raw bytes
@@ -55,9 +56,7 @@ def check_suite_on_reference(suite: Suite, reference: Run) -> dict[str, set[str]
 
 def run_solution(nb: NotebookNode, suite: Suite, executor: Executor, where: Path) -> dict[str, ProbeResult]:
     """The solution's probe values; it must run cleanly and every probe must work on it."""
-    cells = [CellJob(c.id, c.source, "protected", label=f"code cell {n}")
-             for n, c in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1)]
-    execution = executor.run(cells)
+    execution = executor.run(as_released(nb))
     for cell in execution.cells:
         if cell.status != OK:
             detail = cell.error["evalue"] if cell.error else "; ".join(cell.notes)

@@ -52,8 +52,8 @@ class Inherited:
     cgroup_fds: tuple[int, ...] = ()  # its slot's cgroup.procs files, opened by the grader
 
 
-def enter_sandbox(job: WorkerJob, inherited: Inherited = Inherited()) -> tuple[Isolation, str]:
-    """Isolate this process; returns what is in effect and the scratch folder to work in.
+def enter_sandbox(job: WorkerJob, inherited: Inherited = Inherited()) -> Isolation:
+    """Isolate this process (and move into its scratch folder); returns what is in effect.
 
     Where it must make its own PID namespace it returns in a new child (PID 1), never here.
     """
@@ -78,7 +78,7 @@ def enter_sandbox(job: WorkerJob, inherited: Inherited = Inherited()) -> tuple[I
         _drop_privileges(uid, isolation)
     _scrub_environment(scratch)
     os.chdir(scratch)
-    return isolation, scratch
+    return isolation
 
 
 def prepare_shared_root() -> str | None:

@@ -37,6 +37,12 @@ def released_cells(student_notebook: NotebookNode) -> list[ReleasedCell]:
             for c in student_notebook.cells if c.cell_type == "code"]
 
 
+def as_released(notebook: NotebookNode) -> list[CellJob]:
+    """A notebook's code cells run as they are, labelled as in a submission that kept its layout."""
+    return [CellJob(c.id, _text(c.source), "protected", label=f"code cell {number}")
+            for number, c in enumerate((c for c in notebook.cells if c.cell_type == "code"), start=1)]
+
+
 def plan_submission(release: list[ReleasedCell], submission: NotebookNode) -> Plan:
     """Pair each released cell with the student's cell; protected cells always run as released."""
     theirs = [(c.get("id"), _text(c.source)) for c in submission.cells if c.cell_type == "code"]

@@ -67,7 +67,7 @@ def main(job: WorkerJob, report_fd: int, inherited: Inherited = Inherited()) -> 
     try:
         probes = _preloaded.get(job.probes_path) or _load_probes(job.probes_path)  # before the sandbox hides them
         probes.seeds = job.seeds
-        isolation, _ = enter_sandbox(job, inherited)
+        isolation = enter_sandbox(job, inherited)
         conn.send({"type": "ready", "isolation": isolation.layers, "missing": isolation.missing})
         _run(job, probes, conn)
         conn.send({"type": "done"})

@@ -73,15 +73,12 @@ def serve(sock: socket.socket, probes_path: str | None = None, release_path: str
 
 
 def _release_cells(path: str) -> list:
-    """The student notebook's code cells, labelled as in a submission that kept its layout."""
     from pathlib import Path
 
-    from .jobs import CellJob
     from .notebook_file import read_notebook
-    from .submission import released_cells
+    from .submission import as_released
 
-    return [CellJob(cell.id, cell.source, "protected", label=f"code cell {number}")
-            for number, cell in enumerate(released_cells(read_notebook(Path(path))), start=1)]
+    return as_released(read_notebook(Path(path)))
 
 
 def _own_pid_namespace() -> int | None:

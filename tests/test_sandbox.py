@@ -70,3 +70,18 @@ def test_a_worker_holds_no_file_but_its_report_pipe(executor):
     assert [held[fd] for fd in ("0", "1", "2")] == ["/dev/null"] * 3
     rest = [target for fd, target in held.items() if fd not in ("0", "1", "2")]
     assert len(rest) == 1 and rest[0].startswith("pipe:"), held
+
+
+def test_the_fork_servers_memory_is_backed_by_huge_pages():
+    # What makes a fork cheap (one page-table entry per 2 MB); a kernel or allocator change that
+    # quietly undoes it would show only as a slower batch.
+    import subprocess
+    import sys
+
+    code = ("import gc, torch\nimport autograder.worker\nfrom autograder.zygote import collapse_to_huge_pages\n"
+            "gc.collect(); gc.freeze()\ndone = collapse_to_huge_pages()\n"
+            "huge = [int(l.split()[1]) for l in open('/proc/self/smaps_rollup') if l.startswith('AnonHugePages')][0]\n"
+            "print(done >> 20, huge >> 10)")
+    done_mb, huge_mb = map(int, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                               check=True).stdout.split())
+    assert done_mb >= 64 and huge_mb >= 64
