@@ -34,12 +34,13 @@ _libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 
 def serve(sock: socket.socket, probes_path: str | None = None, release_path: str | None = None) -> None:
-    from . import tensor_format, worker  # preloaded: every fork starts warm
+    from . import device_seeding, tensor_format, worker  # preloaded: every fork starts warm
     from .warmup import warm_up
 
     if not tensor_format.install():
         print("tensor printing: torch's own measurement is used (the quick one disagreed with this torch)",
               file=sys.stderr, flush=True)
+    device_seeding.install()
     worker.preload_probes(probes_path)
     if release_path:
         worker.precompile(_release_cells(release_path))
