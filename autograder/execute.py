@@ -7,6 +7,7 @@ runs student code itself and reads the worker's reports as untrusted JSON.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import signal
@@ -20,16 +21,19 @@ from dataclasses import dataclass, field, replace
 
 from .config import Limits
 from .errors import GraderError
-from .frames import ChannelError, FrameReader, write_all
+from .frames import ChannelError, FrameReader
 from .jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
+from .progress import CELL, Position, ProgressReader, job_file
 from .slots import WorkerSlot, remove_stale_slots
 from .zygote import PID
 
 MAX_MESSAGE = 8 << 20
 MAX_ATTEMPTS = 3
 _GRACE = 2.0  # seconds past a cell's own limit before the worker is killed from outside
+_LOOK_SECONDS = 0.25  # how often the grader looks at a silent worker's progress page
 _START_SECONDS = 60.0
 _MAX_SLOTS = 64
+_PIPE_BYTES = 1 << 20  # Linux lets any user grow a pipe to 1 MB
 _slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor
 
 
@@ -68,7 +72,7 @@ class Execution:
 class _Attempt:
     cells: dict[int, CellResult] = field(default_factory=dict)
     probes: dict[str, ProbeResult] = field(default_factory=dict)
-    running: int | None = None
+    stopped_at: Position | None = None  # where the worker was when it died or was killed
     peak_memory: int | None = None
     finished: bool = False
     failure: str | None = None
@@ -91,19 +95,26 @@ class Executor:
         self.isolation: tuple[list[str], list[str]] | None = None  # (layers in effect, layers missing)
 
     def run(self, cells: list[CellJob]) -> Execution:
-        """Run the cells; a cell that kills or hangs the worker is skipped on a fresh retry."""
+        """Run the cells; a cell (or the checks after it) that kills or hangs the worker is skipped on a fresh retry."""
         started = time.monotonic()
         problems: list[str] = []
         jobs = list(cells)
+        unchecked: dict[int, str] = {}
         attempt = _Attempt()
         for _ in range(MAX_ATTEMPTS):
-            attempt = self._attempt(jobs, started)
-            if attempt.finished or attempt.running is None:
+            attempt = self._attempt(jobs, unchecked, started)
+            where = attempt.stopped_at
+            if attempt.finished or where is None:
                 break
-            index = attempt.running
             status = TIMEOUT if attempt.timed_out else CRASHED
-            problems.append(f"{jobs[index].shown}: {attempt.failure}; it was skipped and the notebook run again")
-            jobs[index] = replace(jobs[index], skip=status, skip_reason=attempt.failure)
+            if where.stage == CELL:
+                problems.append(f"{jobs[where.index].shown}: {attempt.failure}; it was skipped and the notebook run again")
+                jobs[where.index] = replace(jobs[where.index], skip=status, skip_reason=attempt.failure)
+            else:
+                after = jobs[where.index].shown if where.index < len(jobs) else "the last cell"
+                problems.append(f"checking the values after {after}: {attempt.failure}; those checks were skipped "
+                                "and the notebook run again")
+                unchecked[where.index] = f"checking the values after {after} {_ended(status)}"
         if not attempt.finished and attempt.failure:
             problems.append(f"the run did not finish: {attempt.failure}")
         results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
@@ -116,7 +127,7 @@ class Executor:
             return attempt.cells[index]
         return CellResult(index, job.id, CRASHED, notes=("not run: the notebook stopped before this cell",))
 
-    def _attempt(self, jobs: list[CellJob], started: float) -> _Attempt:
+    def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float) -> _Attempt:
         attempt = _Attempt()
         slot = self._take_slot()
         try:
@@ -124,13 +135,20 @@ class Executor:
                 scratch = str(slot.scratch) if slot else \
                     stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
-                job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths)
-                pid, report_fd = self._server.spawn(encode_job(job), slot.join_fds if slot else ())
+                job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
+                                tuple(unchecked.items()))
+                job_fd = job_file(encode_job(job))
                 try:
-                    self._collect(FrameReader(report_fd, MAX_MESSAGE), attempt, started)
+                    progress = ProgressReader(job_fd, len(jobs))
+                    pid, report_fd = self._server.spawn(job_fd, slot.join_fds if slot else ())
+                finally:
+                    os.close(job_fd)
+                try:
+                    self._collect(FrameReader(report_fd, MAX_MESSAGE), progress, attempt, started)
                 finally:
                     os.close(report_fd)
                     _kill(pid)
+                    progress.close()
                     if slot is not None:
                         attempt.peak_memory = slot.peak_memory()
         finally:
@@ -181,20 +199,27 @@ class Executor:
             self.run([])
         return self.isolation or ([], ["the worker did not report its isolation"])
 
-    def _collect(self, reader: FrameReader, attempt: _Attempt, started: float) -> None:
+    def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float) -> None:
+        """Read the worker's reports until it is done; kill it when a cell overruns (seen on the progress page)."""
         limits = self.limits
         notebook_deadline = started + limits.notebook_seconds + _GRACE
-        cell_deadline = time.monotonic() + _START_SECONDS
+        spawned = time.monotonic()
         while True:
-            deadline = min(notebook_deadline, cell_deadline)
+            where = progress.position()
+            stage_deadline = spawned + _START_SECONDS if where is None else where.started + limits.cell_seconds + _GRACE
+            deadline = min(notebook_deadline, stage_deadline)
             try:
-                message = reader.read(max(0.0, deadline - time.monotonic()))
+                message = reader.read(min(_LOOK_SECONDS, max(0.0, deadline - time.monotonic())))
             except ChannelError as problem:
+                attempt.stopped_at = self._unfinished(progress, attempt)
                 attempt.failure = ("the worker process ended abruptly (crash, exit or memory limit)"
                                    if str(problem) == "end of channel" else
                                    f"the notebook broke the grader's channel ({problem})")
                 return
             if message is None:
+                if time.monotonic() < deadline or (progress.position() != where and time.monotonic() < notebook_deadline):
+                    continue  # not late yet, or the worker moved on meanwhile: a new deadline
+                attempt.stopped_at = self._unfinished(progress, attempt)
                 attempt.timed_out = True
                 attempt.failure = ("the notebook ran past its time limit of "
                                    f"{limits.notebook_seconds:g} s" if time.monotonic() >= notebook_deadline
@@ -210,19 +235,22 @@ class Executor:
             if message.get("type") == "ready" and self.isolation is None:
                 self.isolation = ([str(x) for x in message.get("isolation", [])][:20],
                                   [str(x) for x in message.get("missing", [])][:20])
-            if message.get("type") in ("ready", "cell_start", "cell"):
-                cell_deadline = time.monotonic() + limits.cell_seconds + _GRACE
+
+    @staticmethod
+    def _unfinished(progress: ProgressReader, attempt: _Attempt) -> Position | None:
+        """Where the worker stopped, if that is a cell still without a result or the checks after a cell."""
+        where = progress.position()
+        if where is None or (where.stage == CELL and where.index in attempt.cells):
+            return None
+        return where
 
     @staticmethod
     def _take(message: dict, attempt: _Attempt) -> bool:
         """Record one report; True when the worker has nothing more to say."""
         kind = message["type"]
-        if kind == "cell_start":
-            attempt.running = int(message["index"])
-        elif kind == "cell":
+        if kind == "cell":
             result = _cell_result(message)
             attempt.cells[result.index] = result
-            attempt.running = None
         elif kind == "probe":
             attempt.probes[str(message["name"])] = ProbeResult(bool(message["ok"]), message.get("value"),
                                                                str(message.get("error", ""))[:500])
@@ -248,6 +276,10 @@ def _cell_result(message: dict) -> CellResult:
     )
 
 
+def _ended(status: str) -> str:
+    return "took too long" if status == TIMEOUT else "ended the worker process"
+
+
 def _kill(pid: int) -> None:
     """Kill the worker and every process it started (its process group; its PID namespace dies with it)."""
     for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
@@ -268,21 +300,19 @@ class ForkServer:
         self._socket: socket.socket | None = None
         self._log = tempfile.TemporaryFile()
 
-    def spawn(self, job: bytes, cgroup_fds: tuple[int, ...] = ()) -> tuple[int, int]:
-        """Fork a worker with `job` (joining the cgroups whose cgroup.procs files are given);
-        return its pid and the read end of its report pipe."""
-        job_file = os.memfd_create("autograder-job", os.MFD_CLOEXEC)  # in memory, written before the fork
+    def spawn(self, job_fd: int, cgroup_fds: tuple[int, ...] = ()) -> tuple[int, int]:
+        """Fork a worker reading its job from `job_fd` (progress.job_file), joining the cgroups whose
+        cgroup.procs files are given; return its pid and the read end of its report pipe."""
         report_read, report_write = os.pipe()
         try:
-            write_all(job_file, job)
-            os.lseek(job_file, 0, os.SEEK_SET)
+            with contextlib.suppress(OSError):  # room for a whole notebook's reports, sent at once
+                fcntl.fcntl(report_write, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
             with self._lock:
-                pid = self._request([job_file, report_write, *cgroup_fds])
+                pid = self._request([job_fd, report_write, *cgroup_fds])
         except BaseException:
             os.close(report_read)
             raise
         finally:
-            os.close(job_file)
             os.close(report_write)
         return pid, report_read
 

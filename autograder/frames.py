@@ -1,4 +1,4 @@
-"""Length-prefixed JSON frames over a pipe: the only channel between a worker and the grader."""
+"""Length-prefixed JSON frames over a pipe: how a worker reports to the grader (its position aside, progress.py)."""
 from __future__ import annotations
 
 import json

@@ -37,12 +37,16 @@ class WorkerJob:
     scratch: str
     seeds: tuple[int, ...] = ()
     cgroups: tuple[str, ...] = ()  # the cgroup folders the worker joins (made by the grader)
+    # Probes not to run, because they ended an earlier run: (index of the cell they follow, or the
+    # number of cells for those at the end; why), reported as failed with that reason.
+    unchecked: tuple[tuple[int, str], ...] = ()
 
 
 def encode_job(job: WorkerJob) -> bytes:
     # By hand: dataclasses.asdict deep-copies every field, a measurable cost per submission.
     data = {"cells": [vars(cell) for cell in job.cells], "probes_path": job.probes_path, "limits": vars(job.limits),
-            "scratch": job.scratch, "seeds": list(job.seeds), "cgroups": list(job.cgroups)}
+            "scratch": job.scratch, "seeds": list(job.seeds), "cgroups": list(job.cgroups),
+            "unchecked": [list(pair) for pair in job.unchecked]}
     return json.dumps(data).encode("utf-8")
 
 
@@ -54,4 +58,5 @@ def decode_job(data: dict) -> WorkerJob:
         scratch=data["scratch"],
         seeds=tuple(int(seed) for seed in data.get("seeds", ())),
         cgroups=tuple(str(path) for path in data.get("cgroups", ())),
+        unchecked=tuple((int(index), str(reason)) for index, reason in data.get("unchecked", ())),
     )

@@ -63,6 +63,7 @@ print(module(x)[0], nn.LayerNorm(4)(x).mean(), nn.GELU()(x).std())
 def warm_up() -> None:
     import torch
 
+    from .progress import ProgressWriter, job_file
     from .worker import Reports, _run
 
     probes = Probes()
@@ -72,9 +73,13 @@ def warm_up() -> None:
     cells = tuple(CellJob(f"w{n}", source, "protected") for n, source in enumerate(_CELLS))
     job = WorkerJob(cells, None, Limits(), os.devnull)
     sink = os.open(os.devnull, os.O_WRONLY)
+    page = job_file(b"")
+    progress = ProgressWriter(page)
     try:
         # Workers start from torch's generator as a fresh process has it, not as the warm-up left it.
         with contextlib.redirect_stdout(io.StringIO()), torch.random.fork_rng(devices=[]):
-            _run(job, probes, Reports(sink))
+            _run(job, probes, Reports(sink), progress)
     finally:
+        progress.close()  # shared memory left mapped here would be shared by every worker
         os.close(sink)
+        os.close(page)

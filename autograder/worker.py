@@ -1,7 +1,8 @@
 """Runs inside the worker process: executes the cells, then the probes, and reports as JSON lines.
 
 Nothing here trusts the student's code, and nothing the grader needs to keep secret is here:
-the only way out is the connection to the grader, carrying plain data (see plaindata.py).
+the only ways out are the report pipe to the grader, carrying plain data (see plaindata.py), and
+the page where the worker marks which cell it is running (progress.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .frames import frame, write_all
 from .jobs import ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob, WorkerJob
 from .markers import PLACEHOLDER
 from .probes import END, Probes
+from .progress import CELL, CHECKS, ProgressWriter
 from .sandbox import Inherited, enter_sandbox
 
 # The worker is forked from a process that imported torch; one thread avoids the OpenMP pool
@@ -32,6 +34,7 @@ torch.set_num_threads(1)
 
 PROBE_SECONDS = 10.0
 MAX_MESSAGE = 4 << 20
+_FLUSH_BYTES = 256 << 10  # buffered reports sent early past this size; the pipe holds 1 MB (execute.py)
 
 
 class CellTimeout(BaseException):
@@ -61,7 +64,7 @@ class CappedOutput(io.TextIOBase):
         return body + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
 
 
-def main(job: WorkerJob, report_fd: int, inherited: Inherited = Inherited()) -> None:
+def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: Inherited = Inherited()) -> None:
     """Entry point of the worker process; never returns."""
     conn = Reports(report_fd)
     try:
@@ -69,7 +72,7 @@ def main(job: WorkerJob, report_fd: int, inherited: Inherited = Inherited()) -> 
         probes.seeds = job.seeds
         isolation = enter_sandbox(job, inherited)
         conn.send({"type": "ready", "isolation": isolation.layers, "missing": isolation.missing})
-        _run(job, probes, conn)
+        _run(job, probes, conn, progress)
         conn.send({"type": "done"})
         conn.flush()
     except BaseException as exc:  # the student may break anything; report what we can
@@ -83,15 +86,24 @@ def main(job: WorkerJob, report_fd: int, inherited: Inherited = Inherited()) -> 
 
 
 class Reports:
-    """The report pipe, written once per cell rather than once per message.
+    """The report pipe, written once at the end (or when much has piled up), not once per message.
 
-    What a cell reported and the start of the next cell go out together, just before that cell
-    runs, so the grader always knows which cell is running if the worker dies; a cell's result is
-    also sent before probes run student functions after it.
+    Where the worker is meanwhile, the grader reads from the progress page (progress.py).
     """
 
     def __init__(self, fd: int):
-        self.fd, self.frames = fd, []
+        self.fd, self.frames, self.size = fd, [], 0
+        self._pipe = _identity(fd)
+
+    def verify(self) -> None:
+        """End the worker now if the notebook closed or replaced the pipe: the progress page then
+        still names the cell (or the checks) that did it, so the grader skips exactly that."""
+        try:
+            same = _identity(self.fd) == self._pipe
+        except OSError:
+            same = False
+        if not same:
+            os._exit(1)
 
     def send(self, message: dict) -> None:
         data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
@@ -99,29 +111,47 @@ class Reports:
             data = json.dumps({"type": "oversize", "what": message.get("type"), "name": message.get("name"),
                                "index": message.get("index")}).encode("utf-8")
         self.frames.append(frame(data))
+        self.size += len(data)
+        if self.size > _FLUSH_BYTES:
+            self.flush()
 
     def flush(self) -> None:
-        data, self.frames = b"".join(self.frames), []
+        data, self.frames, self.size = b"".join(self.frames), [], 0
         write_all(self.fd, data)
 
 
-def _run(job: WorkerJob, probes: Probes, conn: Reports) -> None:
+def _run(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressWriter) -> None:
     shell = Shell()
     ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
     signal.signal(signal.SIGALRM, _on_alarm)
+    unchecked = dict(job.unchecked)
     for index, cell in enumerate(job.cells):
-        conn.send({"type": "cell_start", "index": index})
-        conn.flush()
+        progress.mark(index, CELL)
         result = _run_cell(index, cell, ns, shell, job)
+        conn.verify()
         conn.send({"type": "cell", **result})
-        after = probes.by_cell.get(cell.id, ())
-        if after:
-            conn.flush()
-        for name, probe in after:
-            conn.send(_run_probe(name, probe, ns, _blocker(cell.shown, result)))
-    conn.flush()
-    for name, probe in probes.by_cell.get(END, ()):
-        conn.send(_run_probe(name, probe, ns))
+        _check(index, probes.by_cell.get(cell.id, ()), ns, conn, progress, unchecked, _blocker(cell.shown, result))
+    _check(len(job.cells), probes.by_cell.get(END, ()), ns, conn, progress, unchecked)
+
+
+def _check(index: int, after: list, ns: dict, conn: Reports, progress: ProgressWriter, unchecked: dict[int, str],
+           blocker: str | None = None) -> None:
+    """Run the probes that follow cell `index` (the number of cells: the end), unless they killed an earlier run."""
+    if not after:
+        return
+    if index in unchecked:
+        for name, _ in after:
+            conn.send({"type": "probe", "name": name, "ok": False, "error": unchecked[index]})
+        return
+    progress.mark(index, CHECKS)
+    for name, probe in after:
+        conn.send(_run_probe(name, probe, ns, blocker))
+    conn.verify()
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    status = os.fstat(fd)
+    return status.st_dev, status.st_ino
 
 
 _preloaded: dict[str | None, Probes] = {}

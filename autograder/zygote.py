@@ -137,14 +137,16 @@ def collapse_to_huge_pages() -> int:
 
 def _child(job_fd: int, report_fd: int, inherited: Inherited) -> None:
     from .jobs import decode_job
+    from .progress import ProgressWriter
     from .worker import main
 
     try:
+        progress = ProgressWriter(job_fd)  # the job file's first page; the job follows it
         with os.fdopen(job_fd, "rb") as source:
             job = decode_job(json.loads(source.read()))
     except BaseException:
         os._exit(3)
-    main(job, report_fd, inherited)
+    main(job, report_fd, progress, inherited)
 
 
 def main(argv: list[str]) -> None:
