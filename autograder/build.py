@@ -46,6 +46,10 @@ class Layout:
     def solution(self) -> Path:
         return self.root / "solutions" / f"{self.slug}.ipynb"
 
+    @property
+    def graders(self) -> Path:
+        return self.root / "graders" / self.slug
+
 
 @dataclass(frozen=True)
 class BuildOutput:

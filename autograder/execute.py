@@ -83,12 +83,13 @@ class Executor:
     """Runs notebooks for one assignment; safe to use from several threads at once."""
 
     def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
-                 release: str | None = None):
-        """`release`: the student notebook, if most runs will be of submissions of it (compiled once)."""
+                 release: str | None = None, server: ForkServer | None = None):
+        """`release`: the student notebook, if most runs will be of submissions of it (compiled once);
+        `server`: a fork server for the same probes and release, started earlier (this executor closes it)."""
         self.probes_path = probes_path
         self.limits = limits
         self.seeds = seeds
-        self._server = ForkServer(probes_path, release)
+        self._server = server or ForkServer(probes_path, release)
         self._free_slots: list[WorkerSlot] = []
         self._all_slots: list[WorkerSlot] = []
         self._slot_lock = threading.Lock()
@@ -315,6 +316,12 @@ class ForkServer:
         finally:
             os.close(report_write)
         return pid, report_read
+
+    def start(self) -> None:
+        """Start the fork server process now, without waiting for it: it imports torch meanwhile."""
+        with self._lock:
+            if self._process is None:
+                self._start()
 
     def _request(self, fds: list[int]) -> int:
         for _ in range(2):

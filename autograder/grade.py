@@ -19,7 +19,7 @@ import torch
 from .build import Layout
 from .config import AssignmentConfig, load_config
 from .errors import AutograderError, GraderError, NotebookReadError
-from .execute import Executor
+from .execute import Executor, ForkServer
 from .files import write_atomically
 from .hidden_tests import Suite, load_suite, run_test
 from .merge import in_shard
@@ -58,7 +58,7 @@ def load_assignment(root: Path, slug: str) -> Assignment:
     for path in (layout.student, layout.solution):
         if not path.is_file():
             raise AutograderError(path, "missing; run 'autograder build' first")
-    suite = load_suite(root / "graders" / slug, config)
+    suite = load_suite(layout.graders, config)
     release = tuple(released_cells(read_notebook(layout.student)))
     return Assignment(layout, config, suite, release, _probe_cells(suite, release))
 
@@ -78,11 +78,12 @@ def _probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> dict[str, s
 class Grader:
     """Grades files for one assignment; one worker process per submission, several at once."""
 
-    def __init__(self, assignment: Assignment, cache_dir: Path):
+    def __init__(self, assignment: Assignment, cache_dir: Path, server: ForkServer | None = None):
+        """`server`: a fork server started early for this assignment (`fork_server`), else one is made."""
         torch.set_num_threads(1)  # comparisons are tiny; the cores belong to the workers
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
-                                 release=str(assignment.layout.student))
+                                 release=str(assignment.layout.student), server=server)
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
         self.test_cells = self._test_cells(check_suite_on_reference(assignment.suite, self.reference))
 
@@ -165,14 +166,14 @@ def unique_stems(paths: list[Path]) -> list[str]:
 def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int, cache_dir: Path,
                 on_report: Callable[[GradeReport, bool], None] = lambda report, reused: None,
                 on_isolation: Callable[[list[str], list[str]], None] = lambda layers, missing: None,
-                shard: tuple[int, int] | None = None) -> list[GradeReport]:
+                shard: tuple[int, int] | None = None, server: ForkServer | None = None) -> list[GradeReport]:
     """Grade every path, writing each result as soon as it is known; the gradebook last.
 
     A file whose result is already in `out` (same bytes, same tests) is not graded again, so a
     batch stopped halfway is completed by running the same command again. With `shard` (K, N) only
     every N-th file from the K-th is graded; names are chosen over the whole batch, so shards join.
     """
-    grader = Grader(assignment, cache_dir)
+    grader = Grader(assignment, cache_dir, server)
     on_isolation(*grader.executor.check_isolation())
     # Torch, the tests and the reference values live as long as the batch: keep the collector off them.
     gc.collect()

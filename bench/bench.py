@@ -180,7 +180,7 @@ def run_kernels(folder: Path, jobs: int) -> dict:
         client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": str(folder)}})
         rss = 0
-        with client.setup_kernel():
+        with client.setup_kernel(stderr=subprocess.DEVNULL):  # its warnings (TCP without encryption) are noise here
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type == "code":
                     client.execute_cell(cell, index)

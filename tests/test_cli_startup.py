@@ -1,0 +1,50 @@
+"""Start-up of the command line: torch loads only for commands that need it, and in parallel."""
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_command_line_loads_without_torch():
+    assert run_python("import sys\nfrom autograder import cli\nprint('torch' in sys.modules)") == "False"
+
+
+def test_grading_starts_the_fork_server_before_it_imports_torch(tmp_path):
+    code = f"""
+import sys
+from autograder import cli, execute
+seen = []
+start = execute.ForkServer.start
+def recording(self):
+    seen.append('torch' in sys.modules)
+    start(self)
+execute.ForkServer.start = recording
+code = cli.main(['--root', {str(REPO)!r}, 'grade', 'lec27_attention', {str(REPO / 'samples/lec27_attention/correct.ipynb')!r},
+                 '--out', {str(tmp_path / 'out')!r}])
+print(code, seen)
+"""
+    assert run_python(code).splitlines()[-1] == "0 [False]"
+    assert "44" in (tmp_path / "out" / "grades.csv").read_text()
+
+
+def test_a_failed_start_leaves_no_fork_server_behind(tmp_path):
+    code = f"""
+from autograder import cli, execute
+servers = []
+init = execute.ForkServer.__init__
+def recording(self, *args, **kwargs):
+    init(self, *args, **kwargs)
+    servers.append(self)
+execute.ForkServer.__init__ = recording
+code = cli.main(['--root', {str(REPO)!r}, 'grade', 'lec27_attention', {str(REPO / 'samples/lec27_attention/correct.ipynb')!r},
+                 '--out', {str(tmp_path / 'out')!r}, '--shard', 'three of four'])
+print(code, len(servers), [server._process for server in servers])
+"""
+    assert run_python(code).splitlines()[-1] == "2 1 [None]"  # one was started, and stopped
