@@ -34,6 +34,8 @@ _LOOK_SECONDS = 0.25  # how often the grader looks at a silent worker's progress
 _START_SECONDS = 60.0
 _MAX_SLOTS = 64
 _PIPE_BYTES = 1 << 20  # Linux lets any user grow a pipe to 1 MB
+_REPORT_BYTES = 64 << 20  # reports of one run, besides its cells' printed output
+_REPORTS = 20_000  # messages of one run, besides one per cell
 _slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor
 
 
@@ -145,7 +147,10 @@ class Executor:
                 finally:
                     os.close(job_fd)
                 try:
-                    self._collect(FrameReader(report_fd, MAX_MESSAGE), progress, attempt, started)
+                    # What one notebook may send: its cells' capped output and probe values, with room to
+                    # spare; a notebook writing into the pipe itself must not fill the grader's memory.
+                    budget = _REPORT_BYTES + len(jobs) * self.limits.output_kb * 1024 * 2
+                    self._collect(FrameReader(report_fd, MAX_MESSAGE, budget), progress, attempt, started)
                 finally:
                     os.close(report_fd)
                     _kill(pid)
@@ -205,8 +210,9 @@ class Executor:
         limits = self.limits
         notebook_deadline = started + limits.notebook_seconds + _GRACE
         spawned = time.monotonic()
+        where = progress.position()
+        allowed = _REPORTS + progress.cells
         while True:
-            where = progress.position()
             stage_deadline = spawned + _START_SECONDS if where is None else where.started + limits.cell_seconds + _GRACE
             deadline = min(notebook_deadline, stage_deadline)
             try:
@@ -218,16 +224,25 @@ class Executor:
                                    f"the notebook broke the grader's channel ({problem})")
                 return
             if message is None:
-                if time.monotonic() < deadline or (progress.position() != where and time.monotonic() < notebook_deadline):
-                    continue  # not late yet, or the worker moved on meanwhile: a new deadline
+                latest, now = progress.position(), time.monotonic()
+                if latest != where and now < notebook_deadline:
+                    where = latest  # the worker moved on: a new deadline
+                    continue
+                if now < deadline:
+                    continue
                 attempt.stopped_at = self._unfinished(progress, attempt)
                 attempt.timed_out = True
                 attempt.failure = ("the notebook ran past its time limit of "
-                                   f"{limits.notebook_seconds:g} s" if time.monotonic() >= notebook_deadline
+                                   f"{limits.notebook_seconds:g} s" if now >= notebook_deadline
                                    else f"still running after {limits.cell_seconds:g} s, the time limit of one cell")
                 return
+            allowed -= 1
+            if allowed < 0:
+                attempt.stopped_at = self._unfinished(progress, attempt)
+                attempt.failure = "the notebook flooded the grader's channel with reports"
+                return
             try:
-                done = self._take(message, attempt)
+                done = self._take(message, attempt, progress.cells)
             except (ValueError, KeyError, TypeError):
                 attempt.failure = "the notebook wrote garbage into the grader's channel"
                 return
@@ -246,11 +261,13 @@ class Executor:
         return where
 
     @staticmethod
-    def _take(message: dict, attempt: _Attempt) -> bool:
+    def _take(message: dict, attempt: _Attempt, cells: int) -> bool:
         """Record one report; True when the worker has nothing more to say."""
         kind = message["type"]
         if kind == "cell":
             result = _cell_result(message)
+            if not 0 <= result.index < cells:
+                raise ValueError("a cell the notebook does not have")
             attempt.cells[result.index] = result
         elif kind == "probe":
             attempt.probes[str(message["name"])] = ProbeResult(bool(message["ok"]), message.get("value"),

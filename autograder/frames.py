@@ -28,8 +28,9 @@ def write_all(fd: int, data: bytes) -> None:
 class FrameReader:
     """Reads frames from a pipe with a deadline, never trusting the sender's lengths."""
 
-    def __init__(self, fd: int, max_frame: int):
+    def __init__(self, fd: int, max_frame: int, max_total: int | None = None):
         self.fd, self.max_frame, self.buffer = fd, max_frame, bytearray()
+        self.max_total, self.received = max_total, 0
 
     def read(self, timeout: float) -> dict | None:
         """The next frame as a dict; None when the deadline passes first; ChannelError at EOF or garbage."""
@@ -53,6 +54,9 @@ class FrameReader:
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
                 raise ChannelError("end of channel")
+            self.received += len(chunk)
+            if self.max_total is not None and self.received > self.max_total:
+                raise ChannelError(f"more than {self.max_total >> 20} MB of reports")
             self.buffer += chunk
 
     def _take(self) -> bytes | None:

@@ -70,9 +70,9 @@ class ProgressWriter:
 class ProgressReader:
     """The grader's side: the worker's last position, or None before its first cell."""
 
-    def __init__(self, job_fd: int, stages: int):
+    def __init__(self, job_fd: int, cells: int):
         self._page = mmap.mmap(job_fd, PAGE, mmap.MAP_SHARED, mmap.PROT_READ)
-        self._stages = stages  # indexes run from 0 to `stages` (the checks at the end)
+        self.cells = cells  # indexes run from 0 to it (the checks at the end)
 
     def position(self) -> Position | None:
         for _ in range(_TRIES):
@@ -83,7 +83,7 @@ class ProgressReader:
                 break
         else:
             return None  # never settled: a notebook writing to the page, not the worker
-        if before == 0 or stage not in (CELL, CHECKS) or not 0 <= index <= self._stages or started != started:
+        if before == 0 or stage not in (CELL, CHECKS) or not 0 <= index <= self.cells or started != started:
             return None
         return Position(index, stage, min(started, time.monotonic()))
 

@@ -45,6 +45,11 @@ ATTACKS = {
     "close_stdio": ("end", "import os, sys\nsys.stdout.close()\nsys.stderr.close()\nos.close(0)\nos.close(1)\nos.close(2)"),
     "replace_stdio": ("end", "import sys, io\nsys.stdout = io.StringIO()\nsys.stderr = None\nprint = None"),
     "close_every_fd": ("end", "import os\nos.closerange(0, 4096)"),
+    "flood_the_report_pipe": ("end", "import json, os, struct\nfor name in os.listdir('/proc/self/fd'):\n"
+                                     "    if os.path.exists(f'/proc/self/fd/{name}') and os.readlink(f'/proc/self/fd/{name}').startswith('pipe:'):\n"
+                                     "        pipe = int(name)\nn = 0\nwhile True:\n    chunk = []\n    for _ in range(1000):\n"
+                                     "        body = json.dumps({'type': 'probe', 'name': f'fake{n}', 'ok': True, 'value': n}).encode()\n"
+                                     "        chunk.append(struct.pack('!I', len(body)) + body)\n        n += 1\n    os.write(pipe, b''.join(chunk))"),
     "patch_torch_comparisons": ("end", "import torch\ntorch.allclose = lambda *a, **k: True\n"
                                        "torch.equal = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\n"
                                        "torch.Tensor.__eq__ = lambda *a: True\ntorch.isclose = lambda *a, **k: True"),

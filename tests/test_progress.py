@@ -176,3 +176,21 @@ def test_a_cell_that_swaps_the_report_pipe_for_its_own_is_the_one_skipped(checke
     assert [cell.status for cell in result.cells] == [OK, CRASHED, OK, OK]
     assert len(result.problems) == 1 and result.problems[0].startswith("cell c1: the worker process ended abruptly")
     assert result.probes["c0:a"].value == 1 and result.probes["c2:c"].value == 3 and result.probes["final"].value == "end"
+
+
+def test_a_notebook_flooding_the_report_pipe_is_stopped_before_it_fills_the_graders_memory():
+    runner = Executor(None, Limits(cell_seconds=20, notebook_seconds=60, memory_mb=512, output_kb=4))
+    flood = ("import json, os, struct\nfor name in os.listdir('/proc/self/fd'):\n"
+             "    if os.path.exists(f'/proc/self/fd/{name}') and os.readlink(f'/proc/self/fd/{name}').startswith('pipe:'):\n"
+             "        pipe = int(name)\nn = 0\nwhile True:\n    body = json.dumps({'type': 'probe', 'name': f'fake{n}', 'ok': True}).encode()\n"
+             "    os.write(pipe, struct.pack('!I', len(body)) + body)\n    n += 1")
+    started = time.monotonic()
+    try:
+        result = run(runner, "a = 1", flood, "print(a)")
+    finally:
+        runner.close()
+    assert time.monotonic() - started < 20  # stopped by what it sent, not by the cell's time limit
+    assert [cell.status for cell in result.cells] == [OK, CRASHED, OK] and result.cells[2].output == "1\n"
+    assert result.problems == ("cell c1: the notebook flooded the grader's channel with reports; it was skipped "
+                               "and the notebook run again",)
+    assert not any(name.startswith("fake") for name in result.probes)
