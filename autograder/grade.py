@@ -167,7 +167,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
                 on_report: Callable[[GradeReport, bool], None] = lambda report, reused: None,
                 on_isolation: Callable[[list[str], list[str]], None] = lambda layers, missing: None,
                 shard: tuple[int, int] | None = None, server: ForkServer | None = None) -> list[GradeReport]:
-    """Grade every path, writing each result as soon as it is known; the gradebook last.
+    """Grade every path, writing each result as soon as it is known; the gradebook last. Returns the
+    gradebook's rows (`on_report` is given each whole report).
 
     A file whose result is already in `out` (same bytes, same tests) is not graded again, so a
     batch stopped halfway is completed by running the same command again. With `shard` (K, N) only
@@ -208,7 +209,7 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
                               folder / RECORD: _record(report, digest, fingerprint)}, durable=False)
         with lock:
             on_report(report, reused)
-        return report
+        return gradebook_row(report)
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -221,6 +222,12 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
 
 
 RECORD = "record.json"
+
+
+def gradebook_row(report: GradeReport) -> GradeReport:
+    """What the batch keeps of a report once its files are written: its scores, not its cells and
+    test messages, so that memory stays flat however many submissions a batch has."""
+    return replace(report, questions=tuple(replace(q, outcomes=()) for q in report.questions), cells=(), notes=())
 
 
 def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:

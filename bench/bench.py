@@ -138,15 +138,19 @@ def grade(folder: Path, out: Path, jobs: int) -> dict:
     # The batch in its steady state: from the first result written to the last. Start-up (imports,
     # reference values, fork server) and shut-down are paid once per batch and reported apart.
     done = sorted(p.stat().st_mtime for p in out.glob("*/record.json"))
-    grader = [s["grader"] for s in samples] or [0]
+    def grader_at(share: float) -> int:
+        """The grader's resident memory `share` of the way from the first result to the last."""
+        moment = done[0] + share * (done[-1] - done[0])
+        return min(samples, key=lambda s: abs(s["at"] - moment))["grader"] if samples else 0
+
     return {
         "wall": wall, "startup": done[0] - started_at, "shutdown": started_at + wall - done[-1],
         "rate": (n - 1) / max(done[-1] - done[0], 1e-9),
         "median": statistics.median(seconds), "p95": percentile(seconds, 95),
         "worker_peak": statistics.median(peaks), "worker_max": max(peaks),
         "whole": max((s["total"] for s in samples), default=0) + jobs * max(peaks),
-        # Resident memory a tenth into the run and nine tenths into it: start-up and shutdown aside.
-        "grader_first": grader[len(grader) // 10], "grader_last": grader[len(grader) * 9 // 10],
+        # Resident memory a tenth and nine tenths of the way through the batch (start-up aside).
+        "grader_first": grader_at(0.1), "grader_last": grader_at(0.9),
         "peak_first": statistics.median(peaks[:quarter]), "peak_last": statistics.median(peaks[-quarter:]),
     }
 
@@ -161,7 +165,7 @@ def sample_memory(process: subprocess.Popen) -> list[dict]:
                 rss = grader.memory_info().rss
                 server = sum(c.memory_info().rss for c in grader.children() if "zygote" in " ".join(c.cmdline()))
                 if rss:  # an exiting process reports 0
-                    samples.append({"grader": rss, "total": rss + server})
+                    samples.append({"grader": rss, "total": rss + server, "at": time.time()})
             except psutil.Error:
                 pass
             time.sleep(0.05)

@@ -131,3 +131,16 @@ def test_student_check_shows_visible_tests_only(tmp_path):
     assert "hidden test" not in result.stdout.split("hidden tests are run")[0]
     ok = grade("check", SAMPLES / "correct.ipynb")
     assert ok.returncode == 0 and ", 0 failed" in ok.stdout
+
+
+def test_a_batch_keeps_only_each_submissions_scores_once_its_files_are_written(tmp_path):
+    from autograder.grade import grade_batch, load_assignment
+
+    whole = {}
+    rows = grade_batch(load_assignment(REPO, "lec27_attention"), [SAMPLES / "correct.ipynb", SAMPLES / "unfinished.ipynb"],
+                       tmp_path, 2, REPO / ".cache" / "references", lambda report, reused: whole.update({report.stem: report}))
+    assert {row.stem: row.score for row in rows} == {stem: report.score for stem, report in whole.items()} \
+        == {"correct": 44.0, "unfinished": 16.0}
+    assert all(report.cells for report in whole.values())  # the files were written from whole reports
+    assert all(not row.cells and not row.notes and not any(q.outcomes for q in row.questions) for row in rows)
+    assert "correct.ipynb,44,44," in (tmp_path / "grades.csv").read_text()
