@@ -142,7 +142,7 @@ class Executor:
                                 tuple(unchecked.items()))
                 job_fd = job_file(encode_job(job))
                 try:
-                    progress = ProgressReader(job_fd, len(jobs))
+                    progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))
                     pid, report_fd = self._server.spawn(job_fd, slot.join_fds if slot else ())
                 finally:
                     os.close(job_fd)
@@ -154,7 +154,6 @@ class Executor:
                 finally:
                     os.close(report_fd)
                     _kill(pid)
-                    progress.close()
                     if slot is not None:
                         attempt.peak_memory = slot.peak_memory()
         finally:

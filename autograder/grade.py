@@ -79,7 +79,7 @@ class Grader:
     """Grades files for one assignment; one worker process per submission, several at once."""
 
     def __init__(self, assignment: Assignment, cache_dir: Path, server: ForkServer | None = None):
-        """`server`: a fork server started early for this assignment (`fork_server`), else one is made."""
+        """`server`: this assignment's fork server, started early (before torch is imported), else one is made."""
         torch.set_num_threads(1)  # comparisons are tiny; the cores belong to the workers
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,

@@ -4,7 +4,7 @@ The grader must know which cell is running to enforce each cell's time limit fro
 skip a cell that killed the worker. Telling it with a message per cell woke the grader dozens of
 times per submission; instead the worker writes its position into the first page of its job
 file, a memory file both processes map, and sends its reports once at the end. The grader reads
-the page only when a deadline passes or the worker ends.
+the page only while no report comes (every quarter second) and when the worker ends.
 
 The page belongs to one submission's worker, so what a hostile notebook writes there can only
 mislead the grading of that notebook, within its overall time limit; the reader checks the
