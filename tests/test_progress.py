@@ -93,6 +93,22 @@ def run(executor, *sources):
     return executor.run([CellJob(f"c{i}", source, "answer") for i, source in enumerate(sources)])
 
 
+def run_alone(limits: Limits, *sources):
+    """The cells run by an executor of their own; also how long that took."""
+    runner = Executor(None, limits)
+    started = time.monotonic()
+    try:
+        return run(runner, *sources), time.monotonic() - started
+    finally:
+        runner.close()
+
+
+# Finds the worker's report pipe: its one pipe besides stdio.
+FIND_PIPE = ("import os\nfor name in os.listdir('/proc/self/fd'):\n"
+             "    if os.path.exists(f'/proc/self/fd/{name}') and os.readlink(f'/proc/self/fd/{name}').startswith('pipe:'):\n"
+             "        pipe = int(name)\n")
+
+
 def test_checks_that_end_the_worker_are_skipped_and_everything_else_is_still_graded(checked):
     killer = "import os\ndef f(x):\n    os._exit(1)\nb = 5"
     result = run(checked, "a = 1", killer, "c = 3", "def g():\n    return 'end'")
@@ -132,46 +148,33 @@ SCRIBBLE = ("import ctypes\nfor line in open('/proc/self/maps'):\n    if 'autogr
     "ctypes.memset(start, 0, 64)",  # back to 'not started'
 ])
 def test_a_notebook_that_scribbles_on_its_page_and_hangs_is_still_stopped(write):
-    runner = Executor(None, Limits(cell_seconds=2, notebook_seconds=5, memory_mb=512, output_kb=4))
     hang = SCRIBBLE.format(write=write) + "import time\nwhile True:\n    try:\n        time.sleep(0.01)\n    except BaseException:\n        pass"
-    started = time.monotonic()
-    try:
-        result = run(runner, "a = 1", hang, "print(a)")
-    finally:
-        runner.close()
-    assert time.monotonic() - started < 12
+    result, seconds = run_alone(Limits(cell_seconds=2, notebook_seconds=5, memory_mb=512, output_kb=4), "a = 1", hang, "print(a)")
+    assert seconds < 12
     assert result.cells[1].status in (CRASHED, TIMEOUT)
     assert any("time limit of 5 s" in problem for problem in result.problems)
 
 
 def test_a_notebook_that_keeps_restarting_its_cell_clock_is_stopped_at_the_notebook_limit():
-    runner = Executor(None, Limits(cell_seconds=1, notebook_seconds=4, memory_mb=512, output_kb=4))
     keep = SCRIBBLE.format(write="page = (ctypes.c_char * 64).from_address(start)") + (
         "import struct, time\nwhile True:\n    try:\n        struct.pack_into('<Qqqd', page, 0, 2, 1, 1, time.monotonic())\n"
         "        time.sleep(0.05)\n    except BaseException:\n        pass")
-    started = time.monotonic()
-    try:
-        result = run(runner, "a = 1", keep, "print(a)")
-    finally:
-        runner.close()
-    assert time.monotonic() - started < 10
+    result, seconds = run_alone(Limits(cell_seconds=1, notebook_seconds=4, memory_mb=512, output_kb=4), "a = 1", keep, "print(a)")
+    assert seconds < 10
     assert any("time limit of 4 s" in problem for problem in result.problems)
 
 
-def test_a_worker_shares_no_writable_memory_but_its_own_progress_page():
-    runner = Executor(None, Limits(cell_seconds=5, notebook_seconds=30, memory_mb=512, output_kb=4))
-    listing = "for line in open('/proc/self/maps'):\n    fields = line.split()\n    if fields[1].startswith('rw') and fields[1][3] == 's':\n        print(fields[-2] if fields[-1] == '(deleted)' else fields[-1])"
-    try:
-        outputs = [run(runner, listing).cells[0].output for _ in range(2)]
-    finally:
-        runner.close()
+def test_a_worker_shares_no_writable_memory_but_its_own_progress_page(checked):
+    listing = ("for line in open('/proc/self/maps'):\n    fields = line.split()\n"
+               "    if fields[1].startswith('rw') and fields[1][3] == 's':\n"
+               "        print(fields[-2] if fields[-1] == '(deleted)' else fields[-1])")
+    outputs = [run(checked, listing).cells[0].output for _ in range(2)]
     assert outputs == ["/memfd:autograder-job\n"] * 2
 
 
 def test_a_cell_that_swaps_the_report_pipe_for_its_own_is_the_one_skipped(checked):
-    swap = ("import os\nr, w = os.pipe()\nfor name in os.listdir('/proc/self/fd'):\n"
-            "    fd = int(name)\n    if fd > 2 and fd not in (r, w) and os.readlink(f'/proc/self/fd/{name}').startswith('pipe:'):\n"
-            "        keep = os.dup(fd)  # the grader sees no end of its pipe\n        os.dup2(w, fd)\nb = 5\ndef f(x):\n    return x")
+    swap = FIND_PIPE + ("r, w = os.pipe()\nkeep = os.dup(pipe)  # the grader sees no end of its pipe\n"
+                        "os.dup2(w, pipe)\nb = 5\ndef f(x):\n    return x")
     result = run(checked, "a = 1", swap, "c = 3", "def g():\n    return 'end'")
     assert [cell.status for cell in result.cells] == [OK, CRASHED, OK, OK]
     assert len(result.problems) == 1 and result.problems[0].startswith("cell c1: the worker process ended abruptly")
@@ -179,17 +182,11 @@ def test_a_cell_that_swaps_the_report_pipe_for_its_own_is_the_one_skipped(checke
 
 
 def test_a_notebook_flooding_the_report_pipe_is_stopped_before_it_fills_the_graders_memory():
-    runner = Executor(None, Limits(cell_seconds=20, notebook_seconds=60, memory_mb=512, output_kb=4))
-    flood = ("import json, os, struct\nfor name in os.listdir('/proc/self/fd'):\n"
-             "    if os.path.exists(f'/proc/self/fd/{name}') and os.readlink(f'/proc/self/fd/{name}').startswith('pipe:'):\n"
-             "        pipe = int(name)\nn = 0\nwhile True:\n    body = json.dumps({'type': 'probe', 'name': f'fake{n}', 'ok': True}).encode()\n"
-             "    os.write(pipe, struct.pack('!I', len(body)) + body)\n    n += 1")
-    started = time.monotonic()
-    try:
-        result = run(runner, "a = 1", flood, "print(a)")
-    finally:
-        runner.close()
-    assert time.monotonic() - started < 20  # stopped by what it sent, not by the cell's time limit
+    flood = FIND_PIPE + ("import json, struct\nn = 0\nwhile True:\n"
+                         "    body = json.dumps({'type': 'probe', 'name': f'fake{n}', 'ok': True}).encode()\n"
+                         "    os.write(pipe, struct.pack('!I', len(body)) + body)\n    n += 1")
+    result, seconds = run_alone(Limits(cell_seconds=20, notebook_seconds=60, memory_mb=512, output_kb=4), "a = 1", flood, "print(a)")
+    assert seconds < 20  # stopped by what it sent, not by the cell's time limit
     assert [cell.status for cell in result.cells] == [OK, CRASHED, OK] and result.cells[2].output == "1\n"
     assert result.problems == ("cell c1: the notebook flooded the grader's channel with reports; it was skipped "
                                "and the notebook run again",)
