@@ -238,9 +238,10 @@ def _check(args) -> int:
                 print(f"     - {outcome.test.name}: {outcome.message}")
     for note in report.notes:
         print(f"note: {note}")
-    for cell in report.cells:
-        if cell_note(cell):
-            print(f"note: {cell.label}: {cell_note(cell)}")
+    for index, cell in enumerate(report.cells):
+        note = cell_note(cell, report.cells[:index])
+        if note:
+            print(f"note: {cell.label}: {note}")
     print(f"\n{passed} passed, {failed} failed")
     print(f"{hidden} hidden tests are run when your notebook is graded; they are not shown here.")
     return 0 if failed == 0 else 1

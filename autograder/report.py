@@ -4,10 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from typing import Sequence
 
 from .config import AssignmentConfig
 from .hidden_tests import HIDDEN
-from .jobs import CRASHED, ERROR, NOT_ANSWERED, TIMEOUT
+from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT
 from .scoring import GradeReport, question_weights, test_points
 
 HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
@@ -81,7 +83,7 @@ def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, 
                 mark = "✅" if outcome.passed else "❌"
                 line = f"{mark} **{question.name}**: {outcome.test.name}"
                 beside.setdefault(cell_id, []).append(line if outcome.passed else f"{line} — {_message(outcome)}")
-    for cell in report.cells:
+    for index, cell in enumerate(report.cells):
         outputs = []
         if cell.output:
             outputs.append({"output_type": "stream", "name": "stdout", "text": cell.output})
@@ -90,7 +92,7 @@ def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, 
                             "traceback": cell.error["traceback"].splitlines()})
         cells.append({"cell_type": "code", "execution_count": None, "outputs": outputs, "source": cell.source,
                       "metadata": {"autograder": {"origin": cell.origin, "status": cell.status}}})
-        note = cell_note(cell)
+        note = cell_note(cell, report.cells[:index])
         lines = ([f"**{cell.label}:** {note}"] if note else []) + beside.get(cell.id, [])
         if lines:
             cells.append(_markdown("\n".join(f"> {line}  " for line in lines)))
@@ -105,15 +107,50 @@ def _markdown(text: str) -> dict:
     return {"cell_type": "markdown", "metadata": {}, "source": text}
 
 
-def cell_note(cell) -> str:
-    """What a student should know about how one cell ran ("" when it ran cleanly)."""
+def cell_note(cell, earlier: Sequence = ()) -> str:
+    """What a student should know about how one cell ran ("" when it ran cleanly); `earlier`: the
+    cells before it, to tell an error that only follows from one of them."""
     if cell.status == NOT_ANSWERED:
         return "not answered yet (`### your code` is still there)"
     if cell.status == ERROR and cell.error:
+        cause = _missing_definition(cell, earlier)
+        if cause is not None:
+            name, source = cause
+            return f"could not run: `{name}` is not defined because {source.label}, which defines it, {_outcome(source)}"
         return f"raised {cell.error['ename']}: {cell.error['evalue']}"
     if cell.status in (TIMEOUT, CRASHED):
         return f"{cell.status}: {'; '.join(cell.notes) or 'it did not finish'}"
     return "; ".join(cell.notes)
+
+
+_UNDEFINED = re.compile(r"^name '(\w+)' is not defined")
+
+
+def _missing_definition(cell, earlier: Sequence):
+    """(name, cell) when `cell` failed only on a name that an earlier cell, which did not run
+    cleanly (unanswered, failed), was to define; else None."""
+    if cell.error.get("ename") != "NameError":
+        return None
+    match = _UNDEFINED.match(cell.error.get("evalue", ""))
+    if match is None:
+        return None
+    name = re.escape(match.group(1))
+    # Where a cell defines a name: `name = ...` (also among several targets), def, class, a for loop, `as`.
+    defines = re.compile(rf"^[ \t]*(?:[\w.]+[ \t]*,[ \t]*)*{name}[ \t]*(?:,[ \t]*[\w.]+[ \t]*)*=(?!=)"
+                         rf"|^[ \t]*(?:async[ \t]+)?(?:def|class|for)[ \t]+{name}\b|\bas[ \t]+{name}\b",
+                         re.MULTILINE)
+    for before in reversed(earlier):
+        if defines.search(before.source):
+            return (match.group(1), before) if before.status != OK else None
+    return None
+
+
+def _outcome(cell) -> str:
+    if cell.status == NOT_ANSWERED:
+        return "is not answered yet"
+    if cell.status == ERROR and cell.error:
+        return f"raised {cell.error['ename']}"
+    return "did not finish"
 
 
 def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
@@ -146,11 +183,12 @@ def _summary(report: GradeReport) -> str:
 
 def _cell_problems(report: GradeReport) -> list[str]:
     lines = []
-    for cell in report.cells:
-        note = cell_note(cell)
+    for index, cell in enumerate(report.cells):
+        earlier = report.cells[:index]
+        note = cell_note(cell, earlier)
         if note:
             lines.append(f"- {cell.label}: {note}")
-        if cell.status == ERROR and cell.error:
+        if cell.status == ERROR and cell.error and _missing_definition(cell, earlier) is None:  # else the cause says it all
             tail = "\n".join(cell.error["traceback"].strip().splitlines()[-6:])
             lines += ["", "  ```", *("  " + line for line in tail.splitlines()), "  ```", ""]
     return lines

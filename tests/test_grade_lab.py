@@ -104,7 +104,11 @@ def test_visible_failures_say_what_differs_and_hidden_ones_reveal_nothing(batch)
 def test_feedback_names_unanswered_cells(batch):
     feedback = (batch[0] / "unfinished" / "feedback.md").read_text()
     assert "**Score: 16 / 44**" in feedback
-    assert "not answered yet" in feedback
+    assert "- code cell 24: not answered yet" in feedback
+    # A setup cell that uses what an unanswered cell defines names that cell, without a traceback.
+    assert "- code cell 26: could not run: `sa_v2` is not defined because code cell 25, which defines it, " \
+           "is not answered yet" in feedback
+    assert "NameError" not in feedback
 
 
 def test_progress_is_one_line_per_submission_when_not_a_terminal(batch):

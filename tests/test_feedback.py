@@ -1,0 +1,61 @@
+"""What a student reads about how their cells ran: an error that only follows from an earlier cell
+names that cell instead of showing a traceback."""
+import pytest
+
+from autograder.execute import CellResult
+from autograder.jobs import ERROR, NOT_ANSWERED, OK
+from autograder.report import cell_note, feedback_markdown, graded_notebook
+from autograder.config import AssignmentConfig
+from autograder.scoring import GradeReport
+
+
+def cell(number, source, status=OK, ename=None, evalue=""):
+    error = {"ename": ename, "evalue": evalue, "traceback": f"Traceback:\n  File \"<code cell {number}>\"\n{ename}: {evalue}"} \
+        if ename else None
+    return CellResult(number - 1, f"c{number}", status, error=error, label=f"code cell {number}", source=source)
+
+
+def name_error(number, name, source):
+    return cell(number, source, ERROR, "NameError", f"name '{name}' is not defined")
+
+
+def notes(*cells):
+    return [cell_note(c, cells[:i]) for i, c in enumerate(cells)]
+
+
+def test_a_name_an_unanswered_cell_was_to_define_names_that_cell():
+    got = notes(cell(1, "import torch"), cell(2, "sa = ### your code\nprint(sa)", NOT_ANSWERED),
+                name_error(3, "sa", "print(sa.W_query)"))
+    assert got[2] == "could not run: `sa` is not defined because code cell 2, which defines it, is not answered yet"
+
+
+@pytest.mark.parametrize("definition", ["masked, other = f()", "def masked(x):\n    pass", "class masked:\n    pass",
+                                        "import numpy as masked", "for masked in range(3):\n    pass",
+                                        "x = 1\n    masked = ### your code"])
+def test_every_way_of_defining_a_name_is_recognised(definition):
+    got = notes(cell(1, definition, ERROR, "ValueError", "bad"), name_error(2, "masked", "print(masked)"))
+    assert got[1] == "could not run: `masked` is not defined because code cell 1, which defines it, raised ValueError"
+
+
+@pytest.mark.parametrize("earlier", [
+    cell(1, "x = 1"),  # nothing defines it: a typo
+    cell(1, "masked = 1\ndel masked"),  # defined by a cell that ran: the error is this cell's own
+    cell(1, "masked_more = ### your code", NOT_ANSWERED),  # a longer name is another name
+    cell(1, "if masked == 2:\n    pass", NOT_ANSWERED),  # a comparison is no definition
+])
+def test_an_error_of_its_own_keeps_its_message(earlier):
+    assert notes(earlier, name_error(2, "masked", "print(masked)"))[1] == "raised NameError: name 'masked' is not defined"
+
+
+def test_the_feedback_and_graded_notebook_name_the_cause_without_a_traceback():
+    cells = (cell(1, "sa = ### your code", NOT_ANSWERED), name_error(2, "sa", "print(sa)"),
+             name_error(3, "typo", "print(typo)"))
+    report = GradeReport("n.ipynb", "n", (), cells)
+    feedback = feedback_markdown(report, AssignmentConfig(title="T")).decode()
+    assert "- code cell 2: could not run: `sa` is not defined because code cell 1, which defines it, is not answered yet" \
+        in feedback
+    assert "NameError: name 'sa'" not in feedback  # no traceback for it
+    assert "- code cell 3: raised NameError: name 'typo' is not defined" in feedback
+    assert feedback.count("```") == 2  # the typo's traceback only
+    notebook = graded_notebook(report, feedback.encode(), {}).decode()
+    assert "**code cell 2:** could not run: `sa` is not defined because code cell 1" in notebook
