@@ -18,12 +18,12 @@ import torch
 
 from .build import Layout
 from .config import AssignmentConfig, load_config
-from .errors import AutograderError, GraderError, NotebookReadError
+from .errors import AutograderError, GraderError
 from .execute import Executor, ForkServer
 from .files import write_atomically
 from .hidden_tests import Suite, load_suite, run_test
 from .merge import in_shard
-from .notebook_file import read_notebook, read_submission
+from .notebook_file import notebook_bytes, read_notebook, read_submission
 from .references import check_suite_on_reference, reference_run
 from .report import feedback_markdown, graded_notebook, grades_csv, results_json
 from .scoring import GradeReport, score_questions, zero_scores
@@ -129,18 +129,7 @@ class Grader:
 
 def submission_bytes(path: Path) -> bytes:
     """A submission's content, or an error a student can act on (missing, a folder, too large)."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_SUBMISSION_BYTES:
-            raise AutograderError(path, f"is {size >> 20} MB; notebooks over {MAX_SUBMISSION_BYTES >> 20} MB "
-                                        "are not graded (clear large outputs and save again)")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise NotebookReadError(path, "file not found") from None
-    except IsADirectoryError:
-        raise NotebookReadError(path, "is a folder, not a notebook file") from None
-    except OSError as exc:
-        raise NotebookReadError(path, f"cannot be read ({exc.strerror or exc})") from None
+    return notebook_bytes(path, MAX_SUBMISSION_BYTES)
 
 
 def student_run(grader: Grader, path: Path) -> Run:

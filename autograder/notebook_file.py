@@ -53,15 +53,25 @@ def _text(source: str | list[str]) -> str:
     return source if isinstance(source, str) else "".join(source)
 
 
+def notebook_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+    """A notebook file's content, or an error a student can act on (missing, a folder, too large)."""
+    try:
+        if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+            raise NotebookReadError(path, f"is {size >> 20} MB; notebooks over {max_bytes >> 20} MB are not graded "
+                                          "(clear large outputs and save again)")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotebookReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise NotebookReadError(path, "is a folder, not a notebook file") from None
+    except OSError as exc:
+        raise NotebookReadError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
 def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
     """The file's text and JSON, or a NotebookReadError saying what is wrong with it."""
     if raw is None:
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise NotebookReadError(path, "file not found") from None
-        except IsADirectoryError:
-            raise NotebookReadError(path, "is a folder, not a notebook file") from None
+        raw = notebook_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -30,6 +30,7 @@ _DEVICES = ("null", "zero", "random", "urandom")
 _NEW_ROOT = "/tmp/.autograder-root"
 SHARED_SCRATCH = "/scratch"  # in the fork server's private root, where each worker mounts its own tmpfs
 _LAYER_ROOT = "private read-only file system (Python, its packages, scratch folder only)"
+_NAMESPACE_LAYERS = ("pid namespace", "network namespace (no network)", "ipc and uts namespaces")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -104,14 +105,13 @@ def prepare_shared_root() -> str | None:
 
 def _enter_shared_root(job: WorkerJob, inherited: Inherited, uid: int, isolation: Isolation) -> str:
     """Namespaces of its own, a /proc showing only its processes, and a scratch tmpfs only it can enter."""
-    flags = _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS | (0 if inherited.in_pid_namespace else _CLONE_NEWPID)
-    _check(_libc.unshare(flags), "unshare")
+    _check(_libc.unshare(_namespace_flags(inherited.in_pid_namespace)), "unshare")
     if not inherited.in_pid_namespace:
         _enter_pid_namespace()
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
     _mount("tmpfs", SHARED_SCRATCH, "tmpfs", _MS_NOSUID | _MS_NODEV,
            f"size={job.limits.memory_mb}m,mode=700,uid={uid},gid={uid}")
-    isolation.layers += ["pid namespace", "network namespace (no network)", "ipc and uts namespaces", _LAYER_ROOT]
+    isolation.layers += [*_NAMESPACE_LAYERS, _LAYER_ROOT]
     _limits(job, isolation)  # reads /proc/self, which exists from here on
     return SHARED_SCRATCH
 
@@ -156,7 +156,7 @@ def _limits(job: WorkerJob, isolation: Isolation) -> None:
 
 def _new_namespaces(isolation: Isolation, in_pid_namespace: bool) -> bool:
     """New namespaces made directly where allowed, else inside a user namespace, else none (and said so)."""
-    flags = _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS | (0 if in_pid_namespace else _CLONE_NEWPID)
+    flags = _namespace_flags(in_pid_namespace)
     uid, gid = os.getuid(), os.getgid()
     in_user_namespace = False
     if _libc.unshare(flags) != 0:
@@ -178,8 +178,13 @@ def _new_namespaces(isolation: Isolation, in_pid_namespace: bool) -> bool:
                                      "the notebook can read every file the grader's user can")
             return False
         isolation.layers.append("user namespace")
-    isolation.layers += ["pid namespace", "network namespace (no network)", "ipc and uts namespaces"]
+    isolation.layers += _NAMESPACE_LAYERS
     return True
+
+
+def _namespace_flags(in_pid_namespace: bool) -> int:
+    """Mount, network, IPC and UTS namespaces, and a PID namespace unless the worker was forked into one."""
+    return _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS | (0 if in_pid_namespace else _CLONE_NEWPID)
 
 
 def _enter_pid_namespace() -> None:

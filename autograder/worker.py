@@ -1,4 +1,4 @@
-"""Runs inside the worker process: executes the cells, then the probes, and reports as JSON lines.
+"""Runs inside the worker process: executes the cells, then the probes, and reports as JSON frames.
 
 Nothing here trusts the student's code, and nothing the grader needs to keep secret is here:
 the only ways out are the report pipe to the grader, carrying plain data (see plaindata.py), and

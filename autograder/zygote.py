@@ -2,7 +2,8 @@
 
 It is started as its own Python process (never forked from the grader), so it holds nothing of
 the grader's: no reference values, no hidden tests. Requests come over a Unix socket and carry
-two pipe ends: one the worker reads its job from, one it writes its reports to.
+the worker's job file (its progress page, then the job; progress.py), the pipe it writes its
+reports to, and the cgroup files it joins.
 
 A fork is the one cost every submission pays, so the server makes it cheap: its memory is backed
 by huge pages where the kernel allows (a fork then copies one page-table entry per 2 MB instead of

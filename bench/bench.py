@@ -32,7 +32,7 @@ MIX = ["correct", "correct", "softmax_wrong_dim", "no_sqrt_scaling", "mask_after
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="submissions in the main run")
-    parser.add_argument("--kernels", type=int, default=12, help="submissions run through fresh Jupyter kernels")
+    parser.add_argument("--kernels", type=int, default=16, help="submissions run through fresh Jupyter kernels")
     parser.add_argument("--otter", type=int, default=4, help="submissions graded with `otter run`")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="for this grader and the kernels alike")
     args = parser.parse_args()
