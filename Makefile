@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TORCH := torch==2.13.0
+# The one torch pin is in pyproject.toml; pip must take it first, on its own (see setup).
+TORCH := $(shell sed -n 's/^ *"\(torch==[^"]*\)".*/\1/p' pyproject.toml)
 # Where pip finds that CPU build; on a machine without it locally, e.g.
 # make setup TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_INDEX ?=
@@ -20,14 +21,18 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)" $(TORCH_INDEX)
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
 build: setup
 	$(BIN)/autograder build
 
+# Generated notebooks up to date, the import contracts of pyproject.toml, lint and types.
 check: setup
 	$(BIN)/autograder build --check
+	$(BIN)/lint-imports
+	$(BIN)/ruff check autograder tests graders bench samples
+	$(BIN)/mypy
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -6,15 +6,15 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from .build import Layout, build_assignment, resolve_slugs, stale_files
+from .course import Layout, resolve_slugs
 from .errors import AutograderError, GraderError
 from .files import write_atomically
-from .notebook_file import read_notebook
+from .notebooks import read_notebook
 
-# Modules that import torch (grade, export, hidden tests, scoring) are imported by the commands
-# that need them: `build` and `merge` start in a fraction of a second, and `grade` starts its
-# fork server before it imports torch itself, so that both imports run at once.
-CACHE = Path(".cache") / "references"
+# Modules that import torch or nbclient (building, grading, exports, hidden tests) are imported by
+# the commands that need them: `merge` and `build --check`'s argument errors start in a fraction of
+# a second, and `grade` starts its fork server before it imports torch itself, so that both
+# imports run at once.
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="write nothing; fail if a committed generated notebook differs from what its source builds")
     build.set_defaults(run=_build)
 
-    grade = commands.add_parser("grade", help="grade submissions in isolated workers; write grades.csv and per-submission results")
+    grade = commands.add_parser("grade", help="grade submissions in isolated workers; "
+                                              "write grades.csv and per-submission results")
     grade.add_argument("slug", metavar="SLUG")
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
                        help="notebook files, or folders whose files are all graded")
@@ -84,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(args) -> int:
+    from .authoring.build import build_assignment, stale_files
+
     root = args.root.resolve()
     slugs = resolve_slugs(root, args.slugs)
     outputs = []
@@ -109,15 +112,14 @@ def _build(args) -> int:
 def _grade(args) -> int:
     from tqdm import tqdm
 
-    from .merge import in_shard, parse_shard
-
     root = args.root.resolve()
     slug = resolve_slugs(root, [args.slug])[0]
     server = _start_fork_server(root, slug)
     bar = None
     try:
-        from .grade import default_jobs, expand, grade_batch, load_assignment
-        from .scoring import GradeReport
+        from .batch import default_jobs, expand, grade_batch, in_shard, parse_shard
+        from .scoring.grader import load_assignment
+        from .scoring.points import GradeReport
 
         assignment = load_assignment(root, slug)
         paths = expand(args.submissions)
@@ -139,8 +141,8 @@ def _grade(args) -> int:
             else:
                 print(f"[{done}/{total}] {line}", file=sys.stderr, flush=True)
 
-        reports = grade_batch(assignment, paths, args.out, args.jobs or default_jobs(), root / CACHE, show,
-                              _announce_isolation, shard, server)
+        reports = grade_batch(assignment, paths, args.out, args.jobs or default_jobs(), Layout(root, slug).cache, show,
+                              _announce_setup, _warn, shard, server)
     finally:
         server.close()  # already closed with the batch, unless something failed before it
         if bar is not None:
@@ -153,17 +155,17 @@ def _grade(args) -> int:
 def _start_fork_server(root: Path, slug: str):
     """The workers' fork server for this assignment, started before this process imports torch:
     the two imports then run at once (about a second sooner to the first result)."""
-    from .execute import ForkServer
+    from .engine.fork_client import ForkClient
 
     layout = Layout(root, slug)
-    server = ForkServer(str(layout.graders / "probes.py"), str(layout.student))
+    server = ForkClient(str(layout.probes), str(layout.student))
     server.start()
     return server
 
 
 def _export(args) -> int:
-    from .export import export_gradescope, export_otter
-    from .grade import load_assignment
+    from .outputs.export import export_gradescope, export_otter
+    from .scoring.grader import load_assignment
 
     root = args.root.resolve()
     slug = resolve_slugs(root, [args.slug])[0]
@@ -176,14 +178,14 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
-    from .staff_report import write_report  # matplotlib and nbconvert load only when a report is made
+    from .outputs.staff_report import write_report  # matplotlib and nbconvert load only when a report is made
 
     print(write_report(args.folder))
     return 0
 
 
 def _merge(args) -> int:
-    from .merge import merge
+    from .outputs.merge import merge
 
     rows = merge(args.folders, args.out)
     print((args.out / "grades.csv").read_text(encoding="utf-8"), end="")
@@ -191,70 +193,39 @@ def _merge(args) -> int:
     return 0
 
 
-def _announce_isolation(layers: list[str], missing: list[str]) -> None:
-    """Say which isolation student code runs under; loudly when a layer is missing."""
-    print(f"isolation: {'; '.join(layers) or 'none'}", file=sys.stderr)
-    for layer in missing:
-        print(f"warning: isolation NOT in effect: {layer}", file=sys.stderr)
-    if missing:
-        print("warning: run the grader as root (or where user namespaces are allowed) for full isolation",
-              file=sys.stderr)
+def _announce_setup(setup) -> None:
+    """Say which isolation student code runs under; loudly when a layer or a speed-up is missing."""
+    print(f"isolation: {'; '.join(setup.layers) or 'none'}", file=sys.stderr)
+    for layer in setup.missing:
+        _warn(f"isolation NOT in effect: {layer}")
+    if setup.missing:
+        _warn("run the grader as root (or where user namespaces are allowed) for full isolation")
+    for warning in setup.warnings:
+        _warn(warning)
+
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
 
 
 def _check(args) -> int:
     root = args.root.resolve()
     slug = args.assignment or _assignment_of(args.notebook, root)
     checks_file = args.notebook.parent / f"{slug}_checks.json"
-    if not (root / "solutions" / f"{slug}.ipynb").is_file() and checks_file.is_file():
-        return _check_offline(args.notebook, checks_file)
-    slug = resolve_slugs(root, [slug])[0]
-    server = _start_fork_server(root, slug)
-    try:
-        from .grade import Grader, load_assignment
-        from .hidden_tests import VISIBLE
-        from .report import cell_note
+    if not Layout(root, slug).solution.is_file() and checks_file.is_file():
+        from .self_check import check_offline
 
-        assignment = load_assignment(root, slug)
-        grader = Grader(assignment, root / CACHE, server)
+        lines, passed = check_offline(args.notebook, checks_file)
+    else:
+        slug = resolve_slugs(root, [slug])[0]
+        server = _start_fork_server(root, slug)
         try:
-            report = grader.grade_file(args.notebook, args.notebook.stem)
+            from .self_check import check_with_course
+
+            lines, passed = check_with_course(root, slug, args.notebook, Layout(root, slug).cache, server)
         finally:
-            grader.close()
-    finally:
-        server.close()
-    if report.error:
-        print(f"error: {args.notebook}: {report.error}", file=sys.stderr)
-        return 2
-    print(f"Checking {args.notebook.name} against the visible tests of {assignment.config.title}\n")
-    passed = failed = hidden = 0
-    for question in report.questions:
-        visible = [o for o in question.outcomes if o.test.visibility == VISIBLE]
-        hidden += len(question.outcomes) - len(visible)
-        ok = sum(o.passed for o in visible)
-        passed, failed = passed + ok, failed + len(visible) - ok
-        print(f"{'✅' if ok == len(visible) else '❌'} {question.name}: {ok}/{len(visible)} visible tests passed")
-        for outcome in visible:
-            if not outcome.passed:
-                print(f"     - {outcome.test.name}: {outcome.message}")
-    for note in report.notes:
-        print(f"note: {note}")
-    for index, cell in enumerate(report.cells):
-        note = cell_note(cell, report.cells[:index])
-        if note:
-            print(f"note: {cell.label}: {note}")
-    print(f"\n{passed} passed, {failed} failed")
-    print(f"{hidden} hidden tests are run when your notebook is graded; they are not shown here.")
-    return 0 if failed == 0 else 1
-
-
-def _check_offline(notebook: Path, checks_file: Path) -> int:
-    """Without the course at hand: the visible checks shipped with the notebook."""
-    from .offline_check import check_offline
-
-    print(f"Checking {notebook.name} with {checks_file.name} (the visible checks handed out with it)\n")
-    lines, passed = check_offline(notebook, checks_file)
+            server.close()
     print("\n".join(lines))
-    print("\nHidden tests run when your notebook is graded; they are not part of this check.")
     return 0 if passed else 1
 
 
@@ -263,6 +234,6 @@ def _assignment_of(notebook: Path, root: Path) -> str:
     metadata = read_notebook(notebook).metadata.get("autograder", {})
     if isinstance(metadata, dict) and isinstance(metadata.get("assignment"), str):
         return metadata["assignment"]
-    if (root / "assignments" / notebook.stem).is_dir():
+    if Layout(root, notebook.stem).folder.is_dir():
         return notebook.stem
     raise AutograderError(notebook, "cannot tell which assignment this is; pass --assignment SLUG")

@@ -102,8 +102,8 @@ def _build(cls: type, node: yaml.Node, path: Path, prefix: str):
 
 
 def _check_questions(questions: tuple[Question, ...], node: yaml.MappingNode, path: Path) -> None:
-    items = next((value.value for key, value in node.value if key.value == "questions"), [])
-    seen = set()
+    items: list[yaml.Node] = next((value.value for key, value in node.value if key.value == "questions"), [])
+    seen: set[str] = set()
     for question, item in zip(questions, items):
         if question.id in seen:
             raise ConfigError(_loc(path, item), f"question id '{question.id}' is used twice")
@@ -113,7 +113,7 @@ def _check_questions(questions: tuple[Question, ...], node: yaml.MappingNode, pa
 
 
 def _convert(hint, node: yaml.Node, path: Path, name: str):
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, node, path, f"{name}.")
     if typing.get_origin(hint) is tuple:
         item_type = typing.get_args(hint)[0]
@@ -131,9 +131,9 @@ def _scalar(hint: type, node: yaml.Node, path: Path, name: str):
         and not (hint is not bool and isinstance(value, bool))
     )
     if not ok:
-        shown = node.value if isinstance(node, yaml.ScalarNode) else f"a {node.id}"
+        shown = node.value if isinstance(node, yaml.ScalarNode) else f"a {getattr(node, 'id', 'value')}"
         raise ConfigError(_loc(path, node), f"'{name}' must be {_type_name(hint)}, got {shown!r}")
-    return float(value) if hint is float else value
+    return float(value) if hint is float else value  # type: ignore[arg-type]  # checked to be a number above
 
 
 def _type_name(hint: type) -> str:

@@ -16,8 +16,8 @@ def write_atomically(files: dict[Path, bytes], durable: bool = True) -> None:
     try:
         for path, data in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            staged.append((Path(tmp), path))
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged.append((Path(tmp_name), path))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 if durable:

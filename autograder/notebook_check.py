@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .plaindata import decode
+from .protocol.plaindata import decode
 from .testing import expect_close
 
 
@@ -44,7 +44,8 @@ def question_report(entry: dict, values: dict) -> tuple[list[str], bool]:
         try:
             if variable not in values:
                 raise AssertionError(f"{variable} is not defined yet; run the cells above first")
-            expect_close(*_comparable(values[variable], decode(check["value"]), variable), variable)
+            got, expected = _comparable(values[variable], decode(check["value"]), variable)
+            expect_close(got, expected, variable)
         except AssertionError as problem:
             failures.append(str(problem))
     total = len(entry["checks"])

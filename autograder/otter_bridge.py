@@ -29,7 +29,7 @@ def outcome(slug: str, test_name: str) -> tuple[bool, str]:
     return test["score"] >= test["max_score"] - 1e-9, test["output"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _graded(slug: str, course: str, notebook: str) -> dict[str, dict]:
     out = tempfile.mkdtemp(prefix="otter-bridge-")
     result = subprocess.run([sys.executable, "-m", "autograder", "--root", course, "grade", slug, notebook,

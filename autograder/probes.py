@@ -6,9 +6,11 @@ values or solution code, because they run in the same process as the student's c
 """
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 Namespace = dict[str, Any]
 END = "__end__"
@@ -70,3 +72,18 @@ def need(ns: Namespace, name: str) -> Any:
     if name not in ns:
         raise NameError(f"'{name}' is not defined; run the cell that defines it")
     return ns[name]
+
+
+def load_probes(path: str | None) -> Probes:
+    """The `probes` object of an assignment's probes.py (an empty set for None)."""
+    if path is None:
+        return Probes()
+    spec = importlib.util.spec_from_file_location("assignment_probes", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load probes from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    probes = getattr(module, "probes", None)
+    if not isinstance(probes, Probes):
+        raise ImportError(f"{path} defines no `probes = Probes()`")
+    return probes

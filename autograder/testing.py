@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .plaindata import Opaque, decode
+from .protocol.plaindata import Opaque, decode
 
 
 class ProbeUnavailable(AssertionError):

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from autograder.grade import default_jobs
+from autograder.batch import default_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "lec27_attention"
@@ -163,7 +163,7 @@ def sample_memory(process: subprocess.Popen) -> list[dict]:
         while process.poll() is None:
             try:
                 rss = grader.memory_info().rss
-                server = sum(c.memory_info().rss for c in grader.children() if "zygote" in " ".join(c.cmdline()))
+                server = sum(c.memory_info().rss for c in grader.children() if "fork_server" in " ".join(c.cmdline()))
                 if rss:  # an exiting process reports 0
                     samples.append({"grader": rss, "total": rss + server, "at": time.time()})
             except psutil.Error:

@@ -1,7 +1,6 @@
 """Building assignments through the real command line, with the solution executed in a real kernel."""
 import nbformat
 import pytest
-
 from conftest import notebook
 
 SOURCE = notebook(

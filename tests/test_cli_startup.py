@@ -19,13 +19,14 @@ def test_the_command_line_loads_without_torch():
 def test_grading_starts_the_fork_server_before_it_imports_torch(tmp_path):
     code = f"""
 import sys
-from autograder import cli, execute
+from autograder import cli
+from autograder.engine import fork_client
 seen = []
-start = execute.ForkServer.start
+start = fork_client.ForkClient.start
 def recording(self):
     seen.append('torch' in sys.modules)
     start(self)
-execute.ForkServer.start = recording
+fork_client.ForkClient.start = recording
 code = cli.main(['--root', {str(REPO)!r}, 'grade', 'lec27_attention', {str(REPO / 'samples/lec27_attention/correct.ipynb')!r},
                  '--out', {str(tmp_path / 'out')!r}])
 print(code, seen)
@@ -36,13 +37,14 @@ print(code, seen)
 
 def test_a_failed_start_leaves_no_fork_server_behind(tmp_path):
     code = f"""
-from autograder import cli, execute
+from autograder import cli
+from autograder.engine import fork_client
 servers = []
-init = execute.ForkServer.__init__
+init = fork_client.ForkClient.__init__
 def recording(self, *args, **kwargs):
     init(self, *args, **kwargs)
     servers.append(self)
-execute.ForkServer.__init__ = recording
+fork_client.ForkClient.__init__ = recording
 code = cli.main(['--root', {str(REPO)!r}, 'grade', 'lec27_attention', {str(REPO / 'samples/lec27_attention/correct.ipynb')!r},
                  '--out', {str(tmp_path / 'out')!r}, '--shard', 'three of four'])
 print(code, len(servers), [server._process for server in servers])

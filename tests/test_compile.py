@@ -1,11 +1,10 @@
 """Whole-notebook compilation: cells, ids, markdown, errors naming file, cell and line."""
 import nbformat
 import pytest
-
-from autograder.compile import compile_notebook, serialize
-from autograder.errors import MarkerError
-
 from conftest import notebook
+
+from autograder.authoring.compile import compile_notebook, serialize
+from autograder.errors import MarkerError
 
 
 def test_both_versions_keep_order_ids_and_markdown():

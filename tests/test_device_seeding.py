@@ -4,10 +4,10 @@ import traceback
 import pytest
 import torch
 
-from autograder import device_seeding
 from autograder.config import Limits
-from autograder.execute import Executor
-from autograder.jobs import CellJob
+from autograder.engine.executor import Executor
+from autograder.protocol.jobs import CellJob
+from autograder.sandboxed import device_seeding
 
 
 @pytest.fixture
@@ -43,6 +43,15 @@ def test_a_device_this_torch_was_built_with_keeps_its_stacks(restored, monkeypat
     monkeypatch.setattr(device_seeding, "_devices", lambda: [(name, module, name == "cuda") for name, module, _ in devices])
     assert device_seeding.install() == ["xpu", "mtia"]
     assert torch.cuda.traceback is traceback
+
+
+@pytest.mark.parametrize("change", ["module removed", "check removed"])
+def test_a_torch_without_a_device_module_or_its_check_is_left_alone(restored, monkeypatch, change):
+    if change == "module removed":
+        monkeypatch.delattr(torch, "mtia")
+    else:
+        monkeypatch.delattr(torch.mtia, "_is_compiled")
+    assert device_seeding.install() == ["cuda", "xpu"]  # no error: the other devices are still done
 
 
 def test_workers_seed_without_formatting_stacks():

@@ -2,8 +2,8 @@
 import pytest
 
 from autograder.config import Limits
-from autograder.execute import Executor
-from autograder.jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob
+from autograder.engine.executor import Executor
+from autograder.protocol.jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_the_next_worker_finds_an_empty_scratch_folder(executor):
 
 def test_the_fork_servers_warm_up_exercises_what_it_means_to(executor):
     """Its cells must run (a broken warm-up cell would warm nothing), then fail and stop as a student's would."""
-    from autograder.warmup import _CELLS
+    from autograder.sandboxed.warmup import _CELLS
 
     result, statuses = run(executor, *_CELLS)
     assert statuses == [OK, OK, ERROR, NOT_ANSWERED], [cell.error for cell in result.cells]

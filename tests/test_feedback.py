@@ -2,11 +2,12 @@
 names that cell instead of showing a traceback."""
 import pytest
 
-from autograder.execute import CellResult
-from autograder.jobs import ERROR, NOT_ANSWERED, OK
-from autograder.report import cell_note, feedback_markdown, graded_notebook
 from autograder.config import AssignmentConfig
-from autograder.scoring import GradeReport
+from autograder.outputs.results import feedback_markdown, graded_notebook
+from autograder.protocol.jobs import ERROR, NOT_ANSWERED, OK
+from autograder.protocol.messages import CellResult
+from autograder.scoring.points import GradeReport
+from autograder.wording import cell_note
 
 
 def cell(number, source, status=OK, ename=None, evalue=""):

@@ -6,7 +6,6 @@ import sys
 
 import nbformat
 import pytest
-
 from conftest import REPO
 
 EXPECTED = {
@@ -90,8 +89,8 @@ def test_hidden_tests_hold_when_submissions_are_graded_in_parallel_threads():
     """Some tests seed torch and build PyTorch modules as oracles; two threads must not mix them."""
     import threading
 
-    from autograder.grade import Grader, load_assignment
-    from autograder.hidden_tests import run_test
+    from autograder.scoring.grader import Grader, load_assignment
+    from autograder.scoring.suite import run_test
 
     grader = Grader(load_assignment(REPO, "transformer_encoder"), REPO / ".cache" / "references")
     failed = []

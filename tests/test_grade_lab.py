@@ -6,7 +6,6 @@ import sys
 
 import nbformat
 import pytest
-
 from conftest import REPO
 
 SAMPLES = REPO / "samples" / "lec27_attention"
@@ -138,7 +137,8 @@ def test_student_check_shows_visible_tests_only(tmp_path):
 
 
 def test_a_batch_keeps_only_each_submissions_scores_once_its_files_are_written(tmp_path):
-    from autograder.grade import grade_batch, load_assignment
+    from autograder.batch import grade_batch
+    from autograder.scoring.grader import load_assignment
 
     whole = {}
     rows = grade_batch(load_assignment(REPO, "lec27_attention"), [SAMPLES / "correct.ipynb", SAMPLES / "unfinished.ipynb"],

@@ -1,11 +1,13 @@
 """A small course end to end: hidden tests as written by an instructor, partial credit, and the
 grader's own mistakes reported as such (exit 3), never blamed on the students."""
 import csv
+import json
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
-
 from conftest import Course, notebook
 
 CONFIG = """title: Squares
@@ -129,3 +131,65 @@ def test_probe_after_a_cell_the_notebook_lacks_is_reported(course, tmp_path):
 def test_a_test_asking_for_a_probe_that_does_not_exist_is_a_grader_error(course, tmp_path):
     result = grade_edited(course, tmp_path, "test_squares.py", 'student["total-cell:total"]', 'student["totl"]')
     assert result.returncode == 3 and "no probe named 'totl' in probes.py" in result.stderr
+
+
+@pytest.mark.parametrize("mark", ["skip", "xfail", "skipif(True, reason='later')"])
+def test_a_mark_that_would_make_points_vanish_is_refused(course, tmp_path, mark):
+    result = grade_edited(course, tmp_path, "test_squares.py", '@pytest.mark.question("q2")\n',
+                          f'@pytest.mark.question("q2")\n@pytest.mark.{mark}\n')
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: graders/squares/test_squares.py: line ")
+    assert f"test_total is marked '{mark.split('(')[0]}'" in result.stderr and "vanish" in result.stderr
+
+
+def test_a_plain_assert_is_explained_as_pytest_explains_it(course, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(course.root, root)
+    tests = root / "graders" / "squares" / "test_squares.py"
+    tests.write_text(tests.read_text().replace(
+        'expect_close(student["total-cell:total"], reference["total-cell:total"], "total")',
+        'assert float(student["total-cell:total"]) == float(reference["total-cell:total"])'))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    submission(course, subs, "off.ipynb", "t ** 2", total="y.sum() * 2")
+    result = Course(root).run("grade", "squares", str(subs), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    feedback = (tmp_path / "out" / "off" / "feedback.md").read_text()
+    assert "assert 28.0 == 14.0" in feedback and "where 28.0 = float(" in feedback
+
+
+def test_each_case_of_a_parametrized_test_is_graded_on_its_own(course, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(course.root, root)
+    (root / "graders" / "squares" / "test_cases.py").write_text(
+        'import pytest\n\n'
+        '@pytest.mark.question("q2")\n@pytest.mark.parametrize("position", [0, 2])\n'
+        'def test_y_at(student, reference, position):\n    """y at one position"""\n'
+        '    assert float(student["square:y"][position]) == float(reference["square:y"][position])\n')
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    submission(course, subs, "right.ipynb", "t ** 2")
+    submission(course, subs, "first_only.ipynb", "t ** 2 - (t - 1) * 3")  # right for 1.0 only
+    result = Course(root).run("grade", "squares", str(subs), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    names = [t["name"] for t in json.loads((tmp_path / "out" / "first_only" / "results.json").read_text())["tests"]]
+    assert "Sum of squares: y at one position [0]" in names and "Sum of squares: y at one position [2]" in names
+    rows = {r["submission"]: r for r in csv.DictReader((tmp_path / "out" / "grades.csv").open())}
+    assert rows["right.ipynb"]["q2"] == "1"
+    # q2: the total (weight 1, wrong here too) and the two cases: only the case at position 0 passes.
+    assert rows["first_only.ipynb"]["q2"] == "0.3333"
+
+
+def test_pytest_runs_the_hidden_tests_through_the_plugin(course, tmp_path):
+    def pytest_on(*extra):
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "graders/squares", *extra],
+                              cwd=course.root, capture_output=True, text=True, timeout=300)
+
+    on_solution = pytest_on()
+    assert on_solution.returncode == 0 and "3 passed" in on_solution.stdout, on_solution.stdout[-2000:]
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    wrong = submission(course, subs, "wrong_total.ipynb", "t ** 2", total="y.sum() + 1")
+    on_wrong = pytest_on("--submission", str(wrong))
+    assert on_wrong.returncode == 1 and "1 failed, 2 passed" in on_wrong.stdout, on_wrong.stdout[-2000:]
+    assert "test_total - AssertionError: total:" in on_wrong.stdout

@@ -16,7 +16,6 @@ import time
 
 import nbformat
 import pytest
-
 from conftest import REPO
 
 SLUG = "lec27_attention"
@@ -57,9 +56,9 @@ ATTACKS = {
     "patch_builtins": ("end", "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0\n"
                               "builtins.type = lambda *a: float"),
     "patch_pytest": ("end", "import pytest\npytest.approx = lambda *a, **k: True\npytest.fail = lambda *a, **k: None"),
-    "patch_grader": ("end", "import autograder.plaindata as p, autograder.testing as t\n"
+    "patch_grader": ("end", "import autograder.protocol.plaindata as p, autograder.testing as t\n"
                             "p.encode = lambda v: {'__tensor__': {'dtype': 'float32', 'shape': [1], 'bytes': 'AAAAAA=='}}\n"
-                            "t.expect_close = lambda *a, **k: None\nimport autograder.worker as w\n"
+                            "t.expect_close = lambda *a, **k: None\nimport autograder.sandboxed.worker as w\n"
                             "w._run_probe = lambda name, probe, ns, blocker=None: {'type': 'probe', 'name': name, 'ok': True, 'value': 1}"),
     "override_manual_seed": ("end", "import torch\ntorch.manual_seed = lambda seed: None\ntorch.rand = torch.zeros"),
     "lying_tensor_subclass": ("mask-simple", "import torch\nclass AlwaysEqual(torch.Tensor):\n"

@@ -9,7 +9,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-
 from conftest import REPO
 
 SEED = (Path(__file__).parent / "data" / "lec27_seed.txt").read_text(encoding="utf-8")

@@ -1,7 +1,7 @@
 """Each marker form of the source syntax, and each marker mistake, on one code cell."""
 import pytest
 
-from autograder.markers import BOTH, SOLUTION_ONLY, STUDENT_ONLY, MarkerProblem, compile_code
+from autograder.authoring.markers import BOTH, SOLUTION_ONLY, STUDENT_ONLY, MarkerProblem, compile_code
 
 
 @pytest.mark.parametrize("source, student, solution", [

@@ -3,11 +3,10 @@ import json
 
 import nbformat
 import pytest
+from conftest import REPO
 from nbclient import NotebookClient
 
 from autograder.notebook_check import Checker
-
-from conftest import REPO
 
 SLUG = "attention_basics"
 FOLDER = REPO / "assignments" / SLUG

@@ -4,11 +4,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import notebook
 
 from autograder.errors import NotebookReadError
-from autograder.notebook_file import read_notebook, read_submission
-
-from conftest import notebook
+from autograder.notebooks import read_notebook, read_submission
 
 
 def test_reads_a_valid_notebook(tmp_path):

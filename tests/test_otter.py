@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 SLUGS = ["attention_basics", "lec27_attention", "transformer_encoder"]

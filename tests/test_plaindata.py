@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from autograder.plaindata import Opaque, decode, dumps
+from autograder.protocol.plaindata import Opaque, decode, dumps
 
 
 def roundtrip(value):

@@ -6,9 +6,19 @@ import time
 import pytest
 
 from autograder.config import Limits
-from autograder.execute import Executor
-from autograder.jobs import CRASHED, OK, TIMEOUT, CellJob
-from autograder.progress import CELL, CHECKS, PAGE, Position, ProgressReader, ProgressWriter, _FIELDS, _SEQUENCE, job_file
+from autograder.engine.executor import Executor
+from autograder.protocol.jobs import CRASHED, OK, TIMEOUT, CellJob
+from autograder.protocol.progress import (
+    _FIELDS,
+    _SEQUENCE,
+    CELL,
+    PAGE,
+    PROBES,
+    Position,
+    ProgressReader,
+    ProgressWriter,
+    job_file,
+)
 
 
 @pytest.fixture
@@ -30,14 +40,14 @@ def test_the_reader_sees_what_the_writer_marked(page):
     writer.mark(2, CELL)
     where = reader.position()
     assert (where.index, where.stage) == (2, CELL) and before <= where.started <= time.monotonic()
-    writer.mark(3, CHECKS)  # the checks at the end
-    assert (reader.position().index, reader.position().stage) == (3, CHECKS)
+    writer.mark(3, PROBES)  # the probes at the end
+    assert (reader.position().index, reader.position().stage) == (3, PROBES)
 
 
 @pytest.mark.parametrize("sequence, fields", [
     (3, (1, CELL, 1.0)),  # odd: the fields were being written and never settled
     (2, (4, CELL, 1.0)),  # a cell the job does not have
-    (2, (-1, CHECKS, 1.0)),
+    (2, (-1, PROBES, 1.0)),
     (2, (1, 7, 1.0)),  # no such stage
     (2, (1, CELL, math.nan)),
 ])
@@ -58,7 +68,7 @@ def test_a_start_time_in_the_future_is_read_as_now(page):
     assert where == Position(1, CELL, where.started) and where.started <= time.monotonic()
 
 
-PROBES = '''
+PROBES_SOURCE = '''
 from autograder.probes import Probes
 
 probes = Probes()
@@ -83,7 +93,7 @@ def final(ns):
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory):
     folder = tmp_path_factory.mktemp("probes")
-    (folder / "probes.py").write_text(PROBES)
+    (folder / "probes.py").write_text(PROBES_SOURCE)
     runner = Executor(str(folder / "probes.py"), Limits(cell_seconds=2, notebook_seconds=30, memory_mb=512, output_kb=4))
     yield runner
     runner.close()

@@ -7,9 +7,8 @@ import sys
 
 import nbformat
 import pytest
-from PIL import Image, ImageStat
-
 from conftest import REPO
+from PIL import Image, ImageStat
 
 SAMPLES = REPO / "samples" / "lec27_attention"
 CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -7,7 +7,6 @@ import sys
 import time
 
 import nbformat
-
 from conftest import REPO
 
 SAMPLES = REPO / "samples" / "lec27_attention"

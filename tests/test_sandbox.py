@@ -5,8 +5,8 @@ import time
 import pytest
 
 from autograder.config import Limits
-from autograder.execute import Executor
-from autograder.jobs import OK, CellJob
+from autograder.engine.executor import Executor
+from autograder.protocol.jobs import OK, CellJob
 
 LIST_PROCESSES = "import os\nprint(os.getpid(), sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
 
@@ -78,7 +78,7 @@ def test_the_fork_servers_memory_is_backed_by_huge_pages():
     import subprocess
     import sys
 
-    code = ("import gc, torch\nimport autograder.worker\nfrom autograder.zygote import collapse_to_huge_pages\n"
+    code = ("import gc, torch\nimport autograder.sandboxed.worker\nfrom autograder.sandboxed.fork_server import collapse_to_huge_pages\n"
             "gc.collect(); gc.freeze()\ndone = collapse_to_huge_pages()\n"
             "huge = [int(l.split()[1]) for l in open('/proc/self/smaps_rollup') if l.startswith('AnonHugePages')][0]\n"
             "print(done >> 20, huge >> 10)")

@@ -4,7 +4,6 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import REPO
 
 SAMPLES = REPO / "samples" / "lec27_attention"

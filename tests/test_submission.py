@@ -1,10 +1,9 @@
 """Matching a student's cells to the released notebook: by id, else by position and content."""
 import nbformat
-
-from autograder.jobs import NOT_ANSWERED
-from autograder.submission import plan_submission, released_cells
-
 from conftest import notebook
+
+from autograder.engine.intake import plan_submission, released_cells
+from autograder.protocol.jobs import NOT_ANSWERED
 
 RELEASE = notebook(
     ("md", "# Lab"),

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import _tensor_str
 
-from autograder import tensor_format
 from autograder.config import Limits
-from autograder.execute import Executor
-from autograder.jobs import CellJob
+from autograder.engine.executor import Executor
+from autograder.protocol.jobs import CellJob
+from autograder.sandboxed import tensor_format
 
 
 @contextlib.contextmanager
@@ -99,8 +99,9 @@ def test_tensors_with_gradients_views_and_parameters_print_as_torch_prints_them(
 def test_the_measurement_agrees_with_torch_on_its_own_samples_and_is_installed():
     saved = _tensor_str._Formatter
     try:
-        assert tensor_format.install()
-        assert _tensor_str._Formatter is tensor_format.MeasuredFormatter
+        assert tensor_format.install() is None
+        assert _tensor_str._Formatter.__name__ == "MeasuredFormatter"
+        assert _tensor_str._Formatter.__mro__[1] is saved
     finally:
         _tensor_str._Formatter = saved
 
@@ -109,10 +110,59 @@ def test_a_measurement_that_disagrees_with_torch_is_not_installed(monkeypatch):
     monkeypatch.setattr(tensor_format, "_measure", lambda values, floating: (False, False, 3))
     saved = _tensor_str._Formatter
     try:
-        assert not tensor_format.install()
+        assert "disagreed" in tensor_format.install()
         assert _tensor_str._Formatter is saved
     finally:
         _tensor_str._Formatter = saved
+
+
+class FormatterOfANewerTorch(tensor_format._TORCH_FORMATTER):
+    """torch's formatter as a newer torch might have it: one more field, read when formatting."""
+
+    def __init__(self, tensor):
+        super().__init__(tensor)
+        self.marker = ""
+
+    def format(self, value):
+        return self.marker + super().format(value)
+
+
+def test_a_torch_whose_formatter_gained_a_field_keeps_its_own_printer(monkeypatch):
+    monkeypatch.setattr(_tensor_str, "_Formatter", FormatterOfANewerTorch)
+    assert "disagreed" in tensor_format.install()
+    assert _tensor_str._Formatter is FormatterOfANewerTorch
+    assert repr(torch.arange(4.0)) == "tensor([0., 1., 2., 3.])"
+
+
+def test_a_field_the_quick_formatter_lacks_is_made_by_torch_on_first_use(monkeypatch):
+    quick = tensor_format.measured_formatter(FormatterOfANewerTorch)
+    tensor = torch.rand(3, 4, generator=torch.Generator().manual_seed(1))
+    with formatter(FormatterOfANewerTorch):
+        theirs = repr(tensor)
+    before = tensor_format.fallbacks
+    with formatter(quick):
+        ours = repr(tensor)
+    assert ours == theirs and tensor_format.fallbacks > before
+
+
+def test_an_error_while_installing_leaves_torch_printing(monkeypatch):
+    def broken():
+        raise AttributeError("module 'torch._tensor_str' has no attribute 'PRINT_OPTS'")
+
+    monkeypatch.setattr(tensor_format, "samples", broken)
+    saved = _tensor_str._Formatter
+    assert "AttributeError" in tensor_format.install()
+    assert _tensor_str._Formatter is saved
+
+
+def test_an_error_while_measuring_falls_back_to_torch(monkeypatch):
+    def broken(values, floating):
+        raise ValueError("a number torch prints in a way this does not know")
+
+    monkeypatch.setattr(tensor_format, "_measure", broken)
+    tensor = torch.rand(2, 5, generator=torch.Generator().manual_seed(2))
+    theirs, ours = both_reprs(tensor)
+    assert ours == theirs
 
 
 def test_a_worker_prints_tensors_as_torch_prints_them():

@@ -1,0 +1,90 @@
+"""Per assignment: compile the source, execute the solution, write both notebooks atomically, check freshness."""
+from __future__ import annotations
+
+import copy
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from ..config import AssignmentConfig, load_config
+from ..course import Layout
+from ..notebooks import read_notebook
+from .compile import compile_notebook, serialize
+from .solution_kernel import execute_solution
+
+
+@dataclass(frozen=True)
+class BuildOutput:
+    """What one assignment builds to: file path -> exact bytes."""
+
+    slug: str
+    files: dict[Path, bytes]
+
+
+def build_assignment(root: Path, slug: str) -> BuildOutput:
+    """Compile and execute one assignment entirely in memory; nothing is written."""
+    layout = Layout(root, slug)
+    config = load_config(layout.config)
+    source = read_notebook(layout.source)
+    compiled = compile_notebook(source, layout.source)
+    solution = compiled.solution
+    with tempfile.TemporaryDirectory(prefix=f"build-{slug}-") as workdir:
+        shutil.copytree(layout.folder, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb"))
+        execute_solution(solution, Path(workdir), config.limits, layout.source,
+                         compiled.solution_lines, compiled.source_index)
+    student = _with_outputs(compiled.student, solution, config)
+    # Lets `autograder check` find the assignment even when the student renames the file.
+    student.metadata["autograder"] = {"assignment": slug}
+    files = {}
+    if config.notebook_checks:
+        files[layout.checks] = _notebook_checks(layout, config, solution, student)
+    if not config.solution_execution_counts:
+        _clear_counts(solution)
+    files |= {layout.student: serialize(student), layout.solution: serialize(solution)}
+    return BuildOutput(slug, files)
+
+
+def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student) -> bytes:
+    """Reference values from the grader's own worker, and the check cells they allow."""
+    from ..engine.executor import Executor
+    from ..scoring.references import run_solution, validate_suite_on_solution
+    from ..scoring.suite import load_suite
+    from ..testing import Run
+    from .notebook_checks import add_checks, shippable_checks
+
+    suite = load_suite(layout.graders, config)
+    executor = Executor(str(suite.probes_path), config.limits, config.seeds)
+    try:
+        reference = Run(run_solution(solution, suite, executor, layout.source))
+    finally:
+        executor.close()
+    reads = validate_suite_on_solution(suite, reference)
+    return add_checks(student, layout.slug, config, shippable_checks(suite, reads, config), reference)
+
+
+def _with_outputs(student: NotebookNode, solution: NotebookNode, config: AssignmentConfig) -> NotebookNode:
+    """The student notebook, showing the solution's outputs under its cells when the config asks for it."""
+    if config.student_outputs:
+        outputs = {cell.id: cell.outputs for cell in solution.cells if cell.cell_type == "code"}
+        for cell in student.cells:
+            if cell.cell_type == "code":
+                cell.outputs = copy.deepcopy(outputs.get(cell.id, []))
+    _clear_counts(student)
+    return student
+
+
+def _clear_counts(nb: NotebookNode) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output["execution_count"] = None
+
+
+def stale_files(output: BuildOutput) -> list[Path]:
+    """Generated files on disk that differ from (or are missing against) what the source builds now."""
+    return [path for path, data in output.files.items() if not path.is_file() or path.read_bytes() != data]

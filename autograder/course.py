@@ -1,0 +1,82 @@
+"""Where a course's files live: the one definition every command uses (no nbclient, no torch)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import CONFIG_NAME
+from .errors import AutograderError
+
+SOURCE_NAME = "source.ipynb"
+PROBES_NAME = "probes.py"
+CACHE = Path(".cache") / "references"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where an assignment's files live, relative to the course repository root."""
+
+    root: Path
+    slug: str
+
+    @property
+    def folder(self) -> Path:
+        return self.root / "assignments" / self.slug
+
+    @property
+    def source(self) -> Path:
+        return self.folder / SOURCE_NAME
+
+    @property
+    def config(self) -> Path:
+        return self.folder / CONFIG_NAME
+
+    @property
+    def student(self) -> Path:
+        return self.folder / f"{self.slug}.ipynb"
+
+    @property
+    def checks(self) -> Path:
+        """The visible checks handed out with the student notebook (`notebook_checks: true`)."""
+        return self.folder / f"{self.slug}_checks.json"
+
+    @property
+    def solution(self) -> Path:
+        return self.root / "solutions" / f"{self.slug}.ipynb"
+
+    @property
+    def graders(self) -> Path:
+        return self.root / "graders" / self.slug
+
+    @property
+    def probes(self) -> Path:
+        return self.graders / PROBES_NAME
+
+    def grader_sources(self) -> list[Path]:
+        """The hidden tests' Python files: probes.py, test_*.py and any helper beside them."""
+        return sorted(self.graders.glob("*.py"))
+
+    @property
+    def cache(self) -> Path:
+        """Reference values computed from the solution, per torch build."""
+        return self.root / CACHE
+
+
+def discover(root: Path) -> list[str]:
+    """Slugs of all assignments (folders with an assignment.yaml), in name order."""
+    folder = root / "assignments"
+    return sorted(p.parent.name for p in folder.glob(f"*/{CONFIG_NAME}")) if folder.is_dir() else []
+
+
+def resolve_slugs(root: Path, slugs: list[str]) -> list[str]:
+    """The slugs asked for (all when none), each checked to exist."""
+    known = discover(root)
+    if not slugs:
+        if not known:
+            raise AutograderError(root / "assignments", f"no assignments found (expected assignments/<slug>/{CONFIG_NAME})")
+        return known
+    for slug in slugs:
+        if slug not in known:
+            raise AutograderError(Layout(root, slug).source,
+                                  f"no assignment '{slug}' here (known: {', '.join(known) or 'none'})")
+    return list(slugs)

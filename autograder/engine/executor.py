@@ -1,0 +1,286 @@
+"""Run a notebook's cells in a fresh worker process and collect per-cell results and probe values.
+
+Workers are forked from a warm fork server (autograder.sandboxed.fork_server: torch and the worker
+imported once), so each submission gets its own process without paying for Python and torch
+start-up. The grader never runs student code itself and reads the worker's reports as untrusted JSON.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from .. import wording
+from ..config import Limits
+from ..protocol import messages
+from ..protocol.frames import ChannelError, FrameReader
+from ..protocol.jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
+from ..protocol.messages import CellResult, ProbeResult, WorkerSetup
+from ..protocol.progress import CELL, Position, ProgressReader, job_file
+from .fork_client import ForkClient
+from .slots import WorkerSlot, remove_stale_slots
+
+MAX_ATTEMPTS = 3
+_GRACE = 2.0  # seconds past a cell's own limit before the worker is killed from outside
+_LOOK_SECONDS = 0.25  # how often the grader looks at a silent worker's progress page
+_START_SECONDS = 60.0
+_MAX_SLOTS = 64
+_REPORT_BYTES = 64 << 20  # reports of one run, besides its cells' printed output
+_REPORTS = 20_000  # messages of one run, besides one per cell
+_slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Everything one submission's run produced, as plain data."""
+
+    cells: tuple[CellResult, ...]
+    probes: dict[str, ProbeResult]
+    problems: tuple[str, ...] = ()
+    seconds: float = 0.0
+    peak_memory: int | None = None  # bytes, the worker and everything it started (where cgroups are used)
+
+
+@dataclass
+class _Attempt:
+    cells: dict[int, CellResult] = field(default_factory=dict)
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    stopped_at: Position | None = None  # where the worker was when it died or was killed
+    peak_memory: int | None = None
+    finished: bool = False
+    failure: str | None = None
+    timed_out: bool = False
+    fallbacks: bool = False
+
+
+class Executor:
+    """Runs notebooks for one assignment; safe to use from several threads at once."""
+
+    def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
+                 release: str | None = None, server: ForkClient | None = None):
+        """`release`: the student notebook, if most runs will be of submissions of it (compiled once);
+        `server`: a fork server for the same probes and release, started earlier (this executor closes it)."""
+        self.probes_path = probes_path
+        self.limits = limits
+        self.seeds = seeds
+        self._server = server or ForkClient(probes_path, release)
+        self._free_slots: list[WorkerSlot] = []
+        self._all_slots: list[WorkerSlot] = []
+        self._slot_lock = threading.Lock()
+        self.setup: WorkerSetup | None = None  # what the first worker reported before running anything
+        self.fallbacks = 0  # workers whose torch speed-ups fell back to torch's own code while running
+
+    def run(self, cells: list[CellJob]) -> Execution:
+        """Run the cells; a cell (or the probes after it) that kills or hangs the worker is skipped on a fresh retry."""
+        started = time.monotonic()
+        problems: list[str] = []
+        jobs = list(cells)
+        unchecked: dict[int, str] = {}
+        attempt = _Attempt()
+        for _ in range(MAX_ATTEMPTS):
+            attempt = self._attempt(jobs, unchecked, started)
+            if attempt.fallbacks:
+                with self._slot_lock:
+                    self.fallbacks += 1
+            where = attempt.stopped_at
+            if attempt.finished or where is None:
+                break
+            status = TIMEOUT if attempt.timed_out else CRASHED
+            if where.stage == CELL:
+                problems.append(f"{jobs[where.index].shown}: {attempt.failure}; it was skipped and the notebook run again")
+                jobs[where.index] = replace(jobs[where.index], skip=status, skip_reason=attempt.failure or "")
+            else:
+                after = jobs[where.index].shown if where.index < len(jobs) else "the last cell"
+                problems.append(f"checking the values after {after}: {attempt.failure}; those checks were skipped "
+                                "and the notebook run again")
+                unchecked[where.index] = f"checking the values after {after} {_ended(status)}"
+        if not attempt.finished and attempt.failure:
+            problems.append(f"the run did not finish: {attempt.failure}")
+        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
+                        for i, job in enumerate(jobs))
+        return Execution(results, _worded(attempt.probes, results), tuple(problems), time.monotonic() - started,
+                         attempt.peak_memory)
+
+    @staticmethod
+    def _final_cell(index: int, job: CellJob, attempt: _Attempt) -> CellResult:
+        if index in attempt.cells:
+            return attempt.cells[index]
+        return CellResult(index, job.id, CRASHED, notes=("not run: the notebook stopped before this cell",))
+
+    def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float) -> _Attempt:
+        attempt = _Attempt()
+        slot = self._take_slot()
+        try:
+            with contextlib.ExitStack() as stack:
+                scratch = str(slot.scratch) if slot else \
+                    stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
+                paths = tuple(str(p) for p in slot.paths) if slot else ()
+                job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
+                                tuple(unchecked.items()))
+                job_fd = job_file(encode_job(job))
+                try:
+                    progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))
+                    pid, report_fd = self._server.spawn(job_fd, slot.join_fds if slot else ())
+                finally:
+                    os.close(job_fd)
+                try:
+                    # What one notebook may send: its cells' capped output and probe values, with room to
+                    # spare; a notebook writing into the pipe itself must not fill the grader's memory.
+                    budget = _REPORT_BYTES + len(jobs) * self.limits.output_kb * 1024 * 2
+                    self._collect(FrameReader(report_fd, messages.MAX_FRAME, budget), progress, attempt, started)
+                finally:
+                    os.close(report_fd)
+                    _kill(pid)
+                    if slot is not None:
+                        attempt.peak_memory = slot.peak_memory()
+        finally:
+            if slot is not None:
+                with self._slot_lock:
+                    self._free_slots.append(slot)
+        return attempt
+
+    def _take_slot(self) -> WorkerSlot | None:
+        """A cgroup slot no earlier worker has a process in; None where cgroups cannot be made (not root).
+
+        Killed workers take a few milliseconds to leave their slot, so rather than wait, another slot is
+        made; the pool settles at a few more slots than workers running at once.
+        """
+        with self._slot_lock:
+            for slot in self._free_slots:
+                if not slot.processes():
+                    self._free_slots.remove(slot)
+                    slot.reset_peak()
+                    slot.clear_scratch()
+                    return slot
+            if os.geteuid() != 0:
+                return None
+            if len(self._all_slots) >= _MAX_SLOTS and self._free_slots:
+                slot = self._free_slots.pop(0)
+                slot.empty()
+                slot.reset_peak()
+                slot.clear_scratch()
+                return slot
+            if not self._all_slots:
+                remove_stale_slots()
+            try:
+                slot = WorkerSlot(f"g{os.getpid()}-{next(_slot_numbers)}", self.limits.memory_mb)
+            except OSError:
+                return None
+            self._all_slots.append(slot)
+            return slot
+
+    def close(self) -> None:
+        self._server.close()
+        for slot in self._all_slots:
+            slot.empty()
+            slot.remove()
+
+    def worker_setup(self) -> WorkerSetup:
+        """Start one empty worker to learn which isolation layers (and speed-ups) are in effect here."""
+        if self.setup is None:
+            self.run([])
+        return self.setup or WorkerSetup(missing=("the worker did not report its isolation",))
+
+    def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float) -> None:
+        """Read the worker's reports until it is done; kill it when a cell overruns (seen on the progress page)."""
+        limits = self.limits
+        notebook_deadline = started + limits.notebook_seconds + _GRACE
+        spawned = time.monotonic()
+        where = progress.position()
+        allowed = _REPORTS + progress.cells
+        while True:
+            stage_deadline = spawned + _START_SECONDS if where is None else where.started + limits.cell_seconds + _GRACE
+            deadline = min(notebook_deadline, stage_deadline)
+            try:
+                message = reader.read(min(_LOOK_SECONDS, max(0.0, deadline - time.monotonic())))
+            except ChannelError as problem:
+                attempt.stopped_at = self._unfinished(progress, attempt)
+                attempt.failure = ("the worker process ended abruptly (crash, exit or memory limit)"
+                                   if str(problem) == "end of channel" else
+                                   f"the notebook broke the grader's channel ({problem})")
+                return
+            if message is None:
+                latest, now = progress.position(), time.monotonic()
+                if latest != where and now < notebook_deadline:
+                    where = latest  # the worker moved on: a new deadline
+                    continue
+                if now < deadline:
+                    continue
+                attempt.stopped_at = self._unfinished(progress, attempt)
+                attempt.timed_out = True
+                attempt.failure = ("the notebook ran past its time limit of "
+                                   f"{limits.notebook_seconds:g} s" if now >= notebook_deadline
+                                   else f"still running after {limits.cell_seconds:g} s, the time limit of one cell")
+                return
+            allowed -= 1
+            if allowed < 0:
+                attempt.stopped_at = self._unfinished(progress, attempt)
+                attempt.failure = "the notebook flooded the grader's channel with reports"
+                return
+            try:
+                done = self._take(message, attempt, progress.cells)
+            except (ValueError, KeyError, TypeError):
+                attempt.failure = "the notebook wrote garbage into the grader's channel"
+                return
+            if done:
+                return
+            if message.get("type") == messages.READY and self.setup is None:
+                self.setup = messages.parse_ready(message)
+
+    @staticmethod
+    def _unfinished(progress: ProgressReader, attempt: _Attempt) -> Position | None:
+        """Where the worker stopped, if that is a cell still without a result or the probes after a cell."""
+        where = progress.position()
+        if where is None or (where.stage == CELL and where.index in attempt.cells):
+            return None
+        return where
+
+    @staticmethod
+    def _take(message: dict, attempt: _Attempt, cells: int) -> bool:
+        """Record one report; True when the worker has nothing more to say."""
+        kind = message["type"]
+        if kind == messages.CELL:
+            result = messages.parse_cell(message)
+            if not 0 <= result.index < cells:
+                raise ValueError("a cell the notebook does not have")
+            attempt.cells[result.index] = result
+        elif kind == messages.PROBE:
+            name, probe = messages.parse_probe(message)
+            attempt.probes[name] = probe
+        elif kind == messages.OVERSIZE and message.get("name"):
+            attempt.probes[str(message["name"])] = ProbeResult(False, error="value too large to grade")
+        elif kind == messages.FATAL:
+            attempt.failure = f"the worker failed: {str(message.get('error'))[:300]}"
+            return True
+        elif kind == messages.DONE:
+            attempt.finished = True
+            attempt.fallbacks = message.get("fallbacks") not in (0, None)
+            return True
+        return False
+
+
+def _worded(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...]) -> dict[str, ProbeResult]:
+    """Probes that failed after a cell that did not run cleanly say so, in terms of that cell."""
+    worded = dict(probes)
+    for name, probe in probes.items():
+        if not probe.ok and probe.blocked_by is not None and 0 <= probe.blocked_by < len(cells):
+            worded[name] = replace(probe, error=wording.blocked_by(cells[probe.blocked_by]))
+    return worded
+
+
+def _ended(status: str) -> str:
+    return "took too long" if status == TIMEOUT else "ended the worker process"
+
+
+def _kill(pid: int) -> None:
+    """Kill the worker and every process it started (its process group; its PID namespace dies with it)."""
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError):
+            pass

@@ -1,0 +1,96 @@
+"""Read a notebook file from disk, turning every way it can be broken into one clear error."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .errors import Location, NotebookReadError
+
+_CELL_TYPES = ("code", "markdown", "raw")
+# What the student notebook holds where an answer goes.
+PLACEHOLDER = "### your code"
+
+
+def read_notebook(path: Path, raw: bytes | None = None) -> NotebookNode:
+    """Parse and validate a .ipynb file (older v4 minors and v3 are upgraded to v4)."""
+    text, _ = _parse(path, raw)
+    invalid: dict = {}
+    try:
+        nb = nbformat.reads(text, as_version=4, capture_validation_error=invalid)  # validates once
+    except Exception as exc:  # nbformat raises several types for malformed structure
+        raise NotebookReadError(path, f"not a valid notebook: {exc}") from None
+    if invalid.get("ValidationError") is not None:
+        raise NotebookReadError(path, f"not a valid notebook: {invalid['ValidationError'].message}")
+    return nb
+
+
+def read_submission(path: Path, raw: bytes | None = None) -> NotebookNode:
+    """The cells of a submission (type, id, source; no outputs): what grading reads, checked quickly.
+
+    A v4 notebook whose cells have the expected shape is taken as it is: the schema check of the
+    whole file (outputs included) costs more than grading the rest of it, and a flaw in a part
+    grading never reads should not cost a student their grade. Anything unusual goes through
+    read_notebook, which upgrades old formats and names what is wrong.
+    """
+    text, data = _parse(path, raw)
+    cells = data.get("cells")
+    if data.get("nbformat") == 4 and isinstance(cells, list) and all(map(_plain_cell, cells)):
+        return NotebookNode(nbformat=4, nbformat_minor=data.get("nbformat_minor"), cells=[
+            NotebookNode(cell_type=c["cell_type"], id=c.get("id"), source=cell_text(c["source"])) for c in cells])
+    return read_notebook(path, raw)
+
+
+def _plain_cell(cell) -> bool:
+    if not isinstance(cell, dict) or cell.get("cell_type") not in _CELL_TYPES:
+        return False
+    source, cell_id = cell.get("source"), cell.get("id")
+    return (isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)) \
+        and (cell_id is None or isinstance(cell_id, str))
+
+
+def cell_text(source: str | list[str]) -> str:
+    """A cell's source as one string: notebooks store it as a string or as a list of lines."""
+    return source if isinstance(source, str) else "".join(source)
+
+
+def notebook_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+    """A notebook file's content, or an error a student can act on (missing, a folder, too large)."""
+    try:
+        if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+            raise NotebookReadError(path, f"is {size >> 20} MB; notebooks over {max_bytes >> 20} MB are not graded "
+                                          "(clear large outputs and save again)")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotebookReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise NotebookReadError(path, "is a folder, not a notebook file") from None
+    except OSError as exc:
+        raise NotebookReadError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
+    """The file's text and JSON, or a NotebookReadError saying what is wrong with it."""
+    if raw is None:
+        raw = notebook_bytes(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotebookReadError(path, f"not UTF-8 text (bad byte at offset {exc.start}); "
+                                      "save the notebook from Jupyter again") from None
+    if not text.strip():
+        raise NotebookReadError(path, "the file is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if path.suffix.lower() != ".ipynb":
+            raise NotebookReadError(path, f"not a Jupyter notebook ('{path.suffix or 'no extension'}' file); "
+                                          "submit the .ipynb file saved from Jupyter") from None
+        raise NotebookReadError(Location(path, line=exc.lineno), f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+    if not isinstance(data, dict) or "nbformat" not in data or "cells" not in data and "worksheets" not in data:
+        raise NotebookReadError(path, "JSON but not a Jupyter notebook (no 'nbformat' and 'cells')")
+    if not isinstance(data["nbformat"], int) or data["nbformat"] < 3:
+        raise NotebookReadError(path, f"notebook format {data['nbformat']!r} is too old; open and save it in Jupyter")
+    return text, data

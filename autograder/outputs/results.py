@@ -1,0 +1,151 @@
+"""GradeReport -> what people read: Gradescope results.json, feedback.md, the grades.csv gradebook."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from ..config import AssignmentConfig
+from ..protocol.jobs import ERROR
+from ..scoring.points import GradeReport, question_weights, test_points
+from ..scoring.suite import HIDDEN
+from ..wording import cell_note, missing_definition
+
+HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
+
+
+def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
+    """The Gradescope autograder results schema: score, tests[] with visibility."""
+    tests = []
+    for question in report.questions:
+        weights = question_weights([o.test for o in question.outcomes])
+        for outcome in question.outcomes:
+            points = test_points(outcome.test, config, weights)
+            tests.append({
+                "name": f"{question.name}: {outcome.test.name}",
+                "number": question.id,
+                "score": round(points if outcome.passed else 0.0, 4),
+                "max_score": round(points, 4),
+                "output": _message(outcome),
+                "visibility": outcome.test.visibility,
+            })
+    data = {
+        "score": report.score,
+        "max_score": report.max_score,
+        "output": _summary(report),
+        "execution_time": round(report.seconds, 3),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
+    """What the student reads: the score, each question's points, and what to fix."""
+    lines = [f"# {config.title}", "", f"Submission: `{report.submission}`", "",
+             f"**Score: {_num(report.score)} / {_num(report.max_score)}**", ""]
+    if report.error:
+        lines += ["Your file could not be graded:", "", f"> {report.error}", ""]
+    for question in report.questions:
+        lines.append(f"## {question.name} — {_num(question.score)} / {_num(question.max_score)}")
+        lines.append("")
+        for outcome in question.outcomes:
+            mark = "✅" if outcome.passed else "❌"
+            hidden = " (hidden test)" if outcome.test.visibility == HIDDEN else ""
+            lines.append(f"- {mark} {outcome.test.name}{hidden}")
+            if not outcome.passed:
+                lines.append(f"  - {_message(outcome)}")
+        lines.append("")
+    problems = _cell_problems(report)
+    if problems or report.notes:
+        lines += ["## While running your notebook", ""]
+        lines += [f"- {note}" for note in report.notes]
+        lines += problems
+        lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
+    """The notebook as it ran, each cell with its output, and beside each cell the outcome of the
+    tests that check its values (`test_cells`: test function -> cell id) and its own problems;
+    the whole `feedback` (feedback.md) on top.
+
+    Built as plain nbformat 4.5 JSON: schema validation of every cell would cost more than grading
+    the notebook's answers (the tests validate the result)."""
+    cells = [_markdown(feedback.decode("utf-8"))]
+    beside: dict[str, list[str]] = {}
+    for question in report.questions:
+        for outcome in question.outcomes:
+            cell_id = test_cells.get(outcome.test.function_name)
+            if cell_id:
+                mark = "✅" if outcome.passed else "❌"
+                line = f"{mark} **{question.name}**: {outcome.test.name}"
+                beside.setdefault(cell_id, []).append(line if outcome.passed else f"{line} — {_message(outcome)}")
+    for index, result in enumerate(report.cells):
+        outputs = []
+        if result.output:
+            outputs.append({"output_type": "stream", "name": "stdout", "text": result.output})
+        if result.error:
+            outputs.append({"output_type": "error", "ename": result.error["ename"], "evalue": result.error["evalue"],
+                            "traceback": result.error["traceback"].splitlines()})
+        cells.append({"cell_type": "code", "execution_count": None, "outputs": outputs, "source": result.source,
+                      "metadata": {"autograder": {"origin": result.origin, "status": result.status}}})
+        note = cell_note(result, report.cells[:index])
+        lines = ([f"**{result.label}:** {note}"] if note else []) + beside.get(result.id, [])
+        if lines:
+            cells.append(_markdown("\n".join(f"> {line}  " for line in lines)))
+    for index, cell in enumerate(cells):
+        cell["id"] = f"graded-{index}"
+    nb = {"cells": cells, "metadata": {"autograder": {"graded": report.submission}}, "nbformat": 4, "nbformat_minor": 5}
+    # One line: Jupyter does not mind, and the C encoder is five times faster than an indenting one.
+    return (json.dumps(nb, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _markdown(text: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
+
+
+def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["submission", "score", "max_score"] + [q.id for q in config.questions])
+    for report in reports:
+        by_id = {q.id: q.score for q in report.questions}
+        writer.writerow([report.submission, _num(report.score), _num(report.max_score)]
+                        + [_num(by_id.get(q.id, 0.0)) for q in config.questions])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _message(outcome) -> str:
+    if outcome.passed:
+        return "passed"
+    return HIDDEN_MESSAGE if outcome.test.visibility == HIDDEN else outcome.message
+
+
+def _summary(report: GradeReport) -> str:
+    if report.error:
+        return f"Not graded: {report.error}"
+    counts: dict[str, int] = {}
+    for cell in report.cells:
+        counts[cell.status] = counts.get(cell.status, 0) + 1
+    ran = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return f"Score {_num(report.score)} / {_num(report.max_score)}. Cells: {ran}." + (
+        " " + " ".join(report.notes) if report.notes else "")
+
+
+def _cell_problems(report: GradeReport) -> list[str]:
+    lines = []
+    for index, cell in enumerate(report.cells):
+        earlier = report.cells[:index]
+        note = cell_note(cell, earlier)
+        if note:
+            lines.append(f"- {cell.label}: {note}")
+        if cell.status == ERROR and cell.error and missing_definition(cell, earlier) is None:  # else the cause says it all
+            tail = "\n".join(cell.error["traceback"].strip().splitlines()[-6:])
+            lines += ["", "  ```", *("  " + line for line in tail.splitlines()), "  ```", ""]
+    return lines
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

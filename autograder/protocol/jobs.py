@@ -1,0 +1,71 @@
+"""What the grader asks of a worker, and the statuses a cell can end in."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ..config import Limits
+from ..notebooks import cell_text
+
+OK = "ok"
+ERROR = "error"
+TIMEOUT = "timeout"
+NOT_ANSWERED = "not answered"
+CRASHED = "crashed"
+# Processes a worker may have at once (its cgroup where there is one; an rlimit besides).
+PROCESS_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """One cell to run: its id in the released notebook, its code, and where the code came from."""
+
+    id: str
+    source: str
+    origin: str  # "protected" (restored from the release), "answer", or "extra" (added by the student)
+    skip: str | None = None  # a status when the cell must not run: not answered, or it hung/crashed a worker
+    skip_reason: str = ""   # said in the feedback next to that status
+    label: str = ""  # how the student finds it: "code cell 5" counts code cells in their own notebook
+
+    @property
+    def shown(self) -> str:
+        return self.label or f"cell {self.id}"
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    cells: tuple[CellJob, ...]
+    probes_path: str | None
+    limits: Limits
+    scratch: str
+    seeds: tuple[int, ...] = ()
+    cgroups: tuple[str, ...] = ()  # the cgroup folders the worker joins (made by the grader)
+    # Probes not to run, because they ended an earlier run: (index of the cell they follow, or the
+    # number of cells for those at the end; why), reported as failed with that reason.
+    unchecked: tuple[tuple[int, str], ...] = ()
+
+
+def encode_job(job: WorkerJob) -> bytes:
+    # By hand: dataclasses.asdict deep-copies every field, a measurable cost per submission.
+    data = {"cells": [vars(cell) for cell in job.cells], "probes_path": job.probes_path, "limits": vars(job.limits),
+            "scratch": job.scratch, "seeds": list(job.seeds), "cgroups": list(job.cgroups),
+            "unchecked": [list(pair) for pair in job.unchecked]}
+    return json.dumps(data).encode("utf-8")
+
+
+def decode_job(data: dict) -> WorkerJob:
+    return WorkerJob(
+        cells=tuple(CellJob(**cell) for cell in data["cells"]),
+        probes_path=data["probes_path"],
+        limits=Limits(**data["limits"]),
+        scratch=data["scratch"],
+        seeds=tuple(int(seed) for seed in data.get("seeds", ())),
+        cgroups=tuple(str(path) for path in data.get("cgroups", ())),
+        unchecked=tuple((int(index), str(reason)) for index, reason in data.get("unchecked", ())),
+    )
+
+
+def as_released(notebook) -> list[CellJob]:
+    """A notebook's code cells run as they are, labelled as in a submission that kept its layout."""
+    return [CellJob(c.id, cell_text(c.source), "protected", label=f"code cell {number}")
+            for number, c in enumerate((c for c in notebook.cells if c.cell_type == "code"), start=1)]

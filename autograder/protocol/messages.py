@@ -1,0 +1,107 @@
+"""The reports a worker sends, both sides of the format in one place: the worker builds them with
+the functions here, the grader parses them back with `parse_*`, trusting no field."""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+MAX_FRAME = 8 << 20  # a worker sends no larger frame (it sends OVERSIZE instead); the grader refuses one
+PID = struct.Struct("!i")  # the fork server's reply to a request: the new worker's pid
+
+READY, CELL, PROBE, OVERSIZE, FATAL, DONE = "ready", "cell", "probe", "oversize", "fatal", "done"
+_NOTE_CHARS, _NOTES, _ERROR_CHARS, _TRACEBACK_CHARS = 500, 20, 500, 4000
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """How one cell ran, as the grader keeps it."""
+
+    index: int
+    id: str
+    status: str
+    output: str = ""
+    error: dict | None = None  # {"ename", "evalue", "traceback"}
+    notes: tuple[str, ...] = ()
+    label: str = ""
+    source: str = ""  # the code that ran (or was meant to), for the graded notebook
+    origin: str = ""  # "protected", "answer" or "extra", as in CellJob
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe's value (plain JSON, decoded by the tests) or why there is none."""
+
+    ok: bool
+    value: object = None
+    error: str = ""
+    # The index of the cell the probe runs after, when that cell did not run cleanly: the
+    # grader words the failure in terms of that cell.
+    blocked_by: int | None = None
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker reports before any student code runs: isolation layers in effect and missing,
+    and the torch speed-ups of the fork server that fell back to torch's own code."""
+
+    layers: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def ready(layers: list[str], missing: list[str], warnings: list[str]) -> dict:
+    return {"type": READY, "isolation": layers, "missing": missing, "warnings": warnings}
+
+
+def parse_ready(message: dict) -> WorkerSetup:
+    def texts(key: str) -> tuple[str, ...]:
+        return tuple(str(x)[:300] for x in message.get(key, [])[:20])
+
+    return WorkerSetup(texts("isolation"), texts("missing"), texts("warnings"))
+
+
+def cell(index: int, cell_id: str, status: str, output: str = "", error: dict | None = None,
+         notes: list[str] | None = None) -> dict:
+    return {"type": CELL, "index": index, "id": cell_id, "status": status, "output": output, "error": error,
+            "notes": notes or []}
+
+
+def probe_value(name: str, value: object) -> dict:
+    return {"type": PROBE, "name": name, "ok": True, "value": value}
+
+
+def probe_failure(name: str, error: str, blocked_by: int | None = None) -> dict:
+    return {"type": PROBE, "name": name, "ok": False, "error": error, "blocked_by": blocked_by}
+
+
+def oversize(message: dict) -> dict:
+    """Stands in for a message larger than MAX_FRAME."""
+    return {"type": OVERSIZE, "what": message.get("type"), "name": message.get("name"), "index": message.get("index")}
+
+
+def fatal(error: str) -> dict:
+    return {"type": FATAL, "error": error}
+
+
+def done(fallbacks: int = 0) -> dict:
+    """The worker is done; `fallbacks`: tensors it printed with torch's own code after the quick
+    measurement failed (a sign of a torch this package does not know yet)."""
+    return {"type": DONE, "fallbacks": fallbacks}
+
+
+def parse_cell(message: dict) -> CellResult:
+    error = message.get("error")
+    if error is not None:
+        error = {key: str(error.get(key, ""))[:_TRACEBACK_CHARS] for key in ("ename", "evalue", "traceback")}
+    return CellResult(
+        index=int(message["index"]), id=str(message["id"]), status=str(message["status"]),
+        output=str(message.get("output", "")), error=error,
+        notes=tuple(str(note)[:_NOTE_CHARS] for note in message.get("notes", [])[:_NOTES]),
+    )
+
+
+def parse_probe(message: dict) -> tuple[str, ProbeResult]:
+    blocked = message.get("blocked_by")
+    return str(message["name"]), ProbeResult(bool(message["ok"]), message.get("value"),
+                                             str(message.get("error", ""))[:_ERROR_CHARS],
+                                             int(blocked) if blocked is not None else None)

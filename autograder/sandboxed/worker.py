@@ -1,0 +1,257 @@
+"""Runs inside the worker process: executes the cells, then the probes, and reports as JSON frames.
+
+Nothing here trusts the student's code, and nothing the grader needs to keep secret is here:
+the only ways out are the report pipe to the grader, carrying plain data (see plaindata.py), and
+the page where the worker marks which cell it is running (progress.py).
+"""
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import linecache
+import os
+import signal
+import sys
+import traceback
+import types
+
+import torch
+
+from ..notebooks import PLACEHOLDER
+from ..probes import END, Probes, load_probes
+from ..protocol import messages, plaindata
+from ..protocol.frames import frame, write_all
+from ..protocol.jobs import ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob, WorkerJob
+from ..protocol.progress import CELL, PROBES, ProgressWriter
+from . import tensor_format
+from .ipython_shim import Shell, display, to_python
+from .isolation import Inherited, enter_sandbox
+
+# The worker is forked from a process that imported torch; one thread avoids the OpenMP pool
+# deadlocking in forked children, and grading many small notebooks in parallel wants no more.
+torch.set_num_threads(1)
+
+PROBE_SECONDS = 10.0
+_FLUSH_BYTES = 256 << 10  # buffered reports sent early past this size; the pipe holds 1 MB (execute.py)
+
+
+class CellTimeout(BaseException):
+    """Raised inside student code when its time is up; BaseException so `except Exception` misses it."""
+
+
+class CappedOutput(io.TextIOBase):
+    """Collects printed text up to a limit, counting what it drops."""
+
+    def __init__(self, limit: int):
+        self.limit, self.size, self.dropped = limit, 0, 0
+        self.parts: list[str] = []
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def text(self) -> str:
+        body = "".join(self.parts)
+        return body + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
+
+
+def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: Inherited = Inherited()) -> None:
+    """Entry point of the worker process; never returns."""
+    conn = Reports(report_fd)
+    try:
+        probes = _preloaded.get(job.probes_path) or load_probes(job.probes_path)  # before the sandbox hides them
+        probes.seeds = job.seeds
+        isolation = enter_sandbox(job, inherited)
+        conn.send(messages.ready(isolation.layers, isolation.missing, list(inherited.warnings)))
+        run_cells(job, probes, conn, progress)
+        conn.send(messages.done(tensor_format.fallbacks))
+        conn.flush()
+    except BaseException as exc:  # the student may break anything; report what we can
+        try:
+            conn.send(messages.fatal(f"{type(exc).__name__}: {exc}"))
+            conn.flush()
+        except BaseException:
+            pass
+    finally:
+        os._exit(0)
+
+
+class Reports:
+    """The report pipe, written once at the end (or when much has piled up), not once per message.
+
+    Where the worker is meanwhile, the grader reads from the progress page (progress.py).
+    """
+
+    def __init__(self, fd: int):
+        self.fd, self.size = fd, 0
+        self.frames: list[bytes] = []
+        self._pipe = _identity(fd)
+
+    def verify(self) -> None:
+        """End the worker now if the notebook closed or replaced the pipe: the progress page then
+        still names the cell (or the probes) that did it, so the grader skips exactly that."""
+        try:
+            same = _identity(self.fd) == self._pipe
+        except OSError:
+            same = False
+        if not same:
+            os._exit(1)
+
+    def send(self, message: dict) -> None:
+        data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        if len(data) > messages.MAX_FRAME:
+            data = json.dumps(messages.oversize(message)).encode("utf-8")
+        self.frames.append(frame(data))
+        self.size += len(data)
+        if self.size > _FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        data, self.frames, self.size = b"".join(self.frames), [], 0
+        write_all(self.fd, data)
+
+
+def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressWriter) -> None:
+    """Run the job's cells in one namespace, each followed by the probes that read it, reporting to `conn`."""
+    shell = Shell()
+    ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
+    signal.signal(signal.SIGALRM, _on_alarm)
+    unchecked = dict(job.unchecked)
+    for index, cell in enumerate(job.cells):
+        progress.mark(index, CELL)
+        result = _run_cell(index, cell, ns, shell, job)
+        conn.verify()
+        conn.send(result)
+        blocked_by = index if result["status"] != OK else None
+        _run_probes_after(index, probes.by_cell.get(cell.id, []), ns, conn, progress, unchecked, blocked_by)
+    _run_probes_after(len(job.cells), probes.by_cell.get(END, []), ns, conn, progress, unchecked)
+
+
+def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress: ProgressWriter,
+                      unchecked: dict[int, str], blocked_by: int | None = None) -> None:
+    """Run the probes that follow cell `index` (the number of cells: the end), unless they killed an earlier run."""
+    if not after:
+        return
+    if index in unchecked:
+        for name, _ in after:
+            conn.send(messages.probe_failure(name, unchecked[index]))
+        return
+    progress.mark(index, PROBES)
+    for name, probe in after:
+        conn.send(_run_probe(name, probe, ns, blocked_by))
+    conn.verify()
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    status = os.fstat(fd)
+    return status.st_dev, status.st_ino
+
+
+_preloaded: dict[str | None, Probes] = {}
+_compiled: dict[tuple[str, str], types.CodeType] = {}  # (file name, source) -> code, made in the fork server
+
+
+def precompile(cells: list[CellJob]) -> None:
+    """Compile the released notebook's cells once in the fork server: every submission runs most of them."""
+    for cell in cells:
+        filename = f"<{cell.shown}>"
+        try:
+            _compiled[filename, cell.source] = _compile(cell.source, filename)
+        except SyntaxError:
+            pass  # an answer cell with its placeholder
+
+
+def _compile(source: str, filename: str) -> types.CodeType:
+    # dont_inherit: the cell gets Python's defaults, as in a kernel, not this module's __future__ imports.
+    return compile(to_python(source), filename, "exec", dont_inherit=True)
+
+
+def preload_probes(path: str | None) -> None:
+    """Load an assignment's probes in the fork server, so that no worker executes that file again."""
+    if path is not None:
+        _preloaded[path] = load_probes(path)
+
+
+def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob) -> dict:
+    result = messages.cell(index, cell.id, OK)
+    if cell.skip:
+        result.update(status=cell.skip, notes=[cell.skip_reason] if cell.skip_reason else [])
+        return result
+    filename = f"<{cell.shown}>"
+    try:
+        code = _compiled.get((filename, cell.source)) or _compile(cell.source, filename)
+    except SyntaxError as exc:
+        if PLACEHOLDER in cell.source:
+            result.update(status=NOT_ANSWERED, notes=[f"'{PLACEHOLDER}' is still in this cell"])
+        else:
+            result.update(status=ERROR, error=_error(exc, cell.source))
+        return result
+    linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+    output = CappedOutput(job.limits.output_kb * 1024)
+    shell.notes = []
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = output
+    signal.setitimer(signal.ITIMER_REAL, job.limits.cell_seconds)
+    try:
+        exec(code, ns)
+    except CellTimeout:
+        result.update(status=TIMEOUT)
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt: recorded like any error
+        result.update(status=ERROR, error=_error(exc, cell.source))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = saved
+    if result["status"] == TIMEOUT:
+        result["notes"].append(f"stopped after {job.limits.cell_seconds:g} s (the time limit of one cell)")
+    if PLACEHOLDER in cell.source and result["status"] == OK:
+        result["notes"].append(f"'{PLACEHOLDER}' is still in this cell")
+    result["output"] = output.text()
+    result["notes"] += shell.notes
+    return result
+
+
+def _run_probe(name: str, probe, ns: dict, blocked_by: int | None = None) -> dict:
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = CappedOutput(0)
+    signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
+    try:
+        state = torch.get_rng_state()  # a probe must not change what the student's next cell draws
+        try:
+            value = probe(ns)
+        finally:
+            torch.set_rng_state(state)
+        return messages.probe_value(name, plaindata.encode(value))
+    except CellTimeout:
+        return messages.probe_failure(name, f"took longer than {PROBE_SECONDS:g} s", blocked_by)
+    except BaseException as exc:
+        return messages.probe_failure(name, _one_line(exc), blocked_by)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = saved
+
+
+def _on_alarm(signum, frame):
+    raise CellTimeout()
+
+
+def _error(exc: BaseException, source: str) -> dict:
+    frames = [line for line in traceback.format_exception(exc) if __file__ not in line]
+    return {"ename": type(exc).__name__, "evalue": _one_line(exc, with_type=False), "traceback": "".join(frames)[-4000:]}
+
+
+def _one_line(exc: BaseException, with_type: bool = True) -> str:
+    try:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    except BaseException:
+        text = "(unprintable error)"
+    text = text[:300]
+    return f"{type(exc).__name__}: {text}" if with_type else text

@@ -1,0 +1,121 @@
+"""Grade one submission of an assignment: intake, isolated execution, hidden tests -> a GradeReport."""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..config import AssignmentConfig, load_config
+from ..course import Layout
+from ..engine.executor import Executor
+from ..engine.fork_client import ForkClient
+from ..engine.intake import ReleasedCell, plan_submission, released_cells
+from ..errors import AutograderError
+from ..notebooks import notebook_bytes, read_notebook, read_submission
+from ..probes import load_probes
+from ..testing import Run
+from .points import GradeReport, score_questions, zero_scores
+from .references import reference_run, validate_suite_on_solution
+from .suite import Suite, load_suite, run_test
+
+MAX_SUBMISSION_BYTES = 20 << 20
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Everything grading needs to know about one assignment, loaded and checked once."""
+
+    layout: Layout
+    config: AssignmentConfig
+    suite: Suite
+    release: tuple[ReleasedCell, ...]
+    probe_cells: dict[str, str]  # probe name -> id of the cell it runs after
+
+
+def load_assignment(root: Path, slug: str) -> Assignment:
+    layout = Layout(root, slug)
+    config = load_config(layout.config)
+    if not config.questions:
+        raise AutograderError(layout.config, "no questions; add a 'questions:' list to grade this assignment")
+    for path in (layout.student, layout.solution):
+        if not path.is_file():
+            raise AutograderError(path, "missing; run 'autograder build' first")
+    suite = load_suite(layout.graders, config)
+    release = tuple(released_cells(read_notebook(layout.student)))
+    return Assignment(layout, config, suite, release, _probe_cells(suite, release))
+
+
+def _probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> dict[str, str]:
+    """Probe name -> the cell it runs after (probes run at the end are left out)."""
+    probes = load_probes(str(suite.probes_path))
+    ids = {cell.id for cell in release}
+    for cell_id in probes.cells():
+        if cell_id not in ids:
+            raise AutograderError(suite.probes_path,
+                                  f"a probe runs after cell '{cell_id}', which the student notebook does not have")
+    return {name: cell_id for cell_id, found in probes.by_cell.items() if cell_id in ids for name, _ in found}
+
+
+class Grader:
+    """Grades files for one assignment; one worker process per submission, several at once."""
+
+    def __init__(self, assignment: Assignment, cache_dir: Path, server: ForkClient | None = None):
+        """`server`: this assignment's fork server, started early (before torch is imported), else one is made."""
+        torch.set_num_threads(1)  # comparisons are tiny; the cores belong to the workers
+        self.assignment = assignment
+        self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
+                                 release=str(assignment.layout.student), server=server)
+        self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
+        self.test_cells = self._test_cells(validate_suite_on_solution(assignment.suite, self.reference))
+
+    def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
+        """Test function name -> the last cell whose values it checks, where its feedback belongs."""
+        order = {cell.id: index for index, cell in enumerate(self.assignment.release)}
+        placed = {}
+        for test, names in reads.items():
+            cells = {self.assignment.probe_cells[name] for name in names if name in self.assignment.probe_cells}
+            if cells:
+                placed[test] = max(cells, key=lambda cell: order[cell])
+        return placed
+
+    def close(self) -> None:
+        self.executor.close()
+
+    def fingerprint(self) -> str:
+        """Changes whenever a result graded earlier could differ now: tests, probes, solution, config."""
+        digest = hashlib.sha256()
+        layout = self.assignment.layout
+        for path in [layout.config, layout.student, layout.solution, *layout.grader_sources()]:
+            digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(torch.__version__.encode())
+        return digest.hexdigest()[:16]
+
+    def grade_file(self, path: Path, stem: str, raw: bytes | None = None) -> GradeReport:
+        """Grade one file; `raw` is its content when the caller has read it already."""
+        started = time.monotonic()
+        config = self.assignment.config
+        try:
+            notebook = read_submission(path, raw if raw is not None else submission_bytes(path))
+        except AutograderError as error:
+            return GradeReport(path.name, stem, zero_scores(config), error=error.message)
+        plan = plan_submission(list(self.assignment.release), notebook)
+        execution = self.executor.run(list(plan.cells))
+        student = Run(execution.probes, self.reference.names)
+        outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
+        return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
+                           plan.notes + execution.problems, seconds=time.monotonic() - started,
+                           peak_memory=execution.peak_memory)
+
+
+def submission_bytes(path: Path) -> bytes:
+    """A submission's content, or an error a student can act on (missing, a folder, too large)."""
+    return notebook_bytes(path, MAX_SUBMISSION_BYTES)
+
+
+def student_run(grader: Grader, path: Path) -> Run:
+    """The probe values of one notebook, for running the hidden tests under pytest."""
+    plan = plan_submission(list(grader.assignment.release), read_submission(path))
+    return Run(grader.executor.run(list(plan.cells)).probes, grader.reference.names)
