@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
