@@ -9,7 +9,6 @@ from pathlib import Path
 from .course import Layout, resolve_slugs
 from .errors import AutograderError, GraderError
 from .files import write_atomically
-from .notebooks import read_notebook
 
 # Modules that import torch or nbclient (building, grading, exports, hidden tests) are imported by
 # the commands that need them: `merge` and `build --check`'s argument errors start in a fraction of
@@ -231,6 +230,8 @@ def _check(args) -> int:
 
 def _assignment_of(notebook: Path, root: Path) -> str:
     """The assignment a student notebook belongs to: its metadata, else its file name."""
+    from .notebooks import read_notebook  # nbformat takes a sixth of a second to import
+
     metadata = read_notebook(notebook).metadata.get("autograder", {})
     if isinstance(metadata, dict) and isinstance(metadata.get("assignment"), str):
         return metadata["assignment"]

@@ -12,8 +12,10 @@ def run_python(code: str) -> str:
     return done.stdout.strip()
 
 
-def test_the_command_line_loads_without_torch():
-    assert run_python("import sys\nfrom autograder import cli\nprint('torch' in sys.modules)") == "False"
+def test_the_command_line_loads_without_torch_or_the_notebook_machinery():
+    loaded = run_python("import sys\nfrom autograder import cli\n"
+                        "print(sorted(m for m in ('torch', 'nbclient', 'zmq', 'nbformat', 'nbconvert') if m in sys.modules))")
+    assert loaded == "[]"
 
 
 def test_grading_starts_the_fork_server_before_it_imports_torch(tmp_path):
