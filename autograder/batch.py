@@ -17,6 +17,7 @@ from .config import AssignmentConfig
 from .engine.fork_client import ForkClient
 from .errors import AutograderError, GraderError
 from .files import write_atomically
+from .i18n import _, language
 from .outputs.results import feedback_markdown, graded_notebook, grades_csv, results_json
 from .protocol.messages import WorkerSetup
 from .scoring.grader import Assignment, Grader, submission_bytes
@@ -98,13 +99,15 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             except GraderError:
                 raise
             except Exception as exc:  # a bug of ours must not cost the student their row
-                report = GradeReport(path.name, stem, zero_scores(config),
-                                     error=f"the grader failed on this file ({type(exc).__name__}: {exc}); tell the course staff")
+                with language(config.language):
+                    error = _("the grader failed on this file ({error}: {message}); tell the course staff").format(
+                        error=type(exc).__name__, message=exc)
+                report = GradeReport(path.name, stem, zero_scores(config), error=error)
             # record.json goes last: it is the mark that this submission is done.
             feedback = feedback_markdown(report, config)
             write_atomically({folder / "results.json": results_json(report, config),
                               folder / "feedback.md": feedback,
-                              folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells),
+                              folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells, config),
                               folder / RECORD: _record(report, digest, fingerprint)}, durable=False)
         with lock:
             on_report(report, reused)

@@ -8,6 +8,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from .errors import Location, NotebookReadError
+from .i18n import _
 
 _CELL_TYPES = ("code", "markdown", "raw")
 # What the student notebook holds where an answer goes.
@@ -16,14 +17,14 @@ PLACEHOLDER = "### your code"
 
 def read_notebook(path: Path, raw: bytes | None = None) -> NotebookNode:
     """Parse and validate a .ipynb file (older v4 minors and v3 are upgraded to v4)."""
-    text, _ = _parse(path, raw)
+    text, _data = _parse(path, raw)
     invalid: dict = {}
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error=invalid)  # validates once
     except Exception as exc:  # nbformat raises several types for malformed structure
-        raise NotebookReadError(path, f"not a valid notebook: {exc}") from None
+        raise NotebookReadError(path, _("not a valid notebook: {problem}").format(problem=exc)) from None
     if invalid.get("ValidationError") is not None:
-        raise NotebookReadError(path, f"not a valid notebook: {invalid['ValidationError'].message}")
+        raise NotebookReadError(path, _("not a valid notebook: {problem}").format(problem=invalid["ValidationError"].message))
     return nb
 
 
@@ -60,15 +61,16 @@ def notebook_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     """A notebook file's content, or an error a student can act on (missing, a folder, too large)."""
     try:
         if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
-            raise NotebookReadError(path, f"is {size >> 20} MB; notebooks over {max_bytes >> 20} MB are not graded "
-                                          "(clear large outputs and save again)")
+            raise NotebookReadError(path, _("is {size} MB; notebooks over {limit} MB are not graded "
+                                            "(clear large outputs and save again)").format(size=size >> 20,
+                                                                                            limit=max_bytes >> 20))
         return path.read_bytes()
     except FileNotFoundError:
-        raise NotebookReadError(path, "file not found") from None
+        raise NotebookReadError(path, _("file not found")) from None
     except IsADirectoryError:
-        raise NotebookReadError(path, "is a folder, not a notebook file") from None
+        raise NotebookReadError(path, _("is a folder, not a notebook file")) from None
     except OSError as exc:
-        raise NotebookReadError(path, f"cannot be read ({exc.strerror or exc})") from None
+        raise NotebookReadError(path, _("cannot be read ({reason})").format(reason=exc.strerror or exc)) from None
 
 
 def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
@@ -78,19 +80,21 @@ def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NotebookReadError(path, f"not UTF-8 text (bad byte at offset {exc.start}); "
-                                      "save the notebook from Jupyter again") from None
+        raise NotebookReadError(path, _("not UTF-8 text (bad byte at offset {offset}); "
+                                        "save the notebook from Jupyter again").format(offset=exc.start)) from None
     if not text.strip():
-        raise NotebookReadError(path, "the file is empty")
+        raise NotebookReadError(path, _("the file is empty"))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         if path.suffix.lower() != ".ipynb":
-            raise NotebookReadError(path, f"not a Jupyter notebook ('{path.suffix or 'no extension'}' file); "
-                                          "submit the .ipynb file saved from Jupyter") from None
-        raise NotebookReadError(Location(path, line=exc.lineno), f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+            raise NotebookReadError(path, _("not a Jupyter notebook ('{kind}' file); submit the .ipynb file saved "
+                                            "from Jupyter").format(kind=path.suffix or _("no extension"))) from None
+        raise NotebookReadError(Location(path, line=exc.lineno), _("invalid JSON at column {column}: {problem}").format(
+            column=exc.colno, problem=exc.msg)) from None
     if not isinstance(data, dict) or "nbformat" not in data or "cells" not in data and "worksheets" not in data:
-        raise NotebookReadError(path, "JSON but not a Jupyter notebook (no 'nbformat' and 'cells')")
+        raise NotebookReadError(path, _("JSON but not a Jupyter notebook (no 'nbformat' and 'cells')"))
     if not isinstance(data["nbformat"], int) or data["nbformat"] < 3:
-        raise NotebookReadError(path, f"notebook format {data['nbformat']!r} is too old; open and save it in Jupyter")
+        raise NotebookReadError(path, _("notebook format {version} is too old; open and save it in Jupyter").format(
+            version=repr(data["nbformat"])))
     return text, data

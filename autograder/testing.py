@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from .i18n import _
 from .protocol.plaindata import Opaque, decode
 
 
@@ -32,17 +33,27 @@ class Run:
         if name not in self._decoded:
             if name not in self._known:
                 raise LookupError(f"no probe named '{name}' in probes.py")
-            shown = name.split(":")[-1]  # '<cell id>:<variable>' probes are shown by the variable
             result = self._probes.get(name)
             if result is None:
-                raise ProbeUnavailable(f"{shown} could not be checked: your notebook stopped before computing it")
+                raise ProbeUnavailable(_("{what} could not be checked: your notebook stopped before computing it")
+                                       .format(what=shown_name(name)))
             if not result.ok:
-                raise ProbeUnavailable(f"{shown} could not be checked: {result.error}")
+                raise ProbeUnavailable(_("{what} could not be checked: {reason}").format(what=shown_name(name),
+                                                                                          reason=result.error))
             try:
                 self._decoded[name] = decode(result.value)
             except ValueError as exc:
-                raise ProbeUnavailable(f"{shown} could not be read: {exc}") from None
+                raise ProbeUnavailable(_("{what} could not be read: {reason}").format(what=shown_name(name),
+                                                                                       reason=exc)) from None
         return self._decoded[name]
+
+
+def shown_name(probe: str) -> str:
+    """How a student knows a probe: a `<cell id>:<variable>` probe by its variable; a probe that
+    calls the student's code by what it checks, never by its internal name."""
+    if ":" in probe:
+        return probe.split(":")[-1]
+    return _("the values this test computes with your code")
 
 
 class RecordingRun(Run):
@@ -61,20 +72,22 @@ def expect_tensor(got: Any, what: str) -> torch.Tensor:
     if isinstance(got, torch.Tensor):
         return got
     if isinstance(got, Opaque):
-        raise AssertionError(f"{what}: expected a tensor, got a {got.type_name}")
-    raise AssertionError(f"{what}: expected a tensor, got {type(got).__name__} {_short(got)}")
+        raise AssertionError(_("{what}: expected a tensor, got a {type}").format(what=what, type=got.type_name))
+    raise AssertionError(_("{what}: expected a tensor, got {type} {value}").format(
+        what=what, type=type(got).__name__, value=_short(got)))
 
 
 def expect_shape(got: Any, shape, what: str) -> torch.Tensor:
     tensor = expect_tensor(got, what)
     if list(tensor.shape) != list(shape):
-        raise AssertionError(f"{what}: expected shape {_shape(shape)}, got shape {_shape(tensor.shape)}")
+        raise AssertionError(_("{what}: expected shape {expected}, got shape {got}").format(
+            what=what, expected=_shape(shape), got=_shape(tensor.shape)))
     return tensor
 
 
 def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4) -> None:
     """Same shape and values within tolerance; the message names the largest difference and where."""
-    expected = expect_tensor(expected, f"{what} (reference)")
+    expected = expect_tensor(expected, _("{what} (reference)").format(what=what))
     tensor = expect_shape(got, expected.shape, what).double()
     expected = expected.double()
     if tensor.numel() == 0 or torch.allclose(tensor, expected, rtol=rtol, atol=atol, equal_nan=True):
@@ -87,29 +100,32 @@ def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: f
         flat = int(torch.argmax(diff.masked_fill(~bad, -1.0)))
         where = _unravel(flat, tensor.shape)
         count = int(bad.sum())
-        raise AssertionError(
-            f"{what}: {count} of {tensor.numel()} values differ; largest difference at {where}: "
-            f"expected {float(expected.reshape(-1)[flat]):.4f}, got {float(tensor.reshape(-1)[flat]):.4f}")
+        raise AssertionError(_("{what}: {count} of {total} values differ; largest difference at {where}: "
+                               "expected {expected}, got {got}").format(
+            what=what, count=count, total=tensor.numel(), where=where,
+            expected=f"{float(expected.reshape(-1)[flat]):.4f}", got=f"{float(tensor.reshape(-1)[flat]):.4f}"))
 
 
 def expect_equal(got: Any, expected: Any, what: str) -> None:
     if isinstance(expected, torch.Tensor):
         tensor = expect_shape(got, expected.shape, what)
         if not torch.equal(tensor.to(expected.dtype), expected):
-            raise AssertionError(f"{what}: values differ from what was expected")
+            raise AssertionError(_("{what}: values differ from what was expected").format(what=what))
     elif got != expected:
-        raise AssertionError(f"{what}: expected {_short(expected)}, got {_short(got)}")
+        raise AssertionError(_("{what}: expected {expected}, got {got}").format(
+            what=what, expected=_short(expected), got=_short(got)))
 
 
 def expect_same(student: Run, reference: Run, probe: str, what: str | None = None, **tolerance) -> None:
     """The student's value of `probe` is close to the solution's (a list: case by case)."""
-    what = what or probe.split(":")[-1]
+    what = what or shown_name(probe)
     got, expected = student[probe], reference[probe]
     if isinstance(expected, list):
         if not isinstance(got, list) or len(got) != len(expected):
-            raise AssertionError(f"{what}: expected {len(expected)} results, got {type(got).__name__}")
+            raise AssertionError(_("{what}: expected {count} results, got {type}").format(
+                what=what, count=len(expected), type=type(got).__name__))
         for number, (one, other) in enumerate(zip(got, expected), start=1):
-            expect_close(one, other, f"{what} (case {number})", **tolerance)
+            expect_close(one, other, _("{what} (case {number})").format(what=what, number=number), **tolerance)
     else:
         expect_close(got, expected, what, **tolerance)
 
@@ -118,7 +134,8 @@ def cases(run: Run, probe: str, count: int) -> list:
     """The list of `count` cases a probe returned (inputs and outputs together)."""
     got = run[probe]
     if not isinstance(got, list) or len(got) != count:
-        raise AssertionError(f"{probe}: expected {count} results")
+        raise AssertionError(_("{what}: expected {count} results, got {type}").format(
+            what=shown_name(probe), count=count, type=type(got).__name__))
     return got
 
 

@@ -6,16 +6,25 @@ import io
 import json
 
 from ..config import AssignmentConfig
+from ..i18n import _, language
 from ..protocol.jobs import ERROR
 from ..scoring.points import GradeReport, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
 
-HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
+
+def hidden_message() -> str:
+    return _("This hidden test failed. Its details are not shown; check your code against the task.")
 
 
 def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
-    """The Gradescope autograder results schema: score, tests[] with visibility."""
+    """The Gradescope autograder results schema: score, tests[] with visibility; its `output`
+    is the whole of feedback.md, so that students on Gradescope read what the feedback says."""
+    with language(config.language):
+        return _results_json(report, config)
+
+
+def _results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     tests = []
     for question in report.questions:
         weights = question_weights([o.test for o in question.outcomes])
@@ -27,12 +36,14 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
                 "score": round(points if outcome.passed else 0.0, 4),
                 "max_score": round(points, 4),
                 "output": _message(outcome),
+                "output_format": "md",
                 "visibility": outcome.test.visibility,
             })
     data = {
         "score": report.score,
         "max_score": report.max_score,
-        "output": _summary(report),
+        "output": _feedback_text(report, config),
+        "output_format": "md",
         "execution_time": round(report.seconds, 3),
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -43,36 +54,47 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
 
 def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
     """What the student reads: the score, each question's points, and what to fix."""
-    lines = [f"# {config.title}", "", f"Submission: `{report.submission}`", "",
-             f"**Score: {_num(report.score)} / {_num(report.max_score)}**", ""]
+    with language(config.language):
+        return _feedback_text(report, config).encode("utf-8")
+
+
+def _feedback_text(report: GradeReport, config: AssignmentConfig) -> str:
+    score = _("Score: {score} / {max_score}").format(score=_num(report.score), max_score=_num(report.max_score))
+    lines = [f"# {config.title}", "", _("Submission: `{file}`").format(file=report.submission), "", f"**{score}**", ""]
     if report.error:
-        lines += ["Your file could not be graded:", "", f"> {report.error}", ""]
+        lines += [_("Your file could not be graded:"), "", f"> {report.error}", ""]
     for question in report.questions:
         lines.append(f"## {question.name} — {_num(question.score)} / {_num(question.max_score)}")
         lines.append("")
         for outcome in question.outcomes:
             mark = "✅" if outcome.passed else "❌"
-            hidden = " (hidden test)" if outcome.test.visibility == HIDDEN else ""
+            hidden = " " + _("(hidden test)") if outcome.test.visibility == HIDDEN else ""
             lines.append(f"- {mark} {outcome.test.name}{hidden}")
             if not outcome.passed:
                 lines.append(f"  - {_message(outcome)}")
         lines.append("")
     problems = _cell_problems(report)
     if problems or report.notes:
-        lines += ["## While running your notebook", ""]
+        lines += ["## " + _("While running your notebook"), ""]
         lines += [f"- {note}" for note in report.notes]
         lines += problems
         lines.append("")
-    return "\n".join(lines).encode("utf-8")
+    return "\n".join(lines)
 
 
-def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
+def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str],
+                    config: AssignmentConfig | None = None) -> bytes:
     """The notebook as it ran, each cell with its output, and beside each cell the outcome of the
     tests that check its values (`test_cells`: test function -> cell id) and its own problems;
     the whole `feedback` (feedback.md) on top.
 
     Built as plain nbformat 4.5 JSON: schema validation of every cell would cost more than grading
     the notebook's answers (the tests validate the result)."""
+    with language(config.language if config is not None else "en"):
+        return _graded_notebook(report, feedback, test_cells)
+
+
+def _graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
     cells = [_markdown(feedback.decode("utf-8"))]
     beside: dict[str, list[str]] = {}
     for question in report.questions:
@@ -119,19 +141,8 @@ def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
 
 def _message(outcome) -> str:
     if outcome.passed:
-        return "passed"
-    return HIDDEN_MESSAGE if outcome.test.visibility == HIDDEN else outcome.message
-
-
-def _summary(report: GradeReport) -> str:
-    if report.error:
-        return f"Not graded: {report.error}"
-    counts: dict[str, int] = {}
-    for cell in report.cells:
-        counts[cell.status] = counts.get(cell.status, 0) + 1
-    ran = ", ".join(f"{n} {status}" for status, n in counts.items())
-    return f"Score {_num(report.score)} / {_num(report.max_score)}. Cells: {ran}." + (
-        " " + " ".join(report.notes) if report.notes else "")
+        return _("passed")
+    return hidden_message() if outcome.test.visibility == HIDDEN else outcome.message
 
 
 def _cell_problems(report: GradeReport) -> list[str]:

@@ -18,6 +18,7 @@ import types
 
 import torch
 
+from ..i18n import _, language
 from ..notebooks import PLACEHOLDER
 from ..probes import END, Probes, load_probes
 from ..protocol import messages, plaindata
@@ -72,7 +73,8 @@ def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: In
         probes.seeds = job.seeds
         isolation = enter_sandbox(job, inherited)
         conn.send(messages.ready(isolation.layers, isolation.missing, list(inherited.warnings)))
-        run_cells(job, probes, conn, progress)
+        with language(job.language):
+            run_cells(job, probes, conn, progress)
         conn.send(messages.done(tensor_format.fallbacks))
         conn.flush()
     except BaseException as exc:  # the student may break anything; report what we can
@@ -142,7 +144,7 @@ def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress
     if not after:
         return
     if index in unchecked:
-        for name, _ in after:
+        for name, _probe in after:
             conn.send(messages.probe_failure(name, unchecked[index]))
         return
     progress.mark(index, PROBES)
@@ -191,7 +193,7 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
         code = _compiled.get((filename, cell.source)) or _compile(cell.source, filename)
     except SyntaxError as exc:
         if PLACEHOLDER in cell.source:
-            result.update(status=NOT_ANSWERED, notes=[f"'{PLACEHOLDER}' is still in this cell"])
+            result.update(status=NOT_ANSWERED, notes=[_("'{placeholder}' is still in this cell").format(placeholder=PLACEHOLDER)])
         else:
             result.update(status=ERROR, error=_error(exc, cell.source))
         return result
@@ -211,9 +213,10 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved
     if result["status"] == TIMEOUT:
-        result["notes"].append(f"stopped after {job.limits.cell_seconds:g} s (the time limit of one cell)")
+        result["notes"].append(_("stopped after {seconds} s (the time limit of one cell)").format(
+            seconds=f"{job.limits.cell_seconds:g}"))
     if PLACEHOLDER in cell.source and result["status"] == OK:
-        result["notes"].append(f"'{PLACEHOLDER}' is still in this cell")
+        result["notes"].append(_("'{placeholder}' is still in this cell").format(placeholder=PLACEHOLDER))
     result["output"] = output.text()
     result["notes"] += shell.notes
     return result
@@ -231,7 +234,8 @@ def _run_probe(name: str, probe, ns: dict, blocked_by: int | None = None) -> dic
             torch.set_rng_state(state)
         return messages.probe_value(name, plaindata.encode(value))
     except CellTimeout:
-        return messages.probe_failure(name, f"took longer than {PROBE_SECONDS:g} s", blocked_by)
+        return messages.probe_failure(name, _("took longer than {seconds} s").format(seconds=f"{PROBE_SECONDS:g}"),
+                                      blocked_by)
     except BaseException as exc:
         return messages.probe_failure(name, _one_line(exc), blocked_by)
     finally:
