@@ -84,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(args) -> int:
-    from .authoring.build import build_assignment, stale_files
+    from .authoring.build import build_assignment
+    from .authoring.freshness import stale_files
 
     root = args.root.resolve()
     slugs = resolve_slugs(root, args.slugs)
@@ -93,7 +94,7 @@ def _build(args) -> int:
         print(f"building {slug} ...", flush=True)
         outputs.append(build_assignment(root, slug))
     if args.check:
-        stale = [path for output in outputs for path in stale_files(output)]
+        stale = [path for output in outputs for path in stale_files(output.files)]
         for path in stale:
             print(f"stale: {path.relative_to(root)} does not match what its source builds; run 'make build' and commit",
                   file=sys.stderr)
