@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(run=_export)
 
+    handout = commands.add_parser("handout", help="the student handout: a zip of the student notebook and the "
+                                                  "assignment's files")
+    handout.add_argument("slugs", nargs="*", metavar="SLUG", help="assignments (default: all)")
+    handout.add_argument("--out", type=Path, required=True, help="folder for <slug>.zip")
+    handout.set_defaults(run=_handout)
+
     report = commands.add_parser("report", help="an HTML report for the course staff about a graded folder")
     report.add_argument("folder", type=Path, metavar="DIR", help="the --out folder of `autograder grade`")
     report.set_defaults(run=_report)
@@ -158,7 +164,7 @@ def _start_fork_server(root: Path, slug: str):
     from .engine.fork_client import ForkClient
 
     layout = Layout(root, slug)
-    server = ForkClient(str(layout.probes), str(layout.student))
+    server = ForkClient(str(layout.probes), str(layout.student), layout.assignment_files())
     server.start()
     return server
 
@@ -174,6 +180,18 @@ def _export(args) -> int:
         print(export_otter(root, slug, args.out, assignment.suite, assignment.config))
     else:
         print(export_gradescope(root, slug, args.out))
+    return 0
+
+
+def _handout(args) -> int:
+    from .authoring.handout import handout_zip
+
+    root = args.root.resolve()
+    slugs = resolve_slugs(root, args.slugs)
+    files = {args.out / f"{slug}.zip": handout_zip(root, slug) for slug in slugs}
+    write_atomically(files)
+    for path in files:
+        print(path)
     return 0
 
 
