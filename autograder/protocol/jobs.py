@@ -48,6 +48,9 @@ class WorkerJob:
     # Probes not to run, because they ended an earlier run: (index of the cell they follow, or the
     # number of cells for those at the end; why), reported as failed with that reason.
     unchecked: tuple[tuple[int, str], ...] = ()
+    # A read-only folder of the assignment's files (data, helper modules), shown in the worker's
+    # working folder and importable; None when the assignment has none.
+    files: str | None = None
     language: str = "en"  # of the notes the worker writes for the student
 
 
@@ -55,7 +58,7 @@ def encode_job(job: WorkerJob) -> bytes:
     # By hand: dataclasses.asdict deep-copies every field, a measurable cost per submission.
     data = {"cells": [vars(cell) for cell in job.cells], "probes_path": job.probes_path, "limits": vars(job.limits),
             "scratch": job.scratch, "seeds": list(job.seeds), "cgroups": list(job.cgroups),
-            "unchecked": [list(pair) for pair in job.unchecked], "language": job.language}
+            "unchecked": [list(pair) for pair in job.unchecked], "files": job.files, "language": job.language}
     return json.dumps(data).encode("utf-8")
 
 
@@ -68,6 +71,7 @@ def decode_job(data: dict) -> WorkerJob:
         seeds=tuple(int(seed) for seed in data.get("seeds", ())),
         cgroups=tuple(str(path) for path in data.get("cgroups", ())),
         unchecked=tuple((int(index), str(reason)) for index, reason in data.get("unchecked", ())),
+        files=str(data["files"]) if data.get("files") else None,
         language=str(data.get("language", "en")),
     )
 

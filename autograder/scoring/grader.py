@@ -9,11 +9,12 @@ from pathlib import Path
 import torch
 
 from ..config import AssignmentConfig, load_config
-from ..course import Layout
+from ..course import Layout, check_packages
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, plan_submission, released_cells
 from ..errors import AutograderError
+from ..files import files_digest
 from ..i18n import language
 from ..notebooks import notebook_bytes, read_notebook, read_submission
 from ..probes import load_probes
@@ -42,6 +43,7 @@ class Assignment:
 def load_assignment(root: Path, slug: str) -> Assignment:
     layout = Layout(root, slug)
     config = load_config(layout.config)
+    check_packages(layout, config.packages)
     if not config.questions:
         raise AutograderError(layout.config, "no questions; add a 'questions:' list to grade this assignment")
     for path in (layout.student, layout.solution):
@@ -71,8 +73,10 @@ class Grader:
         torch.set_num_threads(1)  # comparisons are tiny; the cores belong to the workers
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
-                                 release=str(assignment.layout.student), server=server)
-        self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
+                                 release=str(assignment.layout.student), server=server,
+                                 course_files=assignment.layout.assignment_files(), preload=assignment.config.packages)
+        self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir,
+                                       assignment.layout.assignment_files())
         self.test_cells = self._test_cells(validate_suite_on_solution(assignment.suite, self.reference))
 
     def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
@@ -94,6 +98,7 @@ class Grader:
         layout = self.assignment.layout
         for path in [layout.config, layout.student, layout.solution, *layout.grader_sources()]:
             digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(files_digest(layout.assignment_files()).encode())
         digest.update(torch.__version__.encode())
         return digest.hexdigest()[:16]
 
