@@ -8,9 +8,12 @@ import json
 from ..config import AssignmentConfig
 from ..i18n import _, language
 from ..protocol.jobs import ERROR
-from ..scoring.points import GradeReport, question_weights, test_points
+from ..scoring.points import GradeReport, HandScore, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
+
+PENDING = "pending"  # grades.csv: a part graded by hand that no TA has graded yet
+HAND_SUFFIX = ": graded by hand"
 
 
 def hidden_message() -> str:
@@ -18,8 +21,12 @@ def hidden_message() -> str:
 
 
 def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
-    """The Gradescope autograder results schema: score, tests[] with visibility; its `output`
-    is the whole of feedback.md, so that students on Gradescope read what the feedback says."""
+    """The Gradescope autograder results schema: score, tests[] with visibility; its `output` is
+    the whole of feedback.md (Markdown), so that students on Gradescope read the same feedback.
+
+    A part graded by hand enters only once a TA graded it (a test named '<question>: graded by
+    hand'); until then it is left out of `score` and `max_score`, as Gradescope expects of an
+    autograder whose assignment has parts graded in its own outline."""
     with language(config.language):
         return _results_json(report, config)
 
@@ -39,9 +46,11 @@ def _results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
                 "output_format": "md",
                 "visibility": outcome.test.visibility,
             })
+        if question.hand and not question.pending:
+            tests.append(hand_test(question.name, question.id, question.hand, question.hand_max))
     data = {
         "score": report.score,
-        "max_score": report.max_score,
+        "max_score": report.max_score if report.error else round(report.max_score - report.pending_points, 4),
         "output": _feedback_text(report, config),
         "output_format": "md",
         "execution_time": round(report.seconds, 3),
@@ -52,6 +61,12 @@ def _results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
+def hand_test(name: str, question_id: str, hand: HandScore, hand_max: float) -> dict:
+    """A hand-graded part in results.json, once a TA graded it."""
+    return {"name": f"{name}{HAND_SUFFIX}", "number": question_id, "score": round(hand.points, 4),
+            "max_score": round(hand_max, 4), "output": hand.comment or _("Graded by hand."), "visibility": "visible"}
+
+
 def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
     """What the student reads: the score, each question's points, and what to fix."""
     with language(config.language):
@@ -59,12 +74,35 @@ def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
 
 
 def _feedback_text(report: GradeReport, config: AssignmentConfig) -> str:
-    score = _("Score: {score} / {max_score}").format(score=_num(report.score), max_score=_num(report.max_score))
-    lines = [f"# {config.title}", "", _("Submission: `{file}`").format(file=report.submission), "", f"**{score}**", ""]
+    body = feedback_body(report)
+    head = feedback_head(config.title, report.submission, report.score, report.max_score,
+                         0.0 if report.error else report.pending_points)
+    hand = [] if report.error else [(q.name, q.hand, q.hand_max) for q in report.questions if q.hand_max]
+    return head + body + hand_section(hand)
+
+
+def feedback_head(title: str, submission: str, score: float, max_score: float, pending: float) -> str:
+    """The title and score (in the language of the caller's `with language(...)`)."""
+    lines = [f"# {title}", "", _("Submission: `{file}`").format(file=submission), ""]
+    if pending:
+        lines += ["**" + _("Score so far: {score} / {max_score}").format(score=_num(score), max_score=_num(max_score))
+                  + "** " + _("({points} points graded by hand are waiting for a TA)").format(points=_num(pending)), ""]
+    else:
+        lines += ["**" + _("Score: {score} / {max_score}").format(score=_num(score), max_score=_num(max_score)) + "**", ""]
+    return "\n".join(lines) + "\n"
+
+
+def feedback_body(report: GradeReport) -> str:
+    """The automatic part of the feedback: each question's tests and what went wrong while running."""
+    lines = []
     if report.error:
         lines += [_("Your file could not be graded:"), "", f"> {report.error}", ""]
     for question in report.questions:
-        lines.append(f"## {question.name} — {_num(question.score)} / {_num(question.max_score)}")
+        if question.hand_max and not question.outcomes:
+            continue  # graded by hand only: in the section below
+        test_max = question.max_score - question.hand_max
+        by_tests = " " + _("(tests; the rest is graded by hand)") if question.hand_max else ""
+        lines.append(f"## {question.name} — {_num(question.test_score)} / {_num(test_max)}{by_tests}")
         lines.append("")
         for outcome in question.outcomes:
             mark = "✅" if outcome.passed else "❌"
@@ -79,7 +117,30 @@ def _feedback_text(report: GradeReport, config: AssignmentConfig) -> str:
         lines += [f"- {note}" for note in report.notes]
         lines += problems
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def hand_section(parts: list[tuple[str, HandScore | None, float]]) -> str:
+    """The parts a TA grades: (question name, the TA's score or None, its points)."""
+    if not parts:
+        return ""
+    lines = ["## " + _("Graded by hand"), ""]
+    for name, hand, most in parts:
+        if hand is None:
+            lines.append(f"- **{name}** — " + _("{points} points: waiting for a TA").format(points=_num(most)))
+        elif hand.flagged:
+            lines.append(f"- **{name}** — " + _("{points} points: your answer changed after it was graded; "
+                                               "waiting for a TA to look again").format(points=_num(most)))
+        else:
+            lines.append(f"- **{name}** — {_num(hand.points)} / {_num(most)}")
+            if hand.comment:
+                lines += [f"  > {line}" for line in _plain(hand.comment).splitlines()]
+    return "\n".join(lines) + "\n\n"
+
+
+def _plain(text: str) -> str:
+    """A TA's comment shown as text in Markdown, never as HTML."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str],
@@ -130,13 +191,16 @@ def _markdown(text: str) -> dict:
 
 
 def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
+    """One row per file: the points so far, and per question its points or `pending` (a part graded
+    by hand that no TA has graded yet)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["submission", "score", "max_score"] + [q.id for q in config.questions])
     for report in reports:
-        by_id = {q.id: q.score for q in report.questions}
-        writer.writerow([report.submission, _num(report.score), _num(report.max_score)]
-                        + [_num(by_id.get(q.id, 0.0)) for q in config.questions])
+        by_id = {q.id: q for q in report.questions}
+        cells = [PENDING if (q := by_id.get(c.id)) and q.pending and not report.error
+                 else _num(q.score if q else 0.0) for c in config.questions]
+        writer.writerow([report.submission, _num(report.score), _num(report.max_score)] + cells)
     return buffer.getvalue().encode("utf-8")
 
 
