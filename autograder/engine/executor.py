@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from .. import wording
 from ..config import Limits
+from ..errors import GraderError
 from ..protocol import messages
 from ..protocol.frames import ChannelError, FrameReader
 from ..protocol.jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
@@ -181,20 +182,30 @@ class Executor:
             slot.remove()
 
     def worker_setup(self) -> WorkerSetup:
-        """Start one empty worker to learn which isolation layers (and speed-ups) are in effect here."""
+        """Start one empty worker to learn which isolation layers (and speed-ups) are in effect here.
+
+        No student code runs in it, so when it cannot even isolate itself the fault is the grader's
+        (or the machine's): GraderError, never a zero for every student.
+        """
         if self.setup is None:
-            self.run([])
-        return self.setup or WorkerSetup(missing=("the worker did not report its isolation",))
+            attempt = self._attempt([], {}, time.monotonic())
+            if self.setup is None:
+                raise GraderError(f"workers cannot run here: {attempt.failure or 'the worker reported nothing'}; "
+                                  "nothing was graded (see Security in the README for what the grader needs)")
+        return self.setup
 
     def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float) -> None:
         """Read the worker's reports until it is done; kill it when a cell overruns (seen on the progress page)."""
         limits = self.limits
         notebook_deadline = started + limits.notebook_seconds + _GRACE
         spawned = time.monotonic()
-        where = progress.position()
+        where, since = progress.position(), spawned
         allowed = _REPORTS + progress.cells
         while True:
-            stage_deadline = spawned + _START_SECONDS if where is None else where.started + limits.cell_seconds + _GRACE
+            # A stage's clock starts when the grader first saw it (or earlier, if the page says so):
+            # a start time the notebook rewrites on the page can only shorten its own limit.
+            stage_deadline = spawned + _START_SECONDS if where is None else \
+                min(where.started, since) + limits.cell_seconds + _GRACE
             deadline = min(notebook_deadline, stage_deadline)
             try:
                 message = reader.read(min(_LOOK_SECONDS, max(0.0, deadline - time.monotonic())))
@@ -206,8 +217,8 @@ class Executor:
                 return
             if message is None:
                 latest, now = progress.position(), time.monotonic()
-                if latest != where and now < notebook_deadline:
-                    where = latest  # the worker moved on: a new deadline
+                if _moved_on(where, latest) and now < notebook_deadline:
+                    where, since = latest, now  # the worker moved on: a new deadline
                     continue
                 if now < deadline:
                     continue
@@ -262,6 +273,14 @@ class Executor:
             attempt.fallbacks = message.get("fallbacks") not in (0, None)
             return True
         return False
+
+
+def _moved_on(where: Position | None, latest: Position | None) -> bool:
+    """Whether the page shows a later stage: cells and their probes only go forward, so a page
+    showing the same stage again, an earlier one or nothing (a notebook writing to it) is no progress."""
+    if latest is None:
+        return False
+    return where is None or (latest.index, latest.stage) > (where.index, where.stage)
 
 
 def _worded(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...]) -> dict[str, ProbeResult]:

@@ -11,6 +11,7 @@ from ..scoring.points import GradeReport, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
 
 
@@ -107,14 +108,21 @@ def _markdown(text: str) -> dict:
 
 
 def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
+    """The gradebook: one row per submission, its file name made inert for spreadsheets."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["submission", "score", "max_score"] + [q.id for q in config.questions])
     for report in reports:
         by_id = {q.id: q.score for q in report.questions}
-        writer.writerow([report.submission, _num(report.score), _num(report.max_score)]
+        writer.writerow([spreadsheet_text(report.submission), _num(report.score), _num(report.max_score)]
                         + [_num(by_id.get(q.id, 0.0)) for q in config.questions])
     return buffer.getvalue().encode("utf-8")
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows as text: one starting with = + - @ or a tab/return would be read as a
+    formula (`=cmd|' calc'!A0`), so it gets a leading apostrophe (OWASP's advice for CSV injection)."""
+    return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
 def _message(outcome) -> str:

@@ -68,6 +68,7 @@ class Grader:
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
                                  release=str(assignment.layout.student), server=server)
+        self.executor.worker_setup()  # workers that cannot run stop here, before anyone is graded
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
         self.test_cells = self._test_cells(validate_suite_on_solution(assignment.suite, self.reference))
 
@@ -111,11 +112,11 @@ class Grader:
 
 
 def submission_bytes(path: Path) -> bytes:
-    """A submission's content, or an error a student can act on (missing, a folder, too large)."""
-    return notebook_bytes(path, MAX_SUBMISSION_BYTES)
+    """A submission's content, or an error a student can act on (missing, a folder, a link, too large)."""
+    return notebook_bytes(path, MAX_SUBMISSION_BYTES, regular_only=True)
 
 
 def student_run(grader: Grader, path: Path) -> Run:
     """The probe values of one notebook, for running the hidden tests under pytest."""
-    plan = plan_submission(list(grader.assignment.release), read_submission(path))
+    plan = plan_submission(list(grader.assignment.release), read_submission(path, submission_bytes(path)))
     return Run(grader.executor.run(list(plan.cells)).probes, grader.reference.names)
