@@ -124,6 +124,9 @@ def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
         raise NotebookReadError(path, "the file is empty")
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise NotebookReadError(path, "its JSON is nested too deeply to be a notebook (lists or objects inside "
+                                      "each other thousands of times); save the notebook from Jupyter again") from None
     except json.JSONDecodeError as exc:
         if path.suffix.lower() != ".ipynb":
             raise NotebookReadError(path, f"not a Jupyter notebook ('{path.suffix or 'no extension'}' file); "

@@ -241,3 +241,51 @@ def test_a_cell_is_stopped_on_the_graders_clock_whatever_it_writes_on_the_progre
     assert "ran to the end" not in printed(out / "rewrites" / "graded.ipynb")
     assert "still running after 2 s, the time limit of one cell" in (out / "rewrites" / "feedback.md").read_text()
     assert gradebook(out)["rewrites.ipynb"]["score"] == "3"  # the answers before it keep their points
+
+
+# Cell reports forged by the notebook itself, each with 7 MB of output, then a report that it is done.
+FORGES_REPORTS = r'''
+import json, os, stat, struct
+pipe = next(fd for fd in range(3, 64) if _is_pipe(fd))
+for index in range(3):
+    body = json.dumps({"type": "cell", "index": index, "id": "forged", "status": "ok", "output": "x" * (7 << 20),
+                       "error": None, "notes": []}).encode()
+    os.write(pipe, struct.pack("!I", len(body)) + body)
+body = json.dumps({"type": "done"}).encode()
+os.write(pipe, struct.pack("!I", len(body)) + body)
+os._exit(0)
+'''
+IS_PIPE = '''
+import os, stat
+def _is_pipe(fd):
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+'''
+
+
+def test_forged_reports_and_malformed_files_cost_the_grader_a_bounded_amount(course, tmp_path):
+    subs = tmp_path / "subs"
+    submission(course, subs / "forged.ipynb", extra=IS_PIPE + FORGES_REPORTS)
+    (subs / "nested.ipynb").write_text('{"nbformat": 4, "cells": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    many = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"y = {k}") for k in range(400)])
+    for cell in many.cells:
+        del cell["id"]
+    many.nbformat_minor = 4
+    nbformat.write(many, subs / "many_cells.ipynb")
+    submission(course, subs / "honest.ipynb")
+    out = tmp_path / "out"
+    result = grade(course, subs, "--out", out)
+    assert result.returncode == 0, result.stderr
+    rows = gradebook(out)
+    assert rows["honest.ipynb"]["score"] == "3"
+    graded = out / "forged" / "graded.ipynb"
+    assert graded.stat().st_size < 5 << 20  # 21 MB were sent; a cell keeps 1 MB (output_kb), a notebook 4 MB
+    outputs = [o.get("text", "") for c in json.loads(graded.read_text())["cells"] if c["cell_type"] == "code"
+               for o in c["outputs"]]
+    assert max(map(len, outputs)) <= (1 << 20) + 100
+    nested = (out / "nested" / "feedback.md").read_text()
+    assert rows["nested.ipynb"]["score"] == "0" and "nested too deeply" in nested and "grader failed" not in nested
+    many_cells = (out / "many_cells" / "feedback.md").read_text()
+    assert rows["many_cells.ipynb"]["score"] == "0" and "it has 400 code cells" in many_cells

@@ -33,6 +33,7 @@ _START_SECONDS = 60.0
 _MAX_SLOTS = 64
 _REPORT_BYTES = 64 << 20  # reports of one run, besides its cells' printed output
 _REPORTS = 20_000  # messages of one run, besides one per cell
+_OUTPUT_CELLS = 4  # printed output kept for a whole notebook, in cells' worth (limits.output_kb each)
 _slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor
 
 
@@ -102,8 +103,9 @@ class Executor:
                 unchecked[where.index] = f"checking the values after {after} {_ended(status)}"
         if not attempt.finished and attempt.failure:
             problems.append(f"the run did not finish: {attempt.failure}")
-        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
-                        for i, job in enumerate(jobs))
+        results = _within_output_budget(
+            [replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
+             for i, job in enumerate(jobs)], _OUTPUT_CELLS * self.limits.output_kb * 1024)
         return Execution(results, _worded(attempt.probes, results), tuple(problems), time.monotonic() - started,
                          attempt.peak_memory)
 
@@ -234,7 +236,7 @@ class Executor:
                 attempt.failure = "the notebook flooded the grader's channel with reports"
                 return
             try:
-                done = self._take(message, attempt, progress.cells)
+                done = self._take(message, attempt, progress.cells, limits.output_kb * 1024)
             except (ValueError, KeyError, TypeError):
                 attempt.failure = "the notebook wrote garbage into the grader's channel"
                 return
@@ -252,11 +254,11 @@ class Executor:
         return where
 
     @staticmethod
-    def _take(message: dict, attempt: _Attempt, cells: int) -> bool:
+    def _take(message: dict, attempt: _Attempt, cells: int, max_output: int) -> bool:
         """Record one report; True when the worker has nothing more to say."""
         kind = message["type"]
         if kind == messages.CELL:
-            result = messages.parse_cell(message)
+            result = messages.parse_cell(message, max_output)
             if not 0 <= result.index < cells:
                 raise ValueError("a cell the notebook does not have")
             attempt.cells[result.index] = result
@@ -273,6 +275,19 @@ class Executor:
             attempt.fallbacks = message.get("fallbacks") not in (0, None)
             return True
         return False
+
+
+def _within_output_budget(cells: list[CellResult], budget: int) -> tuple[CellResult, ...]:
+    """Outputs kept for the graded notebook, in order, up to `budget` characters in all: each cell's
+    is capped already, but a notebook of many printing cells must not make a huge result either."""
+    kept = []
+    for cell in cells:
+        if len(cell.output) > budget:
+            cell = replace(cell, output=cell.output[:max(budget, 0)] + "\n... (output not kept: the notebook printed "
+                                                                      "more than the grader keeps)")
+        budget -= len(cell.output)
+        kept.append(cell)
+    return tuple(kept)
 
 
 def _moved_on(where: Position | None, latest: Position | None) -> bool:

@@ -12,7 +12,7 @@ from ..config import AssignmentConfig, load_config
 from ..course import Layout
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
-from ..engine.intake import ReleasedCell, plan_submission, released_cells
+from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
 from ..errors import AutograderError
 from ..notebooks import notebook_bytes, read_notebook, read_submission
 from ..probes import load_probes
@@ -102,7 +102,10 @@ class Grader:
             notebook = read_submission(path, raw if raw is not None else submission_bytes(path))
         except AutograderError as error:
             return GradeReport(path.name, stem, zero_scores(config), error=error.message)
-        plan = plan_submission(list(self.assignment.release), notebook)
+        try:
+            plan = plan_submission(list(self.assignment.release), notebook)
+        except TooManyCells as problem:
+            return GradeReport(path.name, stem, zero_scores(config), error=str(problem))
         execution = self.executor.run(list(plan.cells))
         student = Run(execution.probes, self.reference.names)
         outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
