@@ -52,6 +52,21 @@ class Layout:
     def probes(self) -> Path:
         return self.graders / PROBES_NAME
 
+    def generated_or_private(self) -> set[str]:
+        """Names in the assignment folder that are not handed out as files: the solution source, the
+        settings, and what the build writes."""
+        return {SOURCE_NAME, CONFIG_NAME, self.student.name, self.checks.name}
+
+    def assignment_files(self) -> list[Path]:
+        """The assignment's own files (data, helper modules, images): everything in its folder but the
+        source, the settings, generated notebooks, hidden entries and Python caches. Workers see them,
+        read-only, in their working folder; the handout carries them."""
+        if not self.folder.is_dir():
+            return []
+        skipped = self.generated_or_private()
+        return sorted(p for p in self.folder.iterdir()
+                      if p.name not in skipped and not p.name.startswith(".") and p.name != "__pycache__")
+
     def grader_sources(self) -> list[Path]:
         """The hidden tests' Python files: probes.py, test_*.py and any helper beside them."""
         return sorted(self.graders.glob("*.py"))

@@ -56,7 +56,7 @@ def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student
     from .notebook_checks import add_checks, shippable_checks
 
     suite = load_suite(layout.graders, config)
-    executor = Executor(str(suite.probes_path), config.limits, config.seeds)
+    executor = Executor(str(suite.probes_path), config.limits, config.seeds, course_files=layout.assignment_files())
     try:
         reference = Run(run_solution(solution, suite, executor, layout.source))
     finally:
@@ -83,8 +83,3 @@ def _clear_counts(nb: NotebookNode) -> None:
             for output in cell.outputs:
                 if "execution_count" in output:
                     output["execution_count"] = None
-
-
-def stale_files(output: BuildOutput) -> list[Path]:
-    """Generated files on disk that differ from (or are missing against) what the source builds now."""
-    return [path for path, data in output.files.items() if not path.is_file() or path.read_bytes() != data]

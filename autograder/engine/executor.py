@@ -13,7 +13,9 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from .. import wording
 from ..config import Limits
@@ -64,13 +66,14 @@ class Executor:
     """Runs notebooks for one assignment; safe to use from several threads at once."""
 
     def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
-                 release: str | None = None, server: ForkClient | None = None):
+                 release: str | None = None, server: ForkClient | None = None, course_files: Iterable[Path] = ()):
         """`release`: the student notebook, if most runs will be of submissions of it (compiled once);
-        `server`: a fork server for the same probes and release, started earlier (this executor closes it)."""
+        `server`: a fork server for the same probes, release and files, started earlier (this executor closes it);
+        `course_files`: the assignment's files, shown read-only in every worker's folder (without `server`)."""
         self.probes_path = probes_path
         self.limits = limits
         self.seeds = seeds
-        self._server = server or ForkClient(probes_path, release)
+        self._server = server or ForkClient(probes_path, release, course_files)
         self._free_slots: list[WorkerSlot] = []
         self._all_slots: list[WorkerSlot] = []
         self._slot_lock = threading.Lock()
@@ -124,7 +127,7 @@ class Executor:
                     stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
-                                tuple(unchecked.items()))
+                                tuple(unchecked.items()), self._server.files)
                 job_fd = job_file(encode_job(job))
                 try:
                     progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))
@@ -282,7 +285,7 @@ def _within_output_budget(cells: list[CellResult], budget: int) -> tuple[CellRes
     is capped already, but a notebook of many printing cells must not make a huge result either."""
     kept = []
     for cell in cells:
-        if len(cell.output) > budget:
+        if cell.output and len(cell.output) > max(budget, 0):
             cell = replace(cell, output=cell.output[:max(budget, 0)] + "\n... (output not kept: the notebook printed "
                                                                       "more than the grader keeps)")
         budget -= len(cell.output)

@@ -29,7 +29,8 @@ _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 _HUGE = 2 << 20
 
 
-def serve(sock: socket.socket, probes_path: str | None = None, release_path: str | None = None) -> None:
+def serve(sock: socket.socket, probes_path: str | None = None, release_path: str | None = None,
+          files: str | None = None) -> None:
     from . import worker  # preloaded: every fork starts warm
 
     warnings = _install_speedups()
@@ -42,7 +43,7 @@ def serve(sock: socket.socket, probes_path: str | None = None, release_path: str
     gc.freeze()
     collapse_to_huge_pages()
     own_pid_namespace = _own_pid_namespace()  # opened while /proc is still in view
-    shared_root = prepare_shared_root() is None
+    shared_root = prepare_shared_root(files) is None
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     for number in itertools.count(1):
         try:
@@ -165,8 +166,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("socket", type=int, help="file descriptor of the grader's socket")
     parser.add_argument("--probes", help="the assignment's probes.py, loaded once here")
     parser.add_argument("--release", help="the student notebook, whose cells are compiled once here")
+    parser.add_argument("--files", help="the assignment's files (a staged read-only folder), visible to workers")
     args = parser.parse_args(argv)
-    serve(socket.socket(fileno=args.socket), args.probes, args.release)
+    serve(socket.socket(fileno=args.socket), args.probes, args.release, args.files)
 
 
 if __name__ == "__main__":

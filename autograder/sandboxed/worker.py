@@ -71,6 +71,9 @@ def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: In
         probes = _preloaded.get(job.probes_path) or load_probes(job.probes_path)  # before the sandbox hides them
         probes.seeds = job.seeds
         isolation = enter_sandbox(job, inherited)
+        # As in a kernel started in the notebook's folder, modules there import; the course's own
+        # (read-only) come first, so a module the notebook writes cannot stand in for one of them.
+        sys.path[:0] = [*([job.files] if job.files else []), os.getcwd()]
         conn.send(messages.ready(isolation.layers, isolation.missing, list(inherited.warnings)))
         run_cells(job, probes, conn, progress)
         conn.send(messages.done(tensor_format.fallbacks))

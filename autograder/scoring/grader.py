@@ -14,6 +14,7 @@ from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
 from ..errors import AutograderError
+from ..files import files_digest
 from ..notebooks import notebook_bytes, read_notebook, read_submission
 from ..probes import load_probes
 from ..testing import Run
@@ -67,9 +68,11 @@ class Grader:
         torch.set_num_threads(1)  # comparisons are tiny; the cores belong to the workers
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
-                                 release=str(assignment.layout.student), server=server)
+                                 release=str(assignment.layout.student), server=server,
+                                 course_files=assignment.layout.assignment_files())
         self.executor.worker_setup()  # workers that cannot run stop here, before anyone is graded
-        self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
+        self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir,
+                                       assignment.layout.assignment_files())
         self.test_cells = self._test_cells(validate_suite_on_solution(assignment.suite, self.reference))
 
     def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
@@ -91,6 +94,7 @@ class Grader:
         layout = self.assignment.layout
         for path in [layout.config, layout.student, layout.solution, *layout.grader_sources()]:
             digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(files_digest(layout.assignment_files()).encode())
         digest.update(torch.__version__.encode())
         return digest.hexdigest()[:16]
 

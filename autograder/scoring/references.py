@@ -16,7 +16,7 @@ from nbformat import NotebookNode
 
 from ..engine.executor import Executor
 from ..errors import GraderError
-from ..files import write_atomically
+from ..files import files_digest, write_atomically
 from ..protocol.jobs import OK, as_released
 from ..protocol.messages import ProbeResult
 from ..testing import RecordingRun, Run
@@ -25,9 +25,11 @@ from .suite import Suite, run_test
 FORMAT = 2  # 2: tensors as raw bytes
 
 
-def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: Path) -> Run:
-    """The solution's probe values, from the cache when nothing that shapes them has changed."""
-    key = _cache_key(solution, suite)
+def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: Path,
+                  course_files: list[Path] | None = None) -> Run:
+    """The solution's probe values, from the cache when nothing that shapes them has changed (the
+    assignment's files among them)."""
+    key = _cache_key(solution, suite, course_files or [])
     cache = cache_dir / f"{solution.stem}-{key}.json"
     if cache.is_file():
         probes = {name: ProbeResult(**value) for name, value in json.loads(cache.read_text())["probes"].items()}
@@ -69,9 +71,10 @@ def run_solution(nb: NotebookNode, suite: Suite, executor: Executor, where: Path
     return dict(execution.probes)
 
 
-def _cache_key(solution: Path, suite: Suite) -> str:
+def _cache_key(solution: Path, suite: Suite, course_files: list[Path]) -> str:
     digest = hashlib.sha256()
     for part in (solution.read_bytes(), suite.probes_path.read_bytes(), torch.__version__.encode(),
+                 files_digest(course_files).encode(),
                  str(FORMAT).encode(), *(_module_source(name) for name in _SHAPING_MODULES)):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:16]
