@@ -162,10 +162,15 @@ def _grade(args) -> int:
 def _start_fork_server(root: Path, slug: str):
     """The workers' fork server for this assignment, started before this process imports torch:
     the two imports then run at once (about a second sooner to the first result)."""
+    from .config import load_config
     from .engine.fork_client import ForkClient
 
     layout = Layout(root, slug)
-    server = ForkClient(str(layout.probes), str(layout.student), layout.assignment_files())
+    try:
+        packages = load_config(layout.config).packages
+    except AutograderError:
+        packages = ()  # loading the assignment reports the mistake
+    server = ForkClient(str(layout.probes), str(layout.student), layout.assignment_files(), packages)
     server.start()
     return server
 

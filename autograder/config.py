@@ -48,6 +48,9 @@ class AssignmentConfig:
     notebook_checks: bool = False
     limits: Limits = field(default_factory=Limits)
     questions: tuple[Question, ...] = ()
+    # Modules beyond the package's own the notebook imports (`matplotlib.pyplot`, `tiktoken`): each must
+    # be installed (pyproject.toml's `course` extra) and is imported once by the workers' fork server.
+    packages: tuple[str, ...] = ()
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)

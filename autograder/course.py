@@ -1,6 +1,7 @@
 """Where a course's files live: the one definition every command uses (no nbclient, no torch)."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,16 @@ class Layout:
     def cache(self) -> Path:
         """Reference values computed from the solution, per torch build."""
         return self.root / CACHE
+
+
+def check_packages(layout: Layout, packages: tuple[str, ...]) -> None:
+    """Every package an assignment names is installed here, or an error naming it and what to do."""
+    for name in packages:
+        top = name.split(".")[0]
+        if not top.isidentifier() or importlib.util.find_spec(top) is None:
+            raise AutograderError(layout.config, f"assignment '{layout.slug}' needs the package '{name}', which is not "
+                                                 "installed here; add it to the 'course' extra in pyproject.toml and "
+                                                 "run 'make setup'")
 
 
 def discover(root: Path) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from ..config import AssignmentConfig, load_config
-from ..course import Layout
+from ..course import Layout, check_packages
 from ..notebooks import read_notebook
 from .compile import compile_notebook, serialize
 from .solution_kernel import execute_solution
@@ -28,6 +28,7 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
     """Compile and execute one assignment entirely in memory; nothing is written."""
     layout = Layout(root, slug)
     config = load_config(layout.config)
+    check_packages(layout, config.packages)
     source = read_notebook(layout.source)
     compiled = compile_notebook(source, layout.source)
     solution = compiled.solution

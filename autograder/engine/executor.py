@@ -66,14 +66,16 @@ class Executor:
     """Runs notebooks for one assignment; safe to use from several threads at once."""
 
     def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
-                 release: str | None = None, server: ForkClient | None = None, course_files: Iterable[Path] = ()):
+                 release: str | None = None, server: ForkClient | None = None, course_files: Iterable[Path] = (),
+                 preload: tuple[str, ...] = ()):
         """`release`: the student notebook, if most runs will be of submissions of it (compiled once);
         `server`: a fork server for the same probes, release and files, started earlier (this executor closes it);
-        `course_files`: the assignment's files, shown read-only in every worker's folder (without `server`)."""
+        `course_files`: the assignment's files, shown read-only in every worker's folder, and `preload`: modules
+        the fork server imports once (both without `server`)."""
         self.probes_path = probes_path
         self.limits = limits
         self.seeds = seeds
-        self._server = server or ForkClient(probes_path, release, course_files)
+        self._server = server or ForkClient(probes_path, release, course_files, preload)
         self._free_slots: list[WorkerSlot] = []
         self._all_slots: list[WorkerSlot] = []
         self._slot_lock = threading.Lock()

@@ -30,13 +30,16 @@ _SERVER_PATH = "/usr/local/bin:/usr/bin:/bin"
 class ForkClient:
     """Starts the fork server on first use and asks it for workers; safe to share between threads."""
 
-    def __init__(self, probes_path: str | None = None, release: str | None = None, course_files: Iterable[Path] = ()):
-        """`course_files`: the assignment's files, staged here (read-only) for every worker to see."""
+    def __init__(self, probes_path: str | None = None, release: str | None = None, course_files: Iterable[Path] = (),
+                 preload: tuple[str, ...] = ()):
+        """`course_files`: the assignment's files, staged here (read-only) for every worker to see; `preload`:
+        modules the server imports once (the assignment's `packages`), so workers start with them."""
         staged = stage_files(course_files)
         self.files = str(staged) if staged is not None else None
         # Loaded once by the fork server, not by every worker.
         self._preload = [*(["--probes", probes_path] if probes_path else []), *(["--release", release] if release else []),
-                         *(["--files", self.files] if self.files else [])]
+                         *(["--files", self.files] if self.files else []),
+                         *[arg for name in preload for arg in ("--preload", name)]]
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._socket: socket.socket | None = None

@@ -21,7 +21,7 @@ cd /autograder/source
 python3 -m venv /autograder/venv
 # The CPU build of torch, pinned: an unpinned torch pulls several GB of CUDA packages.
 /autograder/venv/bin/pip install --quiet "{torch}" --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install --quiet .
+/autograder/venv/bin/pip install --quiet ".[course]"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash

@@ -84,9 +84,10 @@ def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, 
                 line = f"{mark} **{question.name}**: {outcome.test.name}"
                 beside.setdefault(cell_id, []).append(line if outcome.passed else f"{line} — {_message(outcome)}")
     for index, result in enumerate(report.cells):
-        outputs = []
+        outputs: list[dict] = []
         if result.output:
             outputs.append({"output_type": "stream", "name": "stdout", "text": result.output})
+        outputs += [{"output_type": "display_data", "data": {"image/png": png}, "metadata": {}} for png in result.figures]
         if result.error:
             outputs.append({"output_type": "error", "ename": result.error["ename"], "evalue": result.error["evalue"],
                             "traceback": result.error["traceback"].splitlines()})

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from ..config import AssignmentConfig, load_config
-from ..course import Layout
+from ..course import Layout, check_packages
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
@@ -39,6 +39,7 @@ class Assignment:
 def load_assignment(root: Path, slug: str) -> Assignment:
     layout = Layout(root, slug)
     config = load_config(layout.config)
+    check_packages(layout, config.packages)
     if not config.questions:
         raise AutograderError(layout.config, "no questions; add a 'questions:' list to grade this assignment")
     for path in (layout.student, layout.solution):
@@ -69,7 +70,7 @@ class Grader:
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
                                  release=str(assignment.layout.student), server=server,
-                                 course_files=assignment.layout.assignment_files())
+                                 course_files=assignment.layout.assignment_files(), preload=assignment.config.packages)
         self.executor.worker_setup()  # workers that cannot run stop here, before anyone is graded
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir,
                                        assignment.layout.assignment_files())
