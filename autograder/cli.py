@@ -77,6 +77,23 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("folder", type=Path, metavar="DIR", help="the --out folder of `autograder grade`")
     report.set_defaults(run=_report)
 
+    review = commands.add_parser("review", help="grade the parts graded by hand: a review page in the browser, "
+                                                "or scores imported/exported as CSV")
+    review.add_argument("folder", type=Path, metavar="DIR", help="the --out folder of `autograder grade`")
+    review.add_argument("--import", dest="import_csv", type=Path, metavar="CSV",
+                        help="record the points of a CSV (submission,question,points,comment) and stop")
+    review.add_argument("--export", dest="export_csv", type=Path, metavar="CSV",
+                        help="write every hand-graded part with its points so far to a CSV and stop")
+    review.add_argument("--grader", action="append", default=None, metavar="NAME",
+                        help="who gives these points, kept with every change (default: your user name); "
+                             "repeat it to print one URL per TA, each with a token of its own")
+    review.add_argument("--host", default="127.0.0.1",
+                        help="address the review page listens on (default 127.0.0.1: this machine only)")
+    review.add_argument("--port", type=int, default=8765, help="port of the review page (default 8765; 0: any free one)")
+    review.add_argument("--database", type=Path, default=None, metavar="PATH",
+                        help="the review database (default: DIR/review.sqlite)")
+    review.set_defaults(run=_review)
+
     merge_command = commands.add_parser("merge", help="join the --out folders of sharded grade runs into one")
     merge_command.add_argument("folders", nargs="+", type=Path, metavar="SHARD_DIR")
     merge_command.add_argument("--out", type=Path, required=True)
@@ -205,6 +222,70 @@ def _report(args) -> int:
 
     print(write_report(args.folder))
     return 0
+
+
+def _review(args) -> int:
+    from .outputs.review_csv import export_scores, import_scores
+    from .outputs.review_store import open_store
+
+    if not (args.folder / "grades.csv").is_file():
+        raise AutograderError(args.folder / "grades.csv", "missing; run `autograder grade ... --out` into this folder first")
+    graders = args.grader or [_user_name()]
+    store = open_store(args.folder, args.database)
+    try:
+        if args.import_csv:
+            count = import_scores(args.folder, store, args.import_csv, graders[0])
+            print(f"imported {count} score(s) from {args.import_csv} as {graders[0]}", file=sys.stderr)
+        if args.export_csv:
+            count = export_scores(args.folder, store, args.export_csv)
+            print(f"exported {count} row(s) to {args.export_csv}", file=sys.stderr)
+        if not (args.import_csv or args.export_csv):
+            _serve_review(args, store, graders)
+    finally:
+        store.close()
+    return 0
+
+
+def _serve_review(args, store, graders: list[str]) -> None:
+    """Serve the review page until Ctrl-C; each TA gets a URL with a token of their own."""
+    import secrets
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from .outputs.review_app import create_app
+
+    class QuietHandler(WSGIRequestHandler):
+        """Logs each request without its query string, where the TA's token travels."""
+
+        def log_request(self, code="-", size="-"):
+            self.log("info", '"%s %s" %s', self.command, self.path.split("?")[0], code)
+
+    tokens = {secrets.token_urlsafe(24): name for name in dict.fromkeys(graders)}
+    try:
+        server = make_server(args.host, args.port, create_app(args.folder, store, tokens), threaded=True,
+                             request_handler=QuietHandler)
+    except OSError as exc:
+        raise AutograderError("--port", f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                                        "choose another with --port") from None
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    for token, name in tokens.items():
+        print(f"review page for {name}: http://{shown}:{server.port}/?token={token}", flush=True)
+    print("press Ctrl-C to stop", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _user_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "TA"
 
 
 def _merge(args) -> int:

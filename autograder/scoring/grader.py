@@ -15,7 +15,7 @@ from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, plan_submission, released_cells
 from ..errors import AutograderError
 from ..files import files_digest
-from ..notebooks import notebook_bytes, read_notebook, read_submission
+from ..notebooks import cell_text, notebook_bytes, read_notebook, read_submission
 from ..probes import load_probes
 from ..testing import Run
 from .points import GradeReport, score_questions, zero_scores
@@ -34,6 +34,8 @@ class Assignment:
     suite: Suite
     release: tuple[ReleasedCell, ...]
     probe_cells: dict[str, str]  # probe name -> id of the cell it runs after
+    # (id, source) of every cell of the student notebook, markdown too: where hand-graded answers are
+    notebook_cells: tuple[tuple[str, str], ...] = ()
 
 
 def load_assignment(root: Path, slug: str) -> Assignment:
@@ -46,8 +48,20 @@ def load_assignment(root: Path, slug: str) -> Assignment:
         if not path.is_file():
             raise AutograderError(path, "missing; run 'autograder build' first")
     suite = load_suite(layout.graders, config)
-    release = tuple(released_cells(read_notebook(layout.student)))
-    return Assignment(layout, config, suite, release, _probe_cells(suite, release))
+    student = read_notebook(layout.student)
+    release = tuple(released_cells(student))
+    notebook_cells = tuple((str(c.get("id", "")), cell_text(c.source)) for c in student.cells)
+    _check_hand_cells(layout, config, {cell_id for cell_id, _ in notebook_cells})
+    return Assignment(layout, config, suite, release, _probe_cells(suite, release), notebook_cells)
+
+
+def _check_hand_cells(layout: Layout, config: AssignmentConfig, ids: set[str]) -> None:
+    """Every cell a hand-graded question names must be in the student notebook."""
+    for question in config.questions:
+        for cell_id in question.cells:
+            if cell_id not in ids:
+                raise AutograderError(layout.config, f"question '{question.id}' names cell '{cell_id}', which the "
+                                                     f"student notebook {layout.student.name} does not have")
 
 
 def _probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> dict[str, str]:
