@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from .i18n import _
+from .i18n import _, ngettext
 from .protocol.plaindata import Opaque, decode
 
 
@@ -158,13 +158,13 @@ def expect_match(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: f
         _expect_text(got, expected, what)
     elif isinstance(expected, list):
         if not isinstance(got, list):
-            raise AssertionError(_("{what}: expected a list of {count} items, got {got}").format(
-                what=what, count=len(expected), got=_kind(got)))
+            raise AssertionError(_("{what}: expected a list of {items}, got {got}").format(
+                what=what, items=_items(len(expected)), got=_kind(got)))
         for index, (one, other) in enumerate(zip(got, expected)):
             expect_match(one, other, f"{what}[{index}]", atol, rtol)
         if len(got) != len(expected):
-            raise AssertionError(_("{what}: expected {count} items, got {got}").format(
-                what=what, count=len(expected), got=len(got)))
+            raise AssertionError(_("{what}: expected {items}, got {got}").format(
+                what=what, items=_items(len(expected)), got=len(got)))
     elif isinstance(expected, dict):
         if not isinstance(got, dict):
             raise AssertionError(_("{what}: expected a dict with keys {keys}, got {got}").format(
@@ -209,6 +209,10 @@ def _expect_text(got: Any, expected: str, what: str) -> None:
     raise AssertionError(message)
 
 
+def _items(count: int) -> str:
+    return ngettext("{count} item", "{count} items", count).format(count=count)
+
+
 def _kind(value: Any) -> str:
     """A value as a message shows it: its type, and a short form of it."""
     if isinstance(value, torch.Tensor):
@@ -218,7 +222,7 @@ def _kind(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, list):
-        return _("a list of {count} items").format(count=len(value))
+        return _("a list of {items}").format(items=_items(len(value)))
     if isinstance(value, dict):
         return _("a dict with keys {keys}").format(keys=_short(sorted(value)))
     return f"{type(value).__name__} {_short(value)}"

@@ -63,7 +63,7 @@ class CappedOutput(io.TextIOBase):
 
     def text(self) -> str:
         body = "".join(self.parts)
-        return body + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
+        return body + ("\n... " + _("({count} more characters not kept)").format(count=self.dropped) if self.dropped else "")
 
 
 def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: Inherited = Inherited()) -> None:
