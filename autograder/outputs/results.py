@@ -11,6 +11,7 @@ from ..scoring.points import GradeReport, HandScore, question_weights, test_poin
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 PENDING = "pending"  # grades.csv: a part graded by hand that no TA has graded yet
 HAND_SUFFIX = ": graded by hand"
 HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
@@ -168,7 +169,7 @@ def _markdown(text: str) -> dict:
 
 def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
     """One row per file: the points so far, and per question its points or `pending` (a part graded
-    by hand that no TA has graded yet)."""
+    by hand that no TA has graded yet); its file name made inert for spreadsheets."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["submission", "score", "max_score"] + [q.id for q in config.questions])
@@ -176,8 +177,14 @@ def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
         by_id = {q.id: q for q in report.questions}
         cells = [PENDING if (q := by_id.get(c.id)) and q.pending and not report.error
                  else _num(q.score if q else 0.0) for c in config.questions]
-        writer.writerow([report.submission, _num(report.score), _num(report.max_score)] + cells)
+        writer.writerow([spreadsheet_text(report.submission), _num(report.score), _num(report.max_score)] + cells)
     return buffer.getvalue().encode("utf-8")
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows as text: one starting with = + - @ or a tab/return would be read as a
+    formula (`=cmd|' calc'!A0`), so it gets a leading apostrophe (OWASP's advice for CSV injection)."""
+    return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
 def _message(outcome) -> str:
