@@ -26,6 +26,8 @@ from .scoring.grader import Assignment, Grader, submission_bytes
 from .scoring.points import GradeReport, zero_scores
 
 RECORD = "record.json"
+# Files of the folder itself, which no submission's result folder may take (report.html.ipynb -> report.html-2).
+RESERVED = {"grades.csv", "report.html", QUESTIONS, DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", ".review.lock"}
 
 
 def default_jobs() -> int:
@@ -52,7 +54,8 @@ def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
 
 def unique_stems(paths: list[Path]) -> list[str]:
     """A result folder name per submission: its file stem, made safe and unique within the batch."""
-    stems, seen = [], set()
+    stems: list[str] = []
+    seen = set(RESERVED)
     for path in paths:
         base = re.sub(r"[^\w.-]", "_", path.stem).lstrip(".") or "submission"
         stem, n = base, 1
@@ -137,7 +140,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
         grader.close()
         if store is not None:
             store.close()
-    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config)})
+    handout = [cell.source for cell in assignment.release]
+    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config, handout)})
     return reports
 
 

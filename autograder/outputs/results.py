@@ -7,12 +7,11 @@ import json
 
 from ..config import AssignmentConfig
 from ..protocol.jobs import ERROR
-from ..scoring.points import GradeReport, HandScore, question_weights, test_points
+from ..scoring.points import GradeReport, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
+from .hand_feedback import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test  # noqa: F401  (re-exported)
 
-PENDING = "pending"  # grades.csv: a part graded by hand that no TA has graded yet
-HAND_SUFFIX = ": graded by hand"
 HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
 
 
@@ -49,12 +48,6 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def hand_test(name: str, question_id: str, hand: HandScore, hand_max: float) -> dict:
-    """A hand-graded part in results.json, once a TA graded it."""
-    return {"name": f"{name}{HAND_SUFFIX}", "number": question_id, "score": round(hand.points, 4),
-            "max_score": round(hand_max, 4), "output": hand.comment or "Graded by hand.", "visibility": "visible"}
-
-
 def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
     """What the student reads: the score, each question's points, and what to fix."""
     body = feedback_body(report)
@@ -62,16 +55,6 @@ def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
                          0.0 if report.error else report.pending_points)
     hand = [] if report.error else [(q.name, q.hand, q.hand_max) for q in report.questions if q.hand_max]
     return (head + body + hand_section(hand)).encode("utf-8")
-
-
-def feedback_head(title: str, submission: str, score: float, max_score: float, pending: float) -> str:
-    lines = [f"# {title}", "", f"Submission: `{submission}`", ""]
-    if pending:
-        lines += [f"**Score so far: {_num(score)} / {_num(max_score)}** ({_num(pending)} points graded by hand "
-                  "are waiting for a TA)", ""]
-    else:
-        lines += [f"**Score: {_num(score)} / {_num(max_score)}**", ""]
-    return "\n".join(lines) + "\n"
 
 
 def feedback_body(report: GradeReport) -> str:
@@ -102,29 +85,6 @@ def feedback_body(report: GradeReport) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def hand_section(parts: list[tuple[str, HandScore | None, float]]) -> str:
-    """The parts a TA grades: (question name, the TA's score or None, its points)."""
-    if not parts:
-        return ""
-    lines = ["## Graded by hand", ""]
-    for name, hand, most in parts:
-        if hand is None:
-            lines.append(f"- **{name}** — {_num(most)} points: waiting for a TA")
-        elif hand.flagged:
-            lines.append(f"- **{name}** — {_num(most)} points: your answer changed after it was graded; "
-                         "waiting for a TA to look again")
-        else:
-            lines.append(f"- **{name}** — {_num(hand.points)} / {_num(most)}")
-            if hand.comment:
-                lines += [f"  > {line}" for line in _plain(hand.comment).splitlines()]
-    return "\n".join(lines) + "\n\n"
-
-
-def _plain(text: str) -> str:
-    """A TA's comment shown as text in Markdown, never as HTML."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
     """The notebook as it ran, each cell with its output, and beside each cell the outcome of the
     tests that check its values (`test_cells`: test function -> cell id) and its own problems;
@@ -150,7 +110,7 @@ def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, 
             outputs.append({"output_type": "error", "ename": result.error["ename"], "evalue": result.error["evalue"],
                             "traceback": result.error["traceback"].splitlines()})
         cells.append({"cell_type": "code", "execution_count": None, "outputs": outputs, "source": result.source,
-                      "metadata": {"autograder": {"origin": result.origin, "status": result.status}}})
+                      "metadata": {"autograder": {"origin": result.origin, "status": result.status, "cell": result.id}}})
         note = cell_note(result, report.cells[:index])
         lines = ([f"**{result.label}:** {note}"] if note else []) + beside.get(result.id, [])
         if lines:
