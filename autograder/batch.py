@@ -19,6 +19,7 @@ from .errors import AutograderError, GraderError
 from .files import write_atomically
 from .outputs.hand_answers import ANSWERS, hand_answers
 from .outputs.hand_grades import QUESTIONS, questions_json, with_hand_scores
+from .outputs.merge import SHARD
 from .outputs.results import feedback_body, feedback_markdown, graded_notebook, grades_csv, results_json
 from .outputs.review_store import DATABASE, ReviewStore
 from .protocol.messages import WorkerSetup
@@ -26,8 +27,6 @@ from .scoring.grader import Assignment, Grader, submission_bytes
 from .scoring.points import GradeReport, zero_scores
 
 RECORD = "record.json"
-# Files of the folder itself, which no submission's result folder may take (report.html.ipynb -> report.html-2).
-RESERVED = {"grades.csv", "report.html", QUESTIONS, DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", ".review.lock"}
 
 
 def default_jobs() -> int:
@@ -53,18 +52,27 @@ def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
 
 
 def unique_stems(paths: list[Path]) -> list[str]:
-    """A result folder name per submission: its file stem, made safe and unique within the batch."""
-    stems: list[str] = []
-    seen = set(RESERVED)
+    """A result folder name per submission: its file stem, made safe and unique within the batch.
+
+    A name keeps letters, digits, '_' and '-' only: never a dot, while everything the grader writes
+    beside the result folders has one (grades.csv, shard.json, report.html), so no file name a
+    student picks can take the place of the gradebook. Unique also where case is ignored.
+    """
+    stems, seen = [], set()
     for path in paths:
-        base = re.sub(r"[^\w.-]", "_", path.stem).lstrip(".") or "submission"
+        base = _shortened(re.sub(r"[^\w-]", "_", path.stem)) or "submission"
         stem, n = base, 1
-        while stem in seen:
+        while stem.casefold() in seen:
             n += 1
             stem = f"{base}-{n}"
-        seen.add(stem)
+        seen.add(stem.casefold())
         stems.append(stem)
     return stems
+
+
+def _shortened(name: str, max_bytes: int = 120) -> str:
+    """At most `max_bytes` of UTF-8, whole characters: a file system refuses names over 255 bytes."""
+    return name.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
 
 def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int, cache_dir: Path,
@@ -140,8 +148,11 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
         grader.close()
         if store is not None:
             store.close()
+    k, n = shard or (1, 1)
     handout = [cell.source for cell in assignment.release]
-    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config, handout)})
+    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config, handout),
+                      out / SHARD: json.dumps({"shard": k, "of": n, "fingerprint": fingerprint,
+                                               "submissions": len(paths)}).encode("utf-8")})
     return reports
 
 
@@ -186,11 +197,16 @@ def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: s
 
 
 def expand(arguments: Iterable[Path]) -> list[Path]:
-    """Submission arguments -> files: a folder stands for the files directly inside it."""
+    """Submission arguments -> files: a folder stands for the entries directly inside it.
+
+    Links and special files in a folder are kept, so that each gets its row and a message saying
+    it was not graded; only subfolders (and hidden files) are left out.
+    """
     files = []
     for argument in arguments:
-        if argument.is_dir():
-            files += sorted(p for p in argument.iterdir() if p.is_file() and not p.name.startswith("."))
+        if argument.is_dir():  # a folder named on the command line may be a link: the TA chose it
+            files += sorted(p for p in argument.iterdir()
+                            if not p.name.startswith(".") and (p.is_symlink() or not p.is_dir()))
         else:
             files.append(argument)
     return files

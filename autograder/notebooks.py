@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import nbformat
@@ -56,12 +58,17 @@ def cell_text(source: str | list[str]) -> str:
     return source if isinstance(source, str) else "".join(source)
 
 
-def notebook_bytes(path: Path, max_bytes: int | None = None) -> bytes:
-    """A notebook file's content, or an error a student can act on (missing, a folder, too large)."""
+def notebook_bytes(path: Path, max_bytes: int | None = None, regular_only: bool = False) -> bytes:
+    """A notebook file's content, or an error a student can act on (missing, a folder, too large).
+
+    `regular_only` (submissions): a symbolic link or a special file is refused without reading
+    through it, since a link among submissions may point at the solution or another student's file.
+    """
     try:
+        if regular_only:
+            return _regular_file_bytes(path, max_bytes)
         if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
-            raise NotebookReadError(path, f"is {size >> 20} MB; notebooks over {max_bytes >> 20} MB are not graded "
-                                          "(clear large outputs and save again)")
+            raise _too_large(path, size, max_bytes)
         return path.read_bytes()
     except FileNotFoundError:
         raise NotebookReadError(path, "file not found") from None
@@ -69,6 +76,39 @@ def notebook_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         raise NotebookReadError(path, "is a folder, not a notebook file") from None
     except OSError as exc:
         raise NotebookReadError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _regular_file_bytes(path: Path, max_bytes: int | None) -> bytes:
+    kind = _special_kind(os.lstat(path).st_mode)
+    if kind:
+        raise NotebookReadError(path, f"is {kind}, not a notebook file; only regular files are graded "
+                                      "(nothing was read through it)")
+    # O_NOFOLLOW and O_NONBLOCK: a file swapped for a link or a pipe since the check is not followed or waited on.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotebookReadError(path, "changed into a special file while being read; only regular files are graded")
+        if max_bytes is not None and status.st_size > max_bytes:
+            raise _too_large(path, status.st_size, max_bytes)
+        data = handle.read(max_bytes + 1) if max_bytes is not None else handle.read()
+    if max_bytes is not None and len(data) > max_bytes:
+        raise _too_large(path, len(data), max_bytes)
+    return data
+
+
+def _special_kind(mode: int) -> str | None:
+    """How a file that is not a regular file is named to a user, or None for a regular file."""
+    for test, kind in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "a special file"
+
+
+def _too_large(path: Path, size: int, max_bytes: int) -> NotebookReadError:
+    return NotebookReadError(path, f"is {size >> 20} MB; notebooks over {max_bytes >> 20} MB are not graded "
+                                   "(clear large outputs and save again)")
 
 
 def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
@@ -84,6 +124,9 @@ def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
         raise NotebookReadError(path, "the file is empty")
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise NotebookReadError(path, "its JSON is nested too deeply to be a notebook (lists or objects inside "
+                                      "each other thousands of times); save the notebook from Jupyter again") from None
     except json.JSONDecodeError as exc:
         if path.suffix.lower() != ".ipynb":
             raise NotebookReadError(path, f"not a Jupyter notebook ('{path.suffix or 'no extension'}' file); "

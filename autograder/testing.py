@@ -140,11 +140,11 @@ def expect_match(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: f
         _expect_text(got, expected, what)
     elif isinstance(expected, list):
         if not isinstance(got, list):
-            raise AssertionError(f"{what}: expected a list of {len(expected)} items, got {_kind(got)}")
+            raise AssertionError(f"{what}: expected a list of {_items(len(expected))}, got {_kind(got)}")
         for index, (one, other) in enumerate(zip(got, expected)):
             expect_match(one, other, f"{what}[{index}]", atol, rtol)
         if len(got) != len(expected):
-            raise AssertionError(f"{what}: expected {len(expected)} items, got {len(got)}")
+            raise AssertionError(f"{what}: expected {_items(len(expected))}, got {len(got)}")
     elif isinstance(expected, dict):
         if not isinstance(got, dict):
             raise AssertionError(f"{what}: expected a dict with keys {_short(sorted(expected))}, got {_kind(got)}")
@@ -182,6 +182,10 @@ def _expect_text(got: Any, expected: str, what: str) -> None:
                                                                 if len(got) != len(expected) else ""))
 
 
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
 def _kind(value: Any) -> str:
     """A value as a message shows it: its type, and a short form of it."""
     if isinstance(value, torch.Tensor):
@@ -191,7 +195,7 @@ def _kind(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, list):
-        return f"a list of {len(value)} items"
+        return f"a list of {_items(len(value))}"
     if isinstance(value, dict):
         return f"a dict with keys {_short(sorted(value))}"
     return f"{type(value).__name__} {_short(value)}"

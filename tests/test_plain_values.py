@@ -91,4 +91,4 @@ def test_an_object_the_worker_could_only_name_never_matches_a_value():
         def __eq__(self, other):
             return True
     assert fails(Liar(), 5, "n") == "n: expected the whole number 5, got a Liar"
-    assert fails(Liar(), [1], "n") == "n: expected a list of 1 items, got a Liar"
+    assert fails(Liar(), [1], "n") == "n: expected a list of 1 item, got a Liar"

@@ -198,8 +198,8 @@ def test_a_common_failure_links_to_the_submissions_that_have_it(report):
 def test_names_that_are_html_or_mathematics_are_shown_as_text(report):
     page = (report / "report.html").read_text()
     assert "<b>bold<b>" not in page and "&lt;b&gt;bold&lt;b&gt;.ipynb" in page
-    assert (report / "report.html").is_file() and (report / "report.html-2" / "feedback.html").is_file()
-    assert json.loads((report / "report.html-2" / "record.json").read_text())["submission"] == "report.html.ipynb"
+    assert (report / "report.html").is_file() and (report / "report_html" / "feedback.html").is_file()
+    assert json.loads((report / "report_html" / "record.json").read_text())["submission"] == "report.html.ipynb"
 
 
 def test_a_script_in_an_error_message_does_not_run_in_any_page(report):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .. import wording
 from ..config import Limits
+from ..errors import GraderError
 from ..protocol import messages
 from ..protocol.frames import ChannelError, FrameReader
 from ..protocol.jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
@@ -34,6 +35,7 @@ _START_SECONDS = 60.0
 _MAX_SLOTS = 64
 _REPORT_BYTES = 64 << 20  # reports of one run, besides its cells' printed output
 _REPORTS = 20_000  # messages of one run, besides one per cell
+_OUTPUT_CELLS = 4  # printed output kept for a whole notebook, in cells' worth (limits.output_kb each)
 _slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor
 
 
@@ -106,8 +108,9 @@ class Executor:
                 unchecked[where.index] = f"checking the values after {after} {_ended(status)}"
         if not attempt.finished and attempt.failure:
             problems.append(f"the run did not finish: {attempt.failure}")
-        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
-                        for i, job in enumerate(jobs))
+        results = _within_output_budget(
+            [replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
+             for i, job in enumerate(jobs)], _OUTPUT_CELLS * self.limits.output_kb * 1024)
         return Execution(results, _worded(attempt.probes, results), tuple(problems), time.monotonic() - started,
                          attempt.peak_memory)
 
@@ -186,20 +189,30 @@ class Executor:
             slot.remove()
 
     def worker_setup(self) -> WorkerSetup:
-        """Start one empty worker to learn which isolation layers (and speed-ups) are in effect here."""
+        """Start one empty worker to learn which isolation layers (and speed-ups) are in effect here.
+
+        No student code runs in it, so when it cannot even isolate itself the fault is the grader's
+        (or the machine's): GraderError, never a zero for every student.
+        """
         if self.setup is None:
-            self.run([])
-        return self.setup or WorkerSetup(missing=("the worker did not report its isolation",))
+            attempt = self._attempt([], {}, time.monotonic())
+            if self.setup is None:
+                raise GraderError(f"workers cannot run here: {attempt.failure or 'the worker reported nothing'}; "
+                                  "nothing was graded (see Security in the README for what the grader needs)")
+        return self.setup
 
     def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float) -> None:
         """Read the worker's reports until it is done; kill it when a cell overruns (seen on the progress page)."""
         limits = self.limits
         notebook_deadline = started + limits.notebook_seconds + _GRACE
         spawned = time.monotonic()
-        where = progress.position()
+        where, since = progress.position(), spawned
         allowed = _REPORTS + progress.cells
         while True:
-            stage_deadline = spawned + _START_SECONDS if where is None else where.started + limits.cell_seconds + _GRACE
+            # A stage's clock starts when the grader first saw it (or earlier, if the page says so):
+            # a start time the notebook rewrites on the page can only shorten its own limit.
+            stage_deadline = spawned + _START_SECONDS if where is None else \
+                min(where.started, since) + limits.cell_seconds + _GRACE
             deadline = min(notebook_deadline, stage_deadline)
             try:
                 message = reader.read(min(_LOOK_SECONDS, max(0.0, deadline - time.monotonic())))
@@ -211,8 +224,8 @@ class Executor:
                 return
             if message is None:
                 latest, now = progress.position(), time.monotonic()
-                if latest != where and now < notebook_deadline:
-                    where = latest  # the worker moved on: a new deadline
+                if _moved_on(where, latest) and now < notebook_deadline:
+                    where, since = latest, now  # the worker moved on: a new deadline
                     continue
                 if now < deadline:
                     continue
@@ -228,7 +241,7 @@ class Executor:
                 attempt.failure = "the notebook flooded the grader's channel with reports"
                 return
             try:
-                done = self._take(message, attempt, progress.cells)
+                done = self._take(message, attempt, progress.cells, limits.output_kb * 1024)
             except (ValueError, KeyError, TypeError):
                 attempt.failure = "the notebook wrote garbage into the grader's channel"
                 return
@@ -246,11 +259,11 @@ class Executor:
         return where
 
     @staticmethod
-    def _take(message: dict, attempt: _Attempt, cells: int) -> bool:
+    def _take(message: dict, attempt: _Attempt, cells: int, max_output: int) -> bool:
         """Record one report; True when the worker has nothing more to say."""
         kind = message["type"]
         if kind == messages.CELL:
-            result = messages.parse_cell(message)
+            result = messages.parse_cell(message, max_output)
             if not 0 <= result.index < cells:
                 raise ValueError("a cell the notebook does not have")
             attempt.cells[result.index] = result
@@ -267,6 +280,27 @@ class Executor:
             attempt.fallbacks = message.get("fallbacks") not in (0, None)
             return True
         return False
+
+
+def _within_output_budget(cells: list[CellResult], budget: int) -> tuple[CellResult, ...]:
+    """Outputs kept for the graded notebook, in order, up to `budget` characters in all: each cell's
+    is capped already, but a notebook of many printing cells must not make a huge result either."""
+    kept = []
+    for cell in cells:
+        if cell.output and len(cell.output) > max(budget, 0):
+            cell = replace(cell, output=cell.output[:max(budget, 0)] + "\n... (output not kept: the notebook printed "
+                                                                      "more than the grader keeps)")
+        budget -= len(cell.output)
+        kept.append(cell)
+    return tuple(kept)
+
+
+def _moved_on(where: Position | None, latest: Position | None) -> bool:
+    """Whether the page shows a later stage: cells and their probes only go forward, so a page
+    showing the same stage again, an earlier one or nothing (a notebook writing to it) is no progress."""
+    if latest is None:
+        return False
+    return where is None or (latest.index, latest.stage) > (where.index, where.stage)
 
 
 def _worded(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...]) -> dict[str, ProbeResult]:

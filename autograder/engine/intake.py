@@ -37,9 +37,26 @@ def released_cells(student_notebook: NotebookNode) -> list[ReleasedCell]:
             for c in student_notebook.cells if c.cell_type == "code"]
 
 
+class TooManyCells(ValueError):
+    """More code cells than any honest answer to the release needs; matching them would cost the grader too much."""
+
+
+def max_code_cells(release: list[ReleasedCell]) -> int:
+    """Code cells a submission may have: the release's three times over, and a hundred more of the student's own."""
+    return 3 * len(release) + 100
+
+
 def plan_submission(release: list[ReleasedCell], submission: NotebookNode) -> Plan:
-    """Pair each released cell with the student's cell; protected cells always run as released."""
+    """Pair each released cell with the student's cell; protected cells always run as released.
+
+    Raises TooManyCells past max_code_cells: content matching compares every released cell with
+    every submitted one, so its cost is bounded by the release, never by what a student sends.
+    """
     theirs = [(c.get("id"), cell_text(c.source)) for c in submission.cells if c.cell_type == "code"]
+    if len(theirs) > max_code_cells(release):
+        raise TooManyCells(f"it has {len(theirs)} code cells; the released notebook has {len(release)}, and a "
+                           f"submission may have at most {max_code_cells(release)}. Remove the cells you added "
+                           "and submit again")
     pairs, matched_by = _match_by_id(release, theirs), "id"
     if pairs is None:
         pairs, matched_by = _match_by_content(release, theirs), "content"
@@ -93,7 +110,9 @@ def _match_by_content(release: list[ReleasedCell], theirs: list[tuple]) -> dict[
     n, m = len(release), len(theirs)
     templates = [_template(cell) for cell in release]
     sources = [_normal(source) for _, source in theirs]
-    score = [[_similarity(templates[i], sources[j]) for j in range(m)] for i in range(n)]
+    # Each comparison reads at most a bounded stretch of the student's cell (a cell far longer than
+    # the template is no match for it anyway): the cost of a pair is bounded by the release.
+    score = [[_similarity(templates[i], sources[j][:2 * len(templates[i]) + 500]) for j in range(m)] for i in range(n)]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
@@ -133,7 +152,9 @@ def _similarity(a: str, b: str) -> float:
     if a == b:
         return 1.0
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.ratio() if matcher.real_quick_ratio() >= _MIN_SIMILARITY else 0.0
+    if matcher.real_quick_ratio() < _MIN_SIMILARITY or matcher.quick_ratio() < _MIN_SIMILARITY:
+        return 0.0  # upper bounds of ratio(), in time linear in the lengths
+    return matcher.ratio()
 
 
 def _normal(source: str) -> str:

@@ -19,6 +19,7 @@ from ..files import write_atomically
 from ..scoring.points import GradeReport, HandScore
 from .hand_feedback import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test
 from .review_store import ReviewStore
+from .spreadsheet import spreadsheet_text
 
 QUESTIONS = "questions.json"
 RECORD = "record.json"
@@ -153,10 +154,12 @@ def rewrite_gradebook(folder: Path, questions: FolderQuestions, records: dict[st
 
 
 def row_stems(names: list[str], records: dict[str, dict]) -> list[str | None]:
-    """The result folder of each gradebook row (by file name; x, x-2, ... for files sharing a name)."""
+    """The result folder of each gradebook row (by file name as grades.csv shows it; x, x-2, ... for
+    files sharing a name)."""
     stems_of: dict[str, list[str]] = {}
     for stem, record in sorted(records.items(), key=lambda item: _stem_order(item[0])):
-        stems_of.setdefault(str(record.get("submission")), []).append(stem)
+        # grades.csv holds names as a spreadsheet reads them; record.json as they are.
+        stems_of.setdefault(spreadsheet_text(str(record.get("submission"))), []).append(stem)
     seen: dict[str, int] = {}
     found: list[str | None] = []
     for name in names:

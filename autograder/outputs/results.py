@@ -11,6 +11,7 @@ from ..scoring.points import GradeReport, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
 from .hand_feedback import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test  # noqa: F401  (re-exported)
+from .spreadsheet import spreadsheet_text
 
 HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
 
@@ -128,7 +129,7 @@ def _markdown(text: str) -> dict:
 
 def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
     """One row per file: the points so far, and per question its points or `pending` (a part graded
-    by hand that no TA has graded yet)."""
+    by hand that no TA has graded yet); its file name made inert for spreadsheets."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["submission", "score", "max_score"] + [q.id for q in config.questions])
@@ -136,7 +137,7 @@ def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
         by_id = {q.id: q for q in report.questions}
         cells = [PENDING if (q := by_id.get(c.id)) and q.pending and not report.error
                  else _num(q.score if q else 0.0) for c in config.questions]
-        writer.writerow([report.submission, _num(report.score), _num(report.max_score)] + cells)
+        writer.writerow([spreadsheet_text(report.submission), _num(report.score), _num(report.max_score)] + cells)
     return buffer.getvalue().encode("utf-8")
 
 

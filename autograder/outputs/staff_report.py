@@ -41,6 +41,7 @@ def write_report(folder: Path, threshold: float = 0.6) -> Path:
     for row, stem in zip(rows, row_stems([r["submission"] for r in rows], records)):
         record = records.get(stem or "", {})
         row.update(stem=stem or "", seconds=float(record.get("seconds") or 0.0),
+                   submission=str(record.get("submission", row["submission"])),  # as named, not as a spreadsheet reads it
                    unreadable=bool(record.get("error")) or stem is None, error=str(record.get("error") or ""))
     graded = [r for r in rows if not r["unreadable"]]
     meta = _questions(folder, rows, records)

@@ -12,7 +12,7 @@ from ..config import AssignmentConfig, load_config
 from ..course import Layout, check_packages
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
-from ..engine.intake import ReleasedCell, plan_submission, released_cells
+from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
 from ..errors import AutograderError
 from ..files import files_digest
 from ..notebooks import cell_text, notebook_bytes, read_notebook, read_submission
@@ -85,6 +85,7 @@ class Grader:
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
                                  release=str(assignment.layout.student), server=server,
                                  course_files=assignment.layout.assignment_files(), preload=assignment.config.packages)
+        self.executor.worker_setup()  # workers that cannot run stop here, before anyone is graded
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir,
                                        assignment.layout.assignment_files())
         self.test_cells = self._test_cells(validate_suite_on_solution(assignment.suite, self.reference))
@@ -120,7 +121,10 @@ class Grader:
             notebook = read_submission(path, raw if raw is not None else submission_bytes(path))
         except AutograderError as error:
             return GradeReport(path.name, stem, zero_scores(config), error=error.message)
-        plan = plan_submission(list(self.assignment.release), notebook)
+        try:
+            plan = plan_submission(list(self.assignment.release), notebook)
+        except TooManyCells as problem:
+            return GradeReport(path.name, stem, zero_scores(config), error=str(problem))
         execution = self.executor.run(list(plan.cells))
         student = Run(execution.probes, self.reference.names)
         outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
@@ -130,11 +134,11 @@ class Grader:
 
 
 def submission_bytes(path: Path) -> bytes:
-    """A submission's content, or an error a student can act on (missing, a folder, too large)."""
-    return notebook_bytes(path, MAX_SUBMISSION_BYTES)
+    """A submission's content, or an error a student can act on (missing, a folder, a link, too large)."""
+    return notebook_bytes(path, MAX_SUBMISSION_BYTES, regular_only=True)
 
 
 def student_run(grader: Grader, path: Path) -> Run:
     """The probe values of one notebook, for running the hidden tests under pytest."""
-    plan = plan_submission(list(grader.assignment.release), read_submission(path))
+    plan = plan_submission(list(grader.assignment.release), read_submission(path, submission_bytes(path)))
     return Run(grader.executor.run(list(plan.cells)).probes, grader.reference.names)
