@@ -269,6 +269,11 @@ def _review(args) -> int:
             _serve_review(args, store, graders)
     finally:
         store.close()
+    changed = args.import_csv or not args.export_csv  # an import, or the page was served
+    if changed and (args.folder / "report.html").is_file():
+        from .outputs.staff_report import write_report
+
+        write_report(args.folder)  # the staff report shows the points given by hand too
     return 0
 
 
