@@ -84,12 +84,6 @@ probes.capture("context-q2-qk", "context_vec_2")
 
 # 3.4.2 SelfAttention_v1 and SelfAttention_v2
 @probes.after("self-attention-v1")
-def v1_seeded(ns):
-    """sa_v1 as the cell made it (seed 123), on the lesson's inputs."""
-    return need(ns, "sa_v1")(need(ns, "inputs"))
-
-
-@probes.after("self-attention-v1")
 def v1_seeded_other_size(ns):
     torch.manual_seed(probes.seeds[0])
     module = need(ns, "SelfAttention_v1")(4, 5)
@@ -101,11 +95,6 @@ def v1_loaded(ns):
     module = need(ns, "SelfAttention_v1")(5, 3)
     load_qkv(module, 5, 3, first=0)
     return [module(unseen(n, 5, k=k)) for k, n in enumerate((4, 8))]
-
-
-@probes.after("self-attention-v2")
-def v2_seeded(ns):
-    return need(ns, "sa_v2")(need(ns, "inputs"))
 
 
 @probes.after("self-attention-v2")
@@ -151,12 +140,6 @@ def dropout_eval(ns):
 
 
 # 3.5.3 CausalAttention
-@probes.after("causal-attention")
-def causal_seeded(ns):
-    """context_vecs as the cell computed it (seed 123, batch of two)."""
-    return need(ns, "context_vecs")
-
-
 def _causal(ns, dropout: float, first: int = 10):
     module = need(ns, "CausalAttention")(5, 3, 8, dropout)
     load_qkv(module, 5, 3, first=first)
@@ -213,20 +196,7 @@ def wrapper_with_stand_in_heads(ns):
     return {"output": output, "heads": StandInHead.made}
 
 
-@probes.after("mha-wrapper")
-def wrapper_shape(ns):
-    torch.manual_seed(probes.seeds[0])
-    wrapper = need(ns, "MultiHeadAttentionWrapper")(3, 2, 6, 0.0, num_heads=3)
-    return list(wrapper(need(ns, "batch")).shape)
-
-
 # 3.6.2 MultiHeadAttention
-@probes.after("mha")
-def mha_seeded(ns):
-    """context_vecs as the cell computed it (seed 123, d_out=4, two heads)."""
-    return need(ns, "context_vecs")
-
-
 def _mha(ns, d_in, d_out, context_length, dropout, heads, first):
     module = need(ns, "MultiHeadAttention")(d_in, d_out, context_length, dropout, num_heads=heads)
     load_qkv(module, d_in, d_out, first=first)
@@ -263,3 +233,12 @@ def mha_dropout_eval(ns):
     module = _mha(ns, 6, 8, 10, 0.5, 2, first=40)
     module.eval()
     return [module(x), _mha(ns, 6, 8, 10, 0.0, 2, first=40)(x)]
+
+
+# What visible tests compare, from the lesson's own data: these are handed out as checks too.
+probes.value("self-attention-v1", "sa_v1(inputs)")
+probes.value("self-attention-v2", "sa_v2(inputs)")
+probes.value("dropout", "sorted(dropout.train()(torch.ones(12, 12)).unique().tolist())")
+probes.capture("causal-attention", "context_vecs")
+probes.value("mha-wrapper", "list(MultiHeadAttentionWrapper(3, 2, 6, 0.0, num_heads=3)(batch).shape)")
+probes.capture("mha", "context_vecs")

@@ -132,3 +132,13 @@ def encoder_with_stand_in_blocks(ns):
         encoder = need(ns, "Encoder")(4, 6, 3, 10)
         out = encoder(unseen(2, 3, 6, k=4))
     return {"made": StandInBlock.made, "out": out}
+
+
+# What visible tests compare, from the lesson's own data: these are handed out as checks too.
+probes.capture("sinusoidal", "pe")
+probes.value("learned", "learned(torch.zeros(2, 3, 4))")
+probes.capture("rope", "scores")
+probes.value("mha-check", "my_mha(x)")
+probes.capture("block-check", "x")
+probes.value("block-check", "block(x)")
+probes.value("encoder", "len(encoder.layers)")

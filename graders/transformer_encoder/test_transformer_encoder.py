@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from autograder import diagnosis
 from autograder.diagnosis import Mistake
-from autograder.testing import expect_close, expect_equal, expect_shape
+from autograder.testing import expect_close, expect_equal, expect_same, expect_shape
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
@@ -32,14 +32,13 @@ def formula(max_len: int, d_model: int) -> torch.Tensor:
 @question("e1")
 def test_sinusoidal_shape(student, reference):
     """모양 (max_len, d_model)"""
-    expect_shape(student["sinusoidal_cases"][0]["pe"], (50, 16), "sinusoidal_encoding(50, 16)")
+    expect_shape(student["sinusoidal:pe"], (50, 16), "pe = sinusoidal_encoding(50, 16)")
 
 
 @question("e1")
 def test_sinusoidal_matches_the_formula(student, reference):
     """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(...)"""
-    case = student["sinusoidal_cases"][0]
-    expect_close(case["pe"], formula(50, 16), "sinusoidal_encoding(50, 16)", atol=1e-4)
+    expect_close(student["sinusoidal:pe"], formula(50, 16), "pe = sinusoidal_encoding(50, 16)", atol=1e-4)
 
 
 @question("e1")
@@ -61,6 +60,12 @@ def test_learned_adds_the_position_rows(student, reference):
 
 
 @question("e2")
+def test_learned_on_the_lesson(student, reference):
+    """수업의 learned(torch.zeros(2, 3, 4))"""
+    expect_same(student, reference, "learned:learned(torch.zeros(2, 3, 4))")
+
+
+@question("e2")
 @hidden
 def test_learned_parameters(student, reference):
     """학습되는 (max_len, d_model) 표 하나"""
@@ -74,6 +79,12 @@ def test_rope_keeps_lengths(student, reference):
     case = student["rope_cases"]
     expect_shape(case["out"], (2, 9, 8), "rope(x)")
     expect_close(case["out"].norm(dim=-1), case["x"].norm(dim=-1), "rope 뒤의 노름")
+
+
+@question("e3")
+def test_rope_lesson_scores(student, reference):
+    """수업의 scores = rope(q) @ rope(k).T"""
+    expect_same(student, reference, "rope:scores")
 
 
 @question("e3")
@@ -119,6 +130,12 @@ def test_mha_matches_torch(student, reference):
 
 
 @question("e4")
+def test_mha_on_the_lesson(student, reference):
+    """수업의 my_mha(x) (nn.MultiheadAttention의 가중치를 복사한 뒤)"""
+    expect_same(student, reference, "mha-check:my_mha(x)")
+
+
+@question("e4")
 @hidden
 def test_mha_matches_torch_other_sizes(student, reference):
     """헤드 3개와 4개에서 nn.MultiheadAttention과 같은 출력"""
@@ -157,6 +174,13 @@ def test_block_matches_torch(student, reference):
 
 
 @question("e5")
+def test_block_on_the_lesson(student, reference):
+    """수업의 block(x) (nn.TransformerEncoderLayer의 가중치를 복사한 뒤)"""
+    expect_same(student, reference, "block-check:block(x)",
+                mistakes=block_mistakes(torch_layer(0, 16, 4, 32), reference["block-check:x"]))
+
+
+@question("e5")
 @hidden
 def test_block_matches_torch_other_sizes(student, reference):
     """다른 크기에서 nn.TransformerEncoderLayer와 같은 출력"""
@@ -183,8 +207,14 @@ def test_encoder_makes_num_layers_blocks(student, reference):
 
 
 @question("e6")
+def test_encoder_on_the_lesson(student, reference):
+    """수업의 encoder가 가진 블록 수"""
+    expect_same(student, reference, "encoder:len(encoder.layers)")
+
+
+@question("e6")
 @hidden
 def test_encoder_applies_blocks_in_order(student, reference):
     """각 블록의 출력이 순서대로 다음 블록의 입력"""
     expect_close(student["encoder_with_stand_in_blocks"]["out"], reference["encoder_with_stand_in_blocks"]["out"],
-                 "Encoder output")
+                 "인코더 출력")
