@@ -46,6 +46,9 @@ class AssignmentConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     # Add `grader.check("q1")` cells to the student notebook, with the visible checks they can run.
     notebook_checks: bool = False
+    # Cells holding the lesson's data and seeds: the grader runs each submission a second time with
+    # their literal tensors and seeds replaced by its own, and re-checks the steps that depend on them.
+    lesson_data: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     questions: tuple[Question, ...] = ()
 

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field, replace
 
 from .. import wording
 from ..config import Limits
+from ..probes import load_probes
 from ..protocol import messages
 from ..protocol.frames import ChannelError, FrameReader
 from ..protocol.jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
 from ..protocol.messages import CellResult, ProbeResult, WorkerSetup
 from ..protocol.progress import CELL, Position, ProgressReader, job_file
 from .fork_client import ForkClient
+from .report_order import ForgedReport, ReportOrder
 from .slots import WorkerSlot, remove_stale_slots
 
 MAX_ATTEMPTS = 3
@@ -44,6 +46,7 @@ class Execution:
     problems: tuple[str, ...] = ()
     seconds: float = 0.0
     peak_memory: int | None = None  # bytes, the worker and everything it started (where cgroups are used)
+    jobs: tuple[CellJob, ...] = ()  # the cells as last run, with those that hung or crashed a worker marked skipped
 
 
 @dataclass
@@ -56,18 +59,23 @@ class _Attempt:
     failure: str | None = None
     timed_out: bool = False
     fallbacks: bool = False
+    forged: bool = False  # the notebook wrote frames of its own: none of this run's values count
 
 
 class Executor:
     """Runs notebooks for one assignment; safe to use from several threads at once."""
 
     def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
-                 release: str | None = None, server: ForkClient | None = None):
+                 release: str | None = None, server: ForkClient | None = None, inputs: dict | None = None):
         """`release`: the student notebook, if most runs will be of submissions of it (compiled once);
         `server`: a fork server for the same probes and release, started earlier (this executor closes it)."""
         self.probes_path = probes_path
         self.limits = limits
         self.seeds = seeds
+        self.inputs = inputs or {}  # the grader's inputs for the probes, as plain data
+        # Which probes a worker runs after which cell, to check its reports against (report_order.py).
+        self.probes_by_cell = {cell: [name for name, _ in found]
+                               for cell, found in load_probes(probes_path).by_cell.items()}
         self._server = server or ForkClient(probes_path, release)
         self._free_slots: list[WorkerSlot] = []
         self._all_slots: list[WorkerSlot] = []
@@ -75,15 +83,17 @@ class Executor:
         self.setup: WorkerSetup | None = None  # what the first worker reported before running anything
         self.fallbacks = 0  # workers whose torch speed-ups fell back to torch's own code while running
 
-    def run(self, cells: list[CellJob]) -> Execution:
-        """Run the cells; a cell (or the probes after it) that kills or hangs the worker is skipped on a fresh retry."""
+    def run(self, cells: list[CellJob], only_probes: tuple[str, ...] | None = None) -> Execution:
+        """Run the cells; a cell (or the probes after it) that kills or hangs the worker is skipped on a fresh retry.
+
+        `only_probes`: run only these probes (None: all of them)."""
         started = time.monotonic()
         problems: list[str] = []
         jobs = list(cells)
         unchecked: dict[int, str] = {}
         attempt = _Attempt()
         for _ in range(MAX_ATTEMPTS):
-            attempt = self._attempt(jobs, unchecked, started)
+            attempt = self._attempt(jobs, unchecked, started, only_probes)
             if attempt.fallbacks:
                 with self._slot_lock:
                     self.fallbacks += 1
@@ -104,7 +114,7 @@ class Executor:
         results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
                         for i, job in enumerate(jobs))
         return Execution(results, _worded(attempt.probes, results), tuple(problems), time.monotonic() - started,
-                         attempt.peak_memory)
+                         attempt.peak_memory, tuple(jobs))
 
     @staticmethod
     def _final_cell(index: int, job: CellJob, attempt: _Attempt) -> CellResult:
@@ -112,7 +122,8 @@ class Executor:
             return attempt.cells[index]
         return CellResult(index, job.id, CRASHED, notes=("not run: the notebook stopped before this cell",))
 
-    def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float) -> _Attempt:
+    def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float,
+                 only_probes: tuple[str, ...] | None) -> _Attempt:
         attempt = _Attempt()
         slot = self._take_slot()
         try:
@@ -121,7 +132,7 @@ class Executor:
                     stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
-                                tuple(unchecked.items()))
+                                tuple(unchecked.items()), self.inputs, only_probes)
                 job_fd = job_file(encode_job(job))
                 try:
                     progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))
@@ -132,7 +143,8 @@ class Executor:
                     # What one notebook may send: its cells' capped output and probe values, with room to
                     # spare; a notebook writing into the pipe itself must not fill the grader's memory.
                     budget = _REPORT_BYTES + len(jobs) * self.limits.output_kb * 1024 * 2
-                    self._collect(FrameReader(report_fd, messages.MAX_FRAME, budget), progress, attempt, started)
+                    order = ReportOrder(jobs, self.probes_by_cell, only_probes)
+                    self._collect(FrameReader(report_fd, messages.MAX_FRAME, budget), progress, attempt, started, order)
                 finally:
                     os.close(report_fd)
                     _kill(pid)
@@ -186,7 +198,8 @@ class Executor:
             self.run([])
         return self.setup or WorkerSetup(missing=("the worker did not report its isolation",))
 
-    def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float) -> None:
+    def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float,
+                 order: ReportOrder) -> None:
         """Read the worker's reports until it is done; kill it when a cell overruns (seen on the progress page)."""
         limits = self.limits
         notebook_deadline = started + limits.notebook_seconds + _GRACE
@@ -223,9 +236,18 @@ class Executor:
                 attempt.failure = "the notebook flooded the grader's channel with reports"
                 return
             try:
-                done = self._take(message, attempt, progress.cells)
+                done = self._take(message, attempt, order, self.limits.output_kb * 1024)
             except (ValueError, KeyError, TypeError):
                 attempt.failure = "the notebook wrote garbage into the grader's channel"
+                return
+            except ForgedReport as forged:
+                # Like a crash: the cell that wrote them (as far as the progress page says) is skipped on a
+                # fresh run, and nothing this run reported is kept.
+                attempt.forged = True
+                attempt.stopped_at = progress.position()
+                attempt.probes = {name: ProbeResult(False, error=_FORGED) for names in self.probes_by_cell.values()
+                                  for name in names}
+                attempt.failure = f"the notebook wrote reports of its own into the grader's channel ({forged})"
                 return
             if done:
                 return
@@ -241,27 +263,37 @@ class Executor:
         return where
 
     @staticmethod
-    def _take(message: dict, attempt: _Attempt, cells: int) -> bool:
-        """Record one report; True when the worker has nothing more to say."""
+    def _take(message: dict, attempt: _Attempt, order: ReportOrder, output_chars: int) -> bool:
+        """Record one report, checked against what the job allows; True when the worker has nothing more to say."""
         kind = message["type"]
-        if kind == messages.CELL:
-            result = messages.parse_cell(message)
-            if not 0 <= result.index < cells:
-                raise ValueError("a cell the notebook does not have")
+        if kind == messages.READY:
+            order.ready()
+        elif kind == messages.CELL:
+            result = messages.parse_cell(message, output_chars)
+            order.cell(result)
             attempt.cells[result.index] = result
         elif kind == messages.PROBE:
             name, probe = messages.parse_probe(message)
+            order.probe(name)
             attempt.probes[name] = probe
-        elif kind == messages.OVERSIZE and message.get("name"):
-            attempt.probes[str(message["name"])] = ProbeResult(False, error="value too large to grade")
+        elif kind == messages.OVERSIZE and message.get("what") == messages.PROBE:
+            name = str(message.get("name"))
+            order.probe(name)
+            attempt.probes[name] = ProbeResult(False, error="value too large to grade")
+        elif kind == messages.OVERSIZE:
+            raise ForgedReport("an oversized report that is not a probe value")
         elif kind == messages.FATAL:
             attempt.failure = f"the worker failed: {str(message.get('error'))[:300]}"
             return True
         elif kind == messages.DONE:
+            order.done()
             attempt.finished = True
             attempt.fallbacks = message.get("fallbacks") not in (0, None)
             return True
         return False
+
+
+_FORGED = "the notebook wrote into the grader's report channel itself, so none of its values were used"
 
 
 def _worded(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...]) -> dict[str, ProbeResult]:

@@ -9,7 +9,10 @@ MAX_FRAME = 8 << 20  # a worker sends no larger frame (it sends OVERSIZE instead
 PID = struct.Struct("!i")  # the fork server's reply to a request: the new worker's pid
 
 READY, CELL, PROBE, OVERSIZE, FATAL, DONE = "ready", "cell", "probe", "oversize", "fatal", "done"
-_NOTE_CHARS, _NOTES, _ERROR_CHARS, _TRACEBACK_CHARS = 500, 20, 500, 4000
+_NOTE_CHARS, _NOTES, _ERROR_CHARS, _TRACEBACK_CHARS, _ID_CHARS = 500, 20, 500, 4000, 200
+_OUTPUT_NOTE = 100  # room for the worker's own "... (n more characters not kept)" after the limit
+# The statuses a worker reports (protocol.jobs; "crashed" and "timeout" for cells the grader told it to skip).
+STATUSES = frozenset({"ok", "error", "timeout", "not answered", "crashed"})
 
 
 @dataclass(frozen=True)
@@ -89,13 +92,20 @@ def done(fallbacks: int = 0) -> dict:
     return {"type": DONE, "fallbacks": fallbacks}
 
 
-def parse_cell(message: dict) -> CellResult:
+def parse_cell(message: dict, output_chars: int = 1 << 20) -> CellResult:
+    """A cell's report, every field cut to the limits the grader set, whatever the worker sent."""
     error = message.get("error")
     if error is not None:
         error = {key: str(error.get(key, ""))[:_TRACEBACK_CHARS] for key in ("ename", "evalue", "traceback")}
+    status = str(message["status"])
+    if status not in STATUSES:
+        raise ValueError(f"unknown cell status {status[:40]!r}")
+    output = str(message.get("output", ""))
+    if len(output) > output_chars + _OUTPUT_NOTE:
+        output = output[:output_chars] + f"\n... ({len(output) - output_chars} more characters not kept)"
     return CellResult(
-        index=int(message["index"]), id=str(message["id"]), status=str(message["status"]),
-        output=str(message.get("output", "")), error=error,
+        index=int(message["index"]), id=str(message["id"])[:_ID_CHARS], status=status,
+        output=output, error=error,
         notes=tuple(str(note)[:_NOTE_CHARS] for note in message.get("notes", [])[:_NOTES]),
     )
 

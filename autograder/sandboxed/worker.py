@@ -70,6 +70,7 @@ def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: In
     try:
         probes = _preloaded.get(job.probes_path) or load_probes(job.probes_path)  # before the sandbox hides them
         probes.seeds = job.seeds
+        probes.inputs, probes.decode = job.inputs, plaindata.decode
         isolation = enter_sandbox(job, inherited)
         conn.send(messages.ready(isolation.layers, isolation.missing, list(inherited.warnings)))
         run_cells(job, probes, conn, progress)
@@ -126,14 +127,20 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
     signal.signal(signal.SIGALRM, _on_alarm)
     unchecked = dict(job.unchecked)
+    only = None if job.only_probes is None else set(job.only_probes)
+
+    def after(cell_id: str) -> list:
+        found = probes.by_cell.get(cell_id, [])
+        return found if only is None else [(name, probe) for name, probe in found if name in only]
+
     for index, cell in enumerate(job.cells):
         progress.mark(index, CELL)
         result = _run_cell(index, cell, ns, shell, job)
         conn.verify()
         conn.send(result)
         blocked_by = index if result["status"] != OK else None
-        _run_probes_after(index, probes.by_cell.get(cell.id, []), ns, conn, progress, unchecked, blocked_by)
-    _run_probes_after(len(job.cells), probes.by_cell.get(END, []), ns, conn, progress, unchecked)
+        _run_probes_after(index, after(cell.id), ns, conn, progress, unchecked, blocked_by)
+    _run_probes_after(len(job.cells), after(END), ns, conn, progress, unchecked)
 
 
 def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress: ProgressWriter,

@@ -19,6 +19,7 @@ from ..probes import load_probes
 from ..testing import Run
 from .points import GradeReport, score_questions, zero_scores
 from .references import reference_run, validate_suite_on_solution
+from .second_run import check_marked_cells, prepare_second_run
 from .suite import Suite, load_suite, run_test
 
 MAX_SUBMISSION_BYTES = 20 << 20
@@ -33,6 +34,7 @@ class Assignment:
     suite: Suite
     release: tuple[ReleasedCell, ...]
     probe_cells: dict[str, str]  # probe name -> id of the cell it runs after
+    lesson_data: dict[str, str]  # the cells whose data the grader varies -> their released source
 
 
 def load_assignment(root: Path, slug: str) -> Assignment:
@@ -45,7 +47,8 @@ def load_assignment(root: Path, slug: str) -> Assignment:
             raise AutograderError(path, "missing; run 'autograder build' first")
     suite = load_suite(layout.graders, config)
     release = tuple(released_cells(read_notebook(layout.student)))
-    return Assignment(layout, config, suite, release, _probe_cells(suite, release))
+    lesson_data = check_marked_cells(config.lesson_data, release, layout.config)
+    return Assignment(layout, config, suite, release, _probe_cells(suite, release), lesson_data)
 
 
 def _probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> dict[str, str]:
@@ -67,9 +70,15 @@ class Grader:
         torch.set_num_threads(1)  # comparisons are tiny; the cores belong to the workers
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
-                                 release=str(assignment.layout.student), server=server)
+                                 release=str(assignment.layout.student), server=server,
+                                 inputs=assignment.suite.inputs.data)
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
-        self.test_cells = self._test_cells(validate_suite_on_solution(assignment.suite, self.reference))
+        reads = validate_suite_on_solution(assignment.suite, self.reference)
+        self.test_cells = self._test_cells(reads)
+        self.second_run = prepare_second_run(assignment.lesson_data, assignment.config.seeds, assignment.layout.solution,
+                                             assignment.suite, self.executor, self.reference, reads, cache_dir,
+                                             assignment.layout.config, assignment.release)
+
 
     def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
         """Test function name -> the last cell whose values it checks, where its feedback belongs."""
@@ -104,10 +113,16 @@ class Grader:
         plan = plan_submission(list(self.assignment.release), notebook)
         execution = self.executor.run(list(plan.cells))
         student = Run(execution.probes, self.reference.names)
-        outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
+        given = self.assignment.suite.inputs.given
+        outcomes = [run_test(test, student, self.reference, given) for test in self.assignment.suite.tests]
+        second, second_seconds = self.second_run, None
+        if second is not None and second.needed(outcomes):
+            again = self.executor.run(second.jobs(execution), only_probes=second.step_probes)
+            outcomes = second.recheck(outcomes, execution, again, self.assignment.suite, self.reference.names)
+            second_seconds = again.seconds
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
-                           peak_memory=execution.peak_memory)
+                           peak_memory=execution.peak_memory, second_run_seconds=second_seconds)
 
 
 def submission_bytes(path: Path) -> bytes:

@@ -1,5 +1,6 @@
-"""Hidden tests of attention_basics. Unseen inputs are checked against PyTorch's own functions
-(F.scaled_dot_product_attention, F.cosine_similarity) and against the formulas themselves."""
+"""Hidden tests of attention_basics. The student's functions run on inputs the grader made
+(`given`); their outputs are checked against PyTorch's own functions (F.scaled_dot_product_attention,
+F.cosine_similarity) and the formulas, computed here on the grader's copy of those inputs."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -43,12 +44,11 @@ def test_softmax_weights_and_average(student, reference):
 
 @question("b3")
 @hidden
-def test_causal_mean_on_unseen_inputs(student, reference):
+def test_causal_mean_on_unseen_inputs(student, reference, given):
     """causal_mean on other batch sizes, lengths and widths"""
-    for case in cases(student, "causal_mean_unseen", 2):
-        x = case["x"]
+    for out, x in zip(cases(student, "causal_mean_unseen", 2), given["causal_mean"]):
         expected = x.cumsum(dim=1) / torch.arange(1, x.shape[1] + 1).reshape(1, -1, 1)
-        expect_close(case["out"], expected, "causal_mean(x)")
+        expect_close(out, expected, "causal_mean(x)")
 
 
 @question("b4")
@@ -71,20 +71,20 @@ def test_output(student, reference):
 
 @question("b5")
 @hidden
-def test_attention_function_on_unseen_inputs(student, reference):
+def test_attention_function_on_unseen_inputs(student, reference, given):
     """attention(Q, K, V) with other sizes and a batch dimension"""
-    for case in cases(student, "attention_unseen", 2):
-        weights = torch.softmax(case["q"] @ case["k"].transpose(-2, -1), dim=-1)
+    for case, inputs in zip(cases(student, "attention_unseen", 2), given["attention"]):
+        weights = torch.softmax(inputs["q"] @ inputs["k"].transpose(-2, -1), dim=-1)
         expect_close(case["weights"], weights, "attention weights")
-        expect_close(case["out"], weights @ case["v"], "attention output")
+        expect_close(case["out"], weights @ inputs["v"], "attention output")
 
 
 @question("b6")
 @hidden
-def test_cosine_similarity_on_unseen_vectors(student, reference):
+def test_cosine_similarity_on_unseen_vectors(student, reference, given):
     """cosine_similarity agrees with F.cosine_similarity, also for opposite vectors"""
-    for case in cases(student, "cosine_unseen", 2):
-        expect_close(case["cos"], F.cosine_similarity(case["u"], case["v"], dim=0), "cosine_similarity(u, v)")
+    for cos, pair in zip(cases(student, "cosine_unseen", 2), given["cosine"]):
+        expect_close(cos, F.cosine_similarity(pair["u"], pair["v"], dim=0), "cosine_similarity(u, v)")
 
 
 @question("b7")
@@ -104,16 +104,17 @@ def test_scaled_softmax_spreads_the_weights(student, reference):
 
 @question("b9")
 @hidden
-def test_sdpa_matches_pytorch(student, reference):
+def test_sdpa_matches_pytorch(student, reference, given):
     """scaled_dot_product_attention equals F.scaled_dot_product_attention (batches, heads, causal or not)"""
-    for case in cases(student, "sdpa_unseen", 4):
+    for out, case in zip(cases(student, "sdpa_unseen", 4), given["sdpa"]):
         expected = F.scaled_dot_product_attention(case["q"], case["k"], case["v"], is_causal=case["causal"])
         what = "causal attention" if case["causal"] else "attention"
-        expect_close(case["out"], expected, f"{what} for q of shape {tuple(case['q'].shape)}", atol=1e-5)
+        expect_close(out, expected, f"{what} for q of shape {tuple(case['q'].shape)}", atol=1e-5)
 
 
 @question("b9")
-def test_sdpa_without_mask(student, reference):
-    """without a mask, on the lesson's 4-dimensional q, k, v"""
-    case = cases(student, "sdpa_unseen", 4)[0]
-    expect_close(case["out"], F.scaled_dot_product_attention(case["q"], case["k"], case["v"]), "attention", atol=1e-5)
+def test_sdpa_without_mask(student, reference, given):
+    """without a mask, on 4-dimensional q, k, v"""
+    case = given["sdpa"][0]
+    out = cases(student, "sdpa_unseen", 4)[0]
+    expect_close(out, F.scaled_dot_product_attention(case["q"], case["k"], case["v"]), "attention", atol=1e-5)

@@ -1,9 +1,20 @@
 """Hidden tests of lec27_attention. Visible tests check the values the lesson shows; hidden ones
-call the student's functions and classes on inputs, sizes and weights the student never saw."""
+call the student's functions and classes on inputs, sizes and weights the grader made (`given`).
+What a notebook sends is compared with the solution's run on the same inputs or with values
+computed here; property tests also demand what a constant, zero, NaN or identity module cannot give."""
 import pytest
-import torch
 
-from autograder.testing import expect_close, expect_equal, expect_same, expect_shape, expect_tensor
+from autograder.testing import (
+    differs,
+    expect_causal,
+    expect_close,
+    expect_equal,
+    expect_finite,
+    expect_nontrivial,
+    expect_responds,
+    expect_same,
+    expect_shape,
+)
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
@@ -172,9 +183,11 @@ def test_v2_loaded_weights(student, reference):
 
 @question("q9")
 @hidden
-def test_v2_bias(student, reference):
+def test_v2_bias(student, reference, given):
     """qkv_bias switches the projections' bias on and off"""
-    expect_equal(student["v2_bias"], reference["v2_bias"], "bias with qkv_bias=True, qkv_bias=False")
+    expect_equal(student["v2_bias"]["bias"], reference["v2_bias"]["bias"], "bias with qkv_bias=True, qkv_bias=False")
+    expect_responds(*pair(student["v2_bias"]["outputs"]), "SelfAttention_v2(3, 2, qkv_bias=True) output",
+                    given["bias_x"][0], mixes_tokens=True)
 
 
 # q10: causal masks
@@ -204,20 +217,26 @@ def test_masked_minus_inf(student, reference):
 
 # q11: dropout
 @question("q11")
-def test_dropout_zeros_and_scaling(student, reference):
+def test_dropout_zeros_and_scaling(student, reference, given):
     """dropout(p=0.5) keeps about half the values and scales them by 1/(1-p) = 2"""
-    values = expect_shape(student["dropout_train"], (12, 12), "dropout(torch.ones(12, 12))")
-    kept = set(torch.unique(values).tolist())
-    assert kept <= {0.0, 2.0}, f"dropout of ones gave values {sorted(kept)[:5]}; expected only 0 and 2"
-    zeros = float((values == 0).double().mean())
-    assert 0.3 <= zeros <= 0.7, f"dropout zeroed {zeros:.0%} of the values; with p=0.5 expect about half"
+    x = given["dropout_x"]
+    outputs = student["dropout_train"]
+    assert isinstance(outputs, list) and len(outputs) == 2, "expected two dropout outputs"
+    for got in outputs:
+        values = expect_finite(expect_shape(got, (12, 12), "dropout(x) for a 12x12 x"), "dropout(x)")
+        zeros = values == 0
+        expect_close(values[~zeros], 2 * x[~zeros], "values dropout kept (expected 2 * x there)")
+        share = float(zeros.double().mean())
+        assert 0.3 <= share <= 0.7, f"dropout zeroed {share:.0%} of the values; with p=0.5 expect about half"
+    assert differs(outputs[0], outputs[1]), "dropout zeroed the same values under two different seeds"
 
 
 @question("q11")
 @hidden
-def test_dropout_eval_is_identity(student, reference):
-    """in eval mode dropout changes nothing"""
-    expect_same(student, reference, "dropout_eval", "dropout in eval mode")
+def test_dropout_eval_is_identity(student, reference, given):
+    """in eval mode dropout changes nothing (and in training mode it drops values)"""
+    expect_close(student["dropout_eval"], given["dropout_eval_x"], "dropout in eval mode")
+    test_dropout_zeros_and_scaling(student, reference, given)  # the same module must drop in training mode
 
 
 # q12: CausalAttention
@@ -228,9 +247,10 @@ def test_causal_seed_123(student, reference):
 
 
 @question("q12")
-def test_causal_batch_shape(student, reference):
+def test_causal_batch_shape(student, reference, given):
     """output shape (batch, tokens, d_out) for a batch of 3 with 6 tokens"""
     expect_shape(student["causal_loaded"], (3, 6, 3), "CausalAttention output")
+    responds(student["causal_future_changed"], given["causal_future"], "CausalAttention output")
 
 
 @question("q12")
@@ -243,33 +263,34 @@ def test_causal_loaded_weights(student, reference):
 @question("q12")
 @hidden
 def test_causal_ignores_the_future(student, reference):
-    """changing tokens 3.. leaves the outputs of tokens 0..2 unchanged"""
-    before, after = student["causal_future_changed"]
-    expect_close(after[:, :3], expect_tensor(before, "output")[:, :3], "outputs of tokens 0..2")
-    assert not torch.allclose(after[:, 3:], before[:, 3:]), "outputs of tokens 3.. do not depend on those tokens"
+    """changing tokens 3.. leaves the outputs of tokens 0..2 unchanged; changing token 0 changes all"""
+    expect_causal(student["causal_future_changed"], 3, "CausalAttention")
 
 
 @question("q12")
 @hidden
-def test_causal_dropout_off_in_eval(student, reference):
+def test_causal_dropout_off_in_eval(student, reference, given):
     """with dropout 0.5, eval mode gives the dropout-free output"""
-    eval_output, no_dropout = student["causal_dropout_eval"]
-    expect_close(eval_output, no_dropout, "output in eval mode")
+    check_dropout_modes(student["causal_dropout_eval"], given["causal_eval_x"])
 
 
 # q13: MultiHeadAttentionWrapper
 @question("q13")
-def test_wrapper_shape(student, reference):
+def test_wrapper_shape(student, reference, given):
     """output size is d_out * num_heads"""
-    expect_equal(student["wrapper_shape"], reference["wrapper_shape"], "output shape for d_out=2, num_heads=3")
+    output, changed = pair(student["wrapper_shape"])
+    expect_shape(output, (2, 6, 6), "output for d_out=2, num_heads=3")
+    expect_responds(output, changed, "output for d_out=2, num_heads=3", given["wrapper_shape_x"][0])
 
 
 @question("q13")
 @hidden
-def test_wrapper_makes_its_heads(student, reference):
+def test_wrapper_makes_its_heads(student, reference, given):
     """num_heads heads, each made with the wrapper's arguments"""
     expect_equal(student["wrapper_with_stand_in_heads"]["heads"], reference["wrapper_with_stand_in_heads"]["heads"],
                  "heads made (d_in, d_out, context_length, dropout, qkv_bias)")
+    run = student["wrapper_with_stand_in_heads"]
+    expect_responds(run["output"], run["changed_output"], "wrapper output", given["wrapper_x"][0])
 
 
 @question("q13")
@@ -288,9 +309,10 @@ def test_mha_seed_123(student, reference):
 
 
 @question("q14")
-def test_mha_shape(student, reference):
+def test_mha_shape(student, reference, given):
     """output shape (batch, tokens, d_out)"""
     expect_shape(student["mha_loaded"][0], (3, 7, 8), "MultiHeadAttention output")
+    responds(student["mha_future_changed"], given["mha_future"], "MultiHeadAttention output")
 
 
 @question("q14")
@@ -302,22 +324,47 @@ def test_mha_loaded_weights(student, reference):
 
 @question("q14")
 @hidden
-def test_mha_head_split(student, reference):
-    """head_dim is d_out // num_heads"""
+def test_mha_head_split(student, reference, given):
+    """head_dim is d_out // num_heads, and the heads really split d_out"""
     expect_equal(student["mha_head_dim"], reference["mha_head_dim"], "head_dim and num_heads for d_out=8, 4 heads")
+    two, four = (expect_nontrivial(output, "MultiHeadAttention output") for output in pair(student["mha_loaded"]))
+    assert differs(two, four), "2 and 4 heads with the same weights give the same output; the heads do not split d_out"
+    responds(student["mha_future_changed"], given["mha_future"], "MultiHeadAttention output")
 
 
 @question("q14")
 @hidden
 def test_mha_ignores_the_future(student, reference):
-    """changing tokens 5.. leaves the outputs of tokens 0..4 unchanged"""
-    before, after = student["mha_future_changed"]
-    expect_close(after[:, :5], expect_tensor(before, "output")[:, :5], "outputs of tokens 0..4")
+    """changing tokens 5.. leaves the outputs of tokens 0..4 unchanged; changing token 0 changes all"""
+    expect_causal(student["mha_future_changed"], 5, "MultiHeadAttention")
 
 
 @question("q14")
 @hidden
-def test_mha_dropout_off_in_eval(student, reference):
+def test_mha_dropout_off_in_eval(student, reference, given):
     """with dropout 0.5, eval mode gives the dropout-free output"""
-    eval_output, no_dropout = student["mha_dropout_eval"]
-    expect_close(eval_output, no_dropout, "output in eval mode")
+    check_dropout_modes(student["mha_dropout_eval"], given["mha_eval_x"])
+
+
+def pair(outputs) -> list:
+    if not isinstance(outputs, list) or len(outputs) != 2:
+        raise AssertionError("expected two outputs")
+    return outputs
+
+
+def responds(outputs, inputs, what: str) -> None:
+    """Outputs for x (first) and for x with token 0 changed (last): a real output mixing the tokens."""
+    if not isinstance(outputs, list) or len(outputs) != 3:
+        raise AssertionError(f"{what}: expected three outputs")
+    expect_responds(outputs[0], outputs[2], what, inputs[0], mixes_tokens=True)
+
+
+def check_dropout_modes(outputs, x):
+    """[eval, train, no dropout, no dropout on x with token 0 changed]: eval equals no dropout,
+    a real output that training mode changes."""
+    assert isinstance(outputs, list) and len(outputs) == 4, "expected four outputs"
+    eval_output, train_output, plain, changed = outputs
+    plain = expect_responds(plain, changed, "output without dropout", x[0], mixes_tokens=True)
+    expect_close(eval_output, plain, "output in eval mode")
+    assert differs(expect_finite(train_output, "output in training mode"), plain), \
+        "dropout 0.5 in training mode changes nothing"
