@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)" $(TORCH_INDEX)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,course]"
 	touch $(STAMP)
 
 build: setup
@@ -37,7 +37,7 @@ check: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
-ASSIGNMENTS := lec27_attention attention_basics transformer_encoder
+ASSIGNMENTS := lec27_attention attention_basics transformer_encoder gpt_model
 
 # The main job: build every assignment, then grade the bundled samples and print the gradebooks.
 demo: build

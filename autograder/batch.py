@@ -17,7 +17,10 @@ from .config import AssignmentConfig
 from .engine.fork_client import ForkClient
 from .errors import AutograderError, GraderError
 from .files import write_atomically
-from .outputs.results import feedback_markdown, graded_notebook, grades_csv, results_json
+from .outputs.hand_answers import ANSWERS, hand_answers
+from .outputs.hand_grades import QUESTIONS, questions_json, with_hand_scores
+from .outputs.results import feedback_body, feedback_markdown, graded_notebook, grades_csv, results_json
+from .outputs.review_store import DATABASE, ReviewStore
 from .protocol.messages import WorkerSetup
 from .scoring.grader import Assignment, Grader, submission_bytes
 from .scoring.points import GradeReport, zero_scores
@@ -81,6 +84,9 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
     config = assignment.config
     fingerprint = grader.fingerprint()
     lock = threading.Lock()
+    # Points TAs gave by hand in an earlier review of this folder are kept while the answer stays the same.
+    store = ReviewStore(out / DATABASE) if (out / DATABASE).is_file() else None
+    by_hand = any(q.manual for q in config.questions)
 
     def one(item: tuple[Path, str]) -> GradeReport:
         path, stem = item
@@ -92,6 +98,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
         digest = hashlib.sha256(raw).hexdigest() if raw is not None else None
         report = _earlier_result(folder, path, digest, fingerprint, config)
         reused = report is not None
+        if report is not None and store is not None:
+            report = with_hand_scores(report, _hands(store.scores(stem)))
         if report is None:
             try:
                 report = grader.grade_file(path, stem, raw)
@@ -100,12 +108,20 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             except Exception as exc:  # a bug of ours must not cost the student their row
                 report = GradeReport(path.name, stem, zero_scores(config),
                                      error=f"the grader failed on this file ({type(exc).__name__}: {exc}); tell the course staff")
+            files = {}
+            if by_hand and raw is not None and report.error is None:
+                answers = hand_answers(raw, config, assignment.notebook_cells)
+                files[folder / ANSWERS] = json.dumps(answers, ensure_ascii=False).encode("utf-8")
+                if store is not None:
+                    store.flag_changed(stem, {q: a["hash"] for q, a in answers.items()})
+                    report = with_hand_scores(report, _hands(store.scores(stem)))
             # record.json goes last: it is the mark that this submission is done.
             feedback = feedback_markdown(report, config)
-            write_atomically({folder / "results.json": results_json(report, config),
-                              folder / "feedback.md": feedback,
-                              folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells),
-                              folder / RECORD: _record(report, digest, fingerprint)}, durable=False)
+            files.update({folder / "results.json": results_json(report, config),
+                          folder / "feedback.md": feedback,
+                          folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells),
+                          folder / RECORD: _record(report, digest, fingerprint)})
+            write_atomically(files, durable=False)
         with lock:
             on_report(report, reused)
         return gradebook_row(report)
@@ -119,8 +135,15 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
                        "measurement failed (a torch this package does not know yet); grades are unaffected")
     finally:
         grader.close()
-    write_atomically({out / "grades.csv": grades_csv(reports, config)})
+        if store is not None:
+            store.close()
+    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config)})
     return reports
+
+
+def _hands(scores: dict) -> dict:
+    """(submission, question) -> score, of one submission -> question -> score."""
+    return {question: score for (_, question), score in scores.items()}
 
 
 def gradebook_row(report: GradeReport) -> GradeReport:
@@ -137,7 +160,10 @@ def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
                        "failures": [[f"{q.name}: {o.test.name}", o.message] for q in report.questions
                                     for o in q.outcomes if not o.passed],
                        "max_scores": {q.id: q.max_score for q in report.questions},
-                       "scores": {q.id: q.score for q in report.questions}}).encode("utf-8")
+                       # Points of the tests only: the TAs' are in the review database (review.sqlite).
+                       "scores": {q.id: q.test_score for q in report.questions},
+                       # What the tests told the student, kept to write feedback.md again with a TA's points.
+                       "feedback_body": feedback_body(report)}).encode("utf-8")
 
 
 def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: str,

@@ -67,9 +67,32 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(run=_export)
 
+    handout = commands.add_parser("handout", help="the student handout: a zip of the student notebook and the "
+                                                  "assignment's files")
+    handout.add_argument("slugs", nargs="*", metavar="SLUG", help="assignments (default: all)")
+    handout.add_argument("--out", type=Path, required=True, help="folder for <slug>.zip")
+    handout.set_defaults(run=_handout)
+
     report = commands.add_parser("report", help="an HTML report for the course staff about a graded folder")
     report.add_argument("folder", type=Path, metavar="DIR", help="the --out folder of `autograder grade`")
     report.set_defaults(run=_report)
+
+    review = commands.add_parser("review", help="grade the parts graded by hand: a review page in the browser, "
+                                                "or scores imported/exported as CSV")
+    review.add_argument("folder", type=Path, metavar="DIR", help="the --out folder of `autograder grade`")
+    review.add_argument("--import", dest="import_csv", type=Path, metavar="CSV",
+                        help="record the points of a CSV (submission,question,points,comment) and stop")
+    review.add_argument("--export", dest="export_csv", type=Path, metavar="CSV",
+                        help="write every hand-graded part with its points so far to a CSV and stop")
+    review.add_argument("--grader", action="append", default=None, metavar="NAME",
+                        help="who gives these points, kept with every change (default: your user name); "
+                             "repeat it to print one URL per TA, each with a token of its own")
+    review.add_argument("--host", default="127.0.0.1",
+                        help="address the review page listens on (default 127.0.0.1: this machine only)")
+    review.add_argument("--port", type=int, default=8765, help="port of the review page (default 8765; 0: any free one)")
+    review.add_argument("--database", type=Path, default=None, metavar="PATH",
+                        help="the review database (default: DIR/review.sqlite)")
+    review.set_defaults(run=_review)
 
     merge_command = commands.add_parser("merge", help="join the --out folders of sharded grade runs into one")
     merge_command.add_argument("folders", nargs="+", type=Path, metavar="SHARD_DIR")
@@ -84,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(args) -> int:
-    from .authoring.build import build_assignment, stale_files
+    from .authoring.build import build_assignment
+    from .authoring.freshness import stale_files
 
     root = args.root.resolve()
     slugs = resolve_slugs(root, args.slugs)
@@ -93,7 +117,7 @@ def _build(args) -> int:
         print(f"building {slug} ...", flush=True)
         outputs.append(build_assignment(root, slug))
     if args.check:
-        stale = [path for output in outputs for path in stale_files(output)]
+        stale = [path for output in outputs for path in stale_files(output.files)]
         for path in stale:
             print(f"stale: {path.relative_to(root)} does not match what its source builds; run 'make build' and commit",
                   file=sys.stderr)
@@ -154,10 +178,15 @@ def _grade(args) -> int:
 def _start_fork_server(root: Path, slug: str):
     """The workers' fork server for this assignment, started before this process imports torch:
     the two imports then run at once (about a second sooner to the first result)."""
+    from .config import load_config
     from .engine.fork_client import ForkClient
 
     layout = Layout(root, slug)
-    server = ForkClient(str(layout.probes), str(layout.student))
+    try:
+        packages = load_config(layout.config).packages
+    except AutograderError:
+        packages = ()  # loading the assignment reports the mistake
+    server = ForkClient(str(layout.probes), str(layout.student), layout.assignment_files(), packages)
     server.start()
     return server
 
@@ -176,11 +205,87 @@ def _export(args) -> int:
     return 0
 
 
+def _handout(args) -> int:
+    from .authoring.handout import handout_zip
+
+    root = args.root.resolve()
+    slugs = resolve_slugs(root, args.slugs)
+    files = {args.out / f"{slug}.zip": handout_zip(root, slug) for slug in slugs}
+    write_atomically(files)
+    for path in files:
+        print(path)
+    return 0
+
+
 def _report(args) -> int:
     from .outputs.staff_report import write_report  # matplotlib and nbconvert load only when a report is made
 
     print(write_report(args.folder))
     return 0
+
+
+def _review(args) -> int:
+    from .outputs.review_csv import export_scores, import_scores
+    from .outputs.review_store import open_store
+
+    if not (args.folder / "grades.csv").is_file():
+        raise AutograderError(args.folder / "grades.csv", "missing; run `autograder grade ... --out` into this folder first")
+    graders = args.grader or [_user_name()]
+    store = open_store(args.folder, args.database)
+    try:
+        if args.import_csv:
+            count = import_scores(args.folder, store, args.import_csv, graders[0])
+            print(f"imported {count} score(s) from {args.import_csv} as {graders[0]}", file=sys.stderr)
+        if args.export_csv:
+            count = export_scores(args.folder, store, args.export_csv)
+            print(f"exported {count} row(s) to {args.export_csv}", file=sys.stderr)
+        if not (args.import_csv or args.export_csv):
+            _serve_review(args, store, graders)
+    finally:
+        store.close()
+    return 0
+
+
+def _serve_review(args, store, graders: list[str]) -> None:
+    """Serve the review page until Ctrl-C; each TA gets a URL with a token of their own."""
+    import secrets
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from .outputs.review_app import create_app
+
+    class QuietHandler(WSGIRequestHandler):
+        """Logs each request without its query string, where the TA's token travels."""
+
+        def log_request(self, code="-", size="-"):
+            self.log("info", '"%s %s" %s', self.command, self.path.split("?")[0], code)
+
+    tokens = {secrets.token_urlsafe(24): name for name in dict.fromkeys(graders)}
+    try:
+        server = make_server(args.host, args.port, create_app(args.folder, store, tokens), threaded=True,
+                             request_handler=QuietHandler)
+    except OSError as exc:
+        raise AutograderError("--port", f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                                        "choose another with --port") from None
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    for token, name in tokens.items():
+        print(f"review page for {name}: http://{shown}:{server.port}/?token={token}", flush=True)
+    print("press Ctrl-C to stop", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _user_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "TA"
 
 
 def _merge(args) -> int:

@@ -30,6 +30,23 @@ class Question:
     id: str
     name: str
     points: float
+    # Graded by hand on the review page (`autograder review`): the TA reads the cells listed in
+    # `cells` (ids in the source notebook) against the `rubric`.
+    manual: bool = False
+    rubric: str = ""
+    cells: tuple[str, ...] = ()
+    # With hidden tests too: the share of `points` the TA gives (the tests share the rest). 0: all of them.
+    manual_points: float = 0.0
+
+    @property
+    def hand_points(self) -> float:
+        """The points a TA gives (0 for a question graded by tests alone)."""
+        return (self.manual_points or self.points) if self.manual else 0.0
+
+    @property
+    def test_points(self) -> float:
+        """The points the hidden tests share."""
+        return self.points - self.hand_points
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,9 @@ class AssignmentConfig:
     lesson_data: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     questions: tuple[Question, ...] = ()
+    # Modules beyond the package's own the notebook imports (`matplotlib.pyplot`, `tiktoken`): each must
+    # be installed (pyproject.toml's `course` extra) and is imported once by the workers' fork server.
+    packages: tuple[str, ...] = ()
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -112,7 +132,25 @@ def _check_questions(questions: tuple[Question, ...], node: yaml.MappingNode, pa
             raise ConfigError(_loc(path, item), f"question id '{question.id}' is used twice")
         if question.points <= 0:
             raise ConfigError(_loc(path, item), f"question '{question.id}' must be worth more than 0 points")
+        _check_manual(question, _loc(path, item))
         seen.add(question.id)
+
+
+def _check_manual(question: Question, where: Location) -> None:
+    """A hand-graded question names its answer cells; the hand-graded keys mean nothing without `manual: true`."""
+    if not question.manual:
+        extra = [key for key, unset in (("rubric", ""), ("cells", ()), ("manual_points", 0.0))
+                 if getattr(question, key) != unset]
+        if extra:
+            raise ConfigError(where, f"question '{question.id}' has '{extra[0]}' but is not graded by hand; "
+                                     "add 'manual: true' or remove it")
+        return
+    if not question.cells:
+        raise ConfigError(where, f"question '{question.id}' is graded by hand but lists no answer cells; "
+                                 "add 'cells: [<cell id>, ...]' with the ids of the cells the TA reads")
+    if not 0 <= question.manual_points <= question.points:
+        raise ConfigError(where, f"question '{question.id}': manual_points must be between 0 and its points "
+                                 f"({question.points:g})")
 
 
 def _convert(hint, node: yaml.Node, path: Path, name: str):

@@ -1,6 +1,7 @@
 """Where a course's files live: the one definition every command uses (no nbclient, no torch)."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,21 @@ class Layout:
     def probes(self) -> Path:
         return self.graders / PROBES_NAME
 
+    def generated_or_private(self) -> set[str]:
+        """Names in the assignment folder that are not handed out as files: the solution source, the
+        settings, and what the build writes."""
+        return {SOURCE_NAME, CONFIG_NAME, self.student.name, self.checks.name}
+
+    def assignment_files(self) -> list[Path]:
+        """The assignment's own files (data, helper modules, images): everything in its folder but the
+        source, the settings, generated notebooks, hidden entries and Python caches. Workers see them,
+        read-only, in their working folder; the handout carries them."""
+        if not self.folder.is_dir():
+            return []
+        skipped = self.generated_or_private()
+        return sorted(p for p in self.folder.iterdir()
+                      if p.name not in skipped and not p.name.startswith(".") and p.name != "__pycache__")
+
     def grader_sources(self) -> list[Path]:
         """The hidden tests' Python files: probes.py, test_*.py and any helper beside them."""
         return sorted(self.graders.glob("*.py"))
@@ -60,6 +76,16 @@ class Layout:
     def cache(self) -> Path:
         """Reference values computed from the solution, per torch build."""
         return self.root / CACHE
+
+
+def check_packages(layout: Layout, packages: tuple[str, ...]) -> None:
+    """Every package an assignment names is installed here, or an error naming it and what to do."""
+    for name in packages:
+        top = name.split(".")[0]
+        if not top.isidentifier() or importlib.util.find_spec(top) is None:
+            raise AutograderError(layout.config, f"assignment '{layout.slug}' needs the package '{name}', which is not "
+                                                 "installed here; add it to the 'course' extra in pyproject.toml and "
+                                                 "run 'make setup'")
 
 
 def discover(root: Path) -> list[str]:

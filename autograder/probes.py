@@ -7,6 +7,7 @@ values or solution code, because they run in the same process as the student's c
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -92,6 +93,44 @@ def need(ns: Namespace, name: str) -> Any:
     if name not in ns:
         raise NameError(f"'{name}' is not defined; run the cell that defines it")
     return ns[name]
+
+
+def figures() -> list[dict]:
+    """What the figures open after the cell plot, as plain values a test can compare (no pixels): per
+    figure its `title` (suptitle) and `axes`, each with `title`, `xlabel`, `ylabel`, `legend` (texts),
+    `lines` ({label, x, y}) and `bars` ({label, x, height}). Empty when the notebook drew nothing."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return []
+    return [describe_figure(plt.figure(number)) for number in plt.get_fignums()]
+
+
+def describe_figure(figure) -> dict:
+    """One matplotlib figure as plain values (see `figures`)."""
+    import numpy
+    from matplotlib.container import BarContainer
+
+    def label(artist) -> str:
+        text = str(artist.get_label())
+        return "" if text.startswith("_") else text  # matplotlib's own names for unlabelled artists
+
+    def floats(values) -> numpy.ndarray:
+        return numpy.asarray(values, dtype=numpy.float64).reshape(-1)
+
+    axes = []
+    for ax in figure.get_axes():
+        legend = ax.get_legend()
+        bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+        axes.append({
+            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+            "legend": [t.get_text() for t in legend.get_texts()] if legend is not None else [],
+            "lines": [{"label": label(line), "x": floats(line.get_xdata()), "y": floats(line.get_ydata())}
+                      for line in ax.get_lines()],
+            "bars": [{"label": label(bar), "x": floats([p.get_x() + p.get_width() / 2 for p in bar.patches]),
+                      "height": floats([p.get_height() for p in bar.patches])} for bar in bars],
+        })
+    suptitle = getattr(figure, "_suptitle", None)
+    return {"title": suptitle.get_text() if suptitle is not None else "", "axes": axes}
 
 
 def load_probes(path: str | None) -> Probes:

@@ -5,6 +5,7 @@ notebook produced, `reference["probe"]` what the solution produced on the same i
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -170,16 +171,102 @@ def expect_equal(got: Any, expected: Any, what: str) -> None:
 
 
 def expect_same(student: Run, reference: Run, probe: str, what: str | None = None, **tolerance) -> None:
-    """The student's value of `probe` is close to the solution's (a list: case by case)."""
+    """The student's value of `probe` matches the solution's: tensors and floats within tolerance,
+    everything else (ints, bools, None, text, lists, tuples, dicts, nested) exactly; the message
+    names the first difference (`ids[3]`, `stats['mean']`). A list of tensors is checked case by case."""
     what = what or probe.split(":")[-1]
     got, expected = student[probe], reference[probe]
-    if isinstance(expected, list):
+    if isinstance(expected, list) and expected and all(isinstance(item, torch.Tensor) for item in expected):
         if not isinstance(got, list) or len(got) != len(expected):
-            raise AssertionError(f"{what}: expected {len(expected)} results, got {type(got).__name__}")
+            raise AssertionError(f"{what}: expected {len(expected)} results, got {_kind(got)}")
         for number, (one, other) in enumerate(zip(got, expected), start=1):
             expect_close(one, other, f"{what} (case {number})", **tolerance)
     else:
-        expect_close(got, expected, what, **tolerance)
+        expect_match(got, expected, what, **tolerance)
+
+
+def expect_match(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4) -> None:
+    """`got` has the shape of `expected` all the way down; the first difference found is the message."""
+    if isinstance(expected, torch.Tensor):
+        if type(got) in (int, float) and expected.dim() == 0:
+            got = torch.tensor(got)  # a number where the solution kept a 0-d tensor: the same answer
+        expect_close(got, expected, what, atol=atol, rtol=rtol)
+        return
+    if isinstance(got, torch.Tensor) and got.dim() == 0 and type(expected) in (int, float):
+        got = got.item()  # a 0-d tensor where the solution has a number (`.sum()` without `.item()`)
+    if isinstance(expected, bool) or expected is None:
+        if got is not expected:
+            raise AssertionError(f"{what}: expected {expected!r}, got {_kind(got)}")
+    elif isinstance(expected, int):
+        if type(got) is not int:
+            raise AssertionError(f"{what}: expected the whole number {expected}, got {_kind(got)}")
+        if got != expected:
+            raise AssertionError(f"{what}: expected {expected}, got {got}")
+    elif isinstance(expected, float):
+        _expect_number(got, expected, what, atol, rtol)
+    elif isinstance(expected, str):
+        _expect_text(got, expected, what)
+    elif isinstance(expected, list):
+        if not isinstance(got, list):
+            raise AssertionError(f"{what}: expected a list of {_items(len(expected))}, got {_kind(got)}")
+        for index, (one, other) in enumerate(zip(got, expected)):
+            expect_match(one, other, f"{what}[{index}]", atol, rtol)
+        if len(got) != len(expected):
+            raise AssertionError(f"{what}: expected {_items(len(expected))}, got {len(got)}")
+    elif isinstance(expected, dict):
+        if not isinstance(got, dict):
+            raise AssertionError(f"{what}: expected a dict with keys {_short(sorted(expected))}, got {_kind(got)}")
+        missing = [key for key in expected if key not in got]
+        if missing:
+            raise AssertionError(f"{what}: key {missing[0]!r} is missing")
+        for key, other in expected.items():
+            expect_match(got[key], other, f"{what}[{key!r}]", atol, rtol)
+        extra = [key for key in got if key not in expected]
+        if extra:
+            raise AssertionError(f"{what}: unexpected key {_short(extra[0])}")
+    elif got != expected:
+        raise AssertionError(f"{what}: expected {_short(expected)}, got {_kind(got)}")
+
+
+def _expect_number(got: Any, expected: float, what: str, atol: float, rtol: float) -> None:
+    if type(got) not in (int, float):
+        raise AssertionError(f"{what}: expected the number {expected:.6g}, got {_kind(got)}")
+    if math.isnan(expected) and math.isnan(got):
+        return
+    if got == expected or abs(got - expected) <= atol + rtol * abs(expected):
+        return
+    raise AssertionError(f"{what}: expected {expected:.6g}, got {got:.6g}")
+
+
+def _expect_text(got: Any, expected: str, what: str) -> None:
+    if not isinstance(got, str):
+        raise AssertionError(f"{what}: expected text {_short(expected)}, got {_kind(got)}")
+    if got == expected:
+        return
+    at = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+    start = max(0, at - 10)
+    raise AssertionError(f"{what}: texts differ at character {at}: expected {_short(expected[start:at + 20])}, "
+                         f"got {_short(got[start:at + 20])}" + (f" (expected {len(expected)} characters, got {len(got)})"
+                                                                if len(got) != len(expected) else ""))
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
+def _kind(value: Any) -> str:
+    """A value as a message shows it: its type, and a short form of it."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {_shape(value.shape)}"
+    if isinstance(value, Opaque):
+        return f"a {value.type_name}"
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, list):
+        return f"a list of {_items(len(value))}"
+    if isinstance(value, dict):
+        return f"a dict with keys {_short(sorted(value))}"
+    return f"{type(value).__name__} {_short(value)}"
 
 
 def cases(run: Run, probe: str, count: int) -> list:

@@ -70,11 +70,24 @@ ENCODER_MISTAKES = {
                           ("x = self.norm2(x + self.ff(x))", "x = self.norm2(self.ff(x))")],
     },
 }
+GPT_MISTAKES = {
+    "layernorm_unbiased": {
+        "layernorm": [("x.var(dim=-1, keepdim=True, unbiased=False)", "x.var(dim=-1, keepdim=True)")],
+    },
+    "block_without_shortcut": {
+        "block": [("x = x + self.drop_shortcut(self.att(self.norm1(x)))", "x = self.drop_shortcut(self.att(self.norm1(x)))"),
+                  ("x = x + self.drop_shortcut(self.ff(self.norm2(x)))", "x = self.drop_shortcut(self.ff(self.norm2(x)))")],
+    },
+    "generate_whole_history": {
+        "generate": [("idx_cond = idx[:, -context_size:]", "idx_cond = idx")],
+    },
+}
 # Per assignment: its mistakes, and the cell up to which the unfinished sample answers.
 ASSIGNMENTS = {
     "lec27_attention": (LEC27_MISTAKES, "context-q2-qk"),
     "attention_basics": (BASICS_MISTAKES, "attention-fn"),
     "transformer_encoder": (ENCODER_MISTAKES, "rope"),
+    "gpt_model": (GPT_MISTAKES, "gelu-plot"),
 }
 
 

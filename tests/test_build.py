@@ -1,4 +1,8 @@
 """Building assignments through the real command line, with the solution executed in a real kernel."""
+import base64
+import json
+from array import array
+
 import nbformat
 import pytest
 from conftest import notebook
@@ -157,3 +161,22 @@ def test_output_flushed_in_many_pieces_is_one_stream(course):
     assert course.run("build").returncode == 0
     outputs = nbformat.read(course.solution("demo"), 4).cells[0].outputs
     assert [(o.name, o.text) for o in outputs] == [("stdout", "".join(f"{i}\n" for i in range(50))), ("stderr", "err\n")]
+
+
+def _checks_file(values: list[float]) -> bytes:
+    raw = base64.b64encode(array("f", values).tobytes()).decode()
+    return json.dumps({"questions": {"q1": {"checks": [{"value": {"__tensor__": {
+        "dtype": "float32", "shape": [len(values)], "bytes": raw}}}]}}}).encode()
+
+
+def test_checks_file_tolerates_another_cpus_last_bits_but_not_a_changed_value(tmp_path):
+    from autograder.authoring.freshness import stale_files
+    checks = tmp_path / "demo_checks.json"
+    checks.write_bytes(_checks_file([0.1, 1.5, -2.25]))
+    last_bit = [0.1 * (1 + 2e-7), 1.5, -2.25]  # one float32 ulp off, as another CPU's sum order gives
+    assert stale_files({checks: _checks_file(last_bit)}) == []
+    assert stale_files({checks: _checks_file([0.1, 1.5, -2.2])}) == [checks]
+    assert stale_files({checks: _checks_file([0.1, 1.5])}) == [checks]
+    notebook_file = tmp_path / "demo.ipynb"
+    notebook_file.write_bytes(b'{"x": 0.1}')
+    assert stale_files({notebook_file: b'{"x": 0.10000001}'}) == [notebook_file]  # notebooks: bytes

@@ -19,6 +19,11 @@ EXPECTED = {
         "lost": {"layernorm_before_residual": {"e5"}, "no_residual": {"e5"}},
         "unfinished_answers": {"e1", "e2", "e3"},
     },
+    "gpt_model": {
+        "questions": [f"g{n}" for n in range(1, 9)],
+        "lost": {"layernorm_unbiased": {"g2"}, "block_without_shortcut": {"g6"}, "generate_whole_history": {"g8"}},
+        "unfinished_answers": {"g1", "g2", "g3"},
+    },
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from ..config import AssignmentConfig, load_config
-from ..course import Layout
+from ..course import Layout, check_packages
 from ..notebooks import read_notebook
 from .compile import compile_notebook, serialize
 from .solution_kernel import execute_solution
@@ -28,6 +28,7 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
     """Compile and execute one assignment entirely in memory; nothing is written."""
     layout = Layout(root, slug)
     config = load_config(layout.config)
+    check_packages(layout, config.packages)
     source = read_notebook(layout.source)
     compiled = compile_notebook(source, layout.source)
     solution = compiled.solution
@@ -56,7 +57,8 @@ def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student
     from .notebook_checks import add_checks, shippable_checks
 
     suite = load_suite(layout.graders, config)
-    executor = Executor(str(suite.probes_path), config.limits, config.seeds, inputs=suite.inputs.data)
+    executor = Executor(str(suite.probes_path), config.limits, config.seeds, course_files=layout.assignment_files(),
+                        inputs=suite.inputs.data)
     try:
         reference = Run(run_solution(solution, suite, executor, layout.source))
     finally:
@@ -83,8 +85,3 @@ def _clear_counts(nb: NotebookNode) -> None:
             for output in cell.outputs:
                 if "execution_count" in output:
                     output["execution_count"] = None
-
-
-def stale_files(output: BuildOutput) -> list[Path]:
-    """Generated files on disk that differ from (or are missing against) what the source builds now."""
-    return [path for path, data in output.files.items() if not path.is_file() or path.read_bytes() != data]

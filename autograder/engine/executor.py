@@ -13,7 +13,9 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from .. import wording
 from ..config import Limits
@@ -66,9 +68,12 @@ class Executor:
     """Runs notebooks for one assignment; safe to use from several threads at once."""
 
     def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
-                 release: str | None = None, server: ForkClient | None = None, inputs: dict | None = None):
+                 release: str | None = None, server: ForkClient | None = None, course_files: Iterable[Path] = (),
+                 preload: tuple[str, ...] = (), inputs: dict | None = None):
         """`release`: the student notebook, if most runs will be of submissions of it (compiled once);
-        `server`: a fork server for the same probes and release, started earlier (this executor closes it)."""
+        `server`: a fork server for the same probes, release and files, started earlier (this executor closes it);
+        `course_files`: the assignment's files, shown read-only in every worker's folder, and `preload`: modules
+        the fork server imports once (both without `server`)."""
         self.probes_path = probes_path
         self.limits = limits
         self.seeds = seeds
@@ -76,7 +81,7 @@ class Executor:
         # Which probes a worker runs after which cell, to check its reports against (report_order.py).
         self.probes_by_cell = {cell: [name for name, _ in found]
                                for cell, found in load_probes(probes_path).by_cell.items()}
-        self._server = server or ForkClient(probes_path, release)
+        self._server = server or ForkClient(probes_path, release, course_files, preload)
         self._free_slots: list[WorkerSlot] = []
         self._all_slots: list[WorkerSlot] = []
         self._slot_lock = threading.Lock()
@@ -132,7 +137,7 @@ class Executor:
                     stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
-                                tuple(unchecked.items()), self.inputs, only_probes)
+                                tuple(unchecked.items()), self._server.files, self.inputs, only_probes)
                 job_fd = job_file(encode_job(job))
                 try:
                     progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))

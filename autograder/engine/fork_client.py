@@ -11,9 +11,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable
+from pathlib import Path
 
 from ..errors import GraderError
 from ..protocol.messages import PID
+from .course_files import remove_staged, stage_files
 
 FORK_SERVER_MODULE = "autograder.sandboxed.fork_server"
 _START_SECONDS = 60.0
@@ -23,9 +26,16 @@ _PIPE_BYTES = 1 << 20  # Linux lets any user grow a pipe to 1 MB
 class ForkClient:
     """Starts the fork server on first use and asks it for workers; safe to share between threads."""
 
-    def __init__(self, probes_path: str | None = None, release: str | None = None):
+    def __init__(self, probes_path: str | None = None, release: str | None = None, course_files: Iterable[Path] = (),
+                 preload: tuple[str, ...] = ()):
+        """`course_files`: the assignment's files, staged here (read-only) for every worker to see; `preload`:
+        modules the server imports once (the assignment's `packages`), so workers start with them."""
+        staged = stage_files(course_files)
+        self.files = str(staged) if staged is not None else None
         # Loaded once by the fork server, not by every worker.
-        self._preload = [*(["--probes", probes_path] if probes_path else []), *(["--release", release] if release else [])]
+        self._preload = [*(["--probes", probes_path] if probes_path else []), *(["--release", release] if release else []),
+                         *(["--files", self.files] if self.files else []),
+                         *[arg for name in preload for arg in ("--preload", name)]]
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._socket: socket.socket | None = None
@@ -93,3 +103,5 @@ class ForkClient:
     def close(self) -> None:
         with self._lock:
             self._stop()
+            remove_staged(Path(self.files) if self.files else None)
+            self.files = None

@@ -21,7 +21,7 @@ cd /autograder/source
 python3 -m venv /autograder/venv
 # The CPU build of torch, pinned: an unpinned torch pulls several GB of CUDA packages.
 /autograder/venv/bin/pip install --quiet "{torch}" --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install --quiet .
+/autograder/venv/bin/pip install --quiet ".[course]"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -100,10 +100,17 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
 
 
 def _course_files(root: Path, slug: str, prefix: str) -> dict[str, bytes]:
-    """What grading needs of the course: settings, student and solution notebooks, hidden tests."""
+    """What grading needs of the course: settings, student and solution notebooks, hidden tests, and
+    the assignment's own files (data, helper modules), which workers see next to the notebook."""
     layout = Layout(root, slug)
-    paths = [layout.config, layout.student, layout.solution, *layout.grader_sources()]
-    return {prefix + str(path.relative_to(root)): path.read_bytes() for path in paths}
+    paths = [layout.config, layout.student, layout.solution, *layout.grader_sources(), *_walk(layout.assignment_files())]
+    return {prefix + path.relative_to(root).as_posix(): path.read_bytes() for path in paths}
+
+
+def _walk(paths: list[Path]) -> list[Path]:
+    """Files, and the files inside folders (Python caches left out)."""
+    return [f for p in paths for f in ([p] if p.is_file() else sorted(
+        q for q in p.rglob("*") if q.is_file() and "__pycache__" not in q.parts))]
 
 
 def _identifier(name: str) -> str:

@@ -7,15 +7,21 @@ import json
 
 from ..config import AssignmentConfig
 from ..protocol.jobs import ERROR
-from ..scoring.points import GradeReport, question_weights, test_points
+from ..scoring.points import GradeReport, HandScore, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
 
+PENDING = "pending"  # grades.csv: a part graded by hand that no TA has graded yet
+HAND_SUFFIX = ": graded by hand"
 HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
 
 
 def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
-    """The Gradescope autograder results schema: score, tests[] with visibility."""
+    """The Gradescope autograder results schema: score, tests[] with visibility.
+
+    A part graded by hand enters only once a TA graded it (a test named '<question>: graded by
+    hand'); until then it is left out of `score` and `max_score`, as Gradescope expects of an
+    autograder whose assignment has parts graded in its own outline."""
     tests = []
     for question in report.questions:
         weights = question_weights([o.test for o in question.outcomes])
@@ -29,9 +35,11 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
                 "output": _message(outcome),
                 "visibility": outcome.test.visibility,
             })
+        if question.hand and not question.pending:
+            tests.append(hand_test(question.name, question.id, question.hand, question.hand_max))
     data = {
         "score": report.score,
-        "max_score": report.max_score,
+        "max_score": report.max_score if report.error else round(report.max_score - report.pending_points, 4),
         "output": _summary(report),
         "execution_time": round(report.seconds, 3),
         "visibility": "visible",
@@ -41,14 +49,42 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
+def hand_test(name: str, question_id: str, hand: HandScore, hand_max: float) -> dict:
+    """A hand-graded part in results.json, once a TA graded it."""
+    return {"name": f"{name}{HAND_SUFFIX}", "number": question_id, "score": round(hand.points, 4),
+            "max_score": round(hand_max, 4), "output": hand.comment or "Graded by hand.", "visibility": "visible"}
+
+
 def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
     """What the student reads: the score, each question's points, and what to fix."""
-    lines = [f"# {config.title}", "", f"Submission: `{report.submission}`", "",
-             f"**Score: {_num(report.score)} / {_num(report.max_score)}**", ""]
+    body = feedback_body(report)
+    head = feedback_head(config.title, report.submission, report.score, report.max_score,
+                         0.0 if report.error else report.pending_points)
+    hand = [] if report.error else [(q.name, q.hand, q.hand_max) for q in report.questions if q.hand_max]
+    return (head + body + hand_section(hand)).encode("utf-8")
+
+
+def feedback_head(title: str, submission: str, score: float, max_score: float, pending: float) -> str:
+    lines = [f"# {title}", "", f"Submission: `{submission}`", ""]
+    if pending:
+        lines += [f"**Score so far: {_num(score)} / {_num(max_score)}** ({_num(pending)} points graded by hand "
+                  "are waiting for a TA)", ""]
+    else:
+        lines += [f"**Score: {_num(score)} / {_num(max_score)}**", ""]
+    return "\n".join(lines) + "\n"
+
+
+def feedback_body(report: GradeReport) -> str:
+    """The automatic part of the feedback: each question's tests and what went wrong while running."""
+    lines = []
     if report.error:
         lines += ["Your file could not be graded:", "", f"> {report.error}", ""]
     for question in report.questions:
-        lines.append(f"## {question.name} — {_num(question.score)} / {_num(question.max_score)}")
+        if question.hand_max and not question.outcomes:
+            continue  # graded by hand only: in the section below
+        test_max = question.max_score - question.hand_max
+        by_tests = " (tests; the rest is graded by hand)" if question.hand_max else ""
+        lines.append(f"## {question.name} — {_num(question.test_score)} / {_num(test_max)}{by_tests}")
         lines.append("")
         for outcome in question.outcomes:
             mark = "✅" if outcome.passed else "❌"
@@ -63,7 +99,30 @@ def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
         lines += [f"- {note}" for note in report.notes]
         lines += problems
         lines.append("")
-    return "\n".join(lines).encode("utf-8")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def hand_section(parts: list[tuple[str, HandScore | None, float]]) -> str:
+    """The parts a TA grades: (question name, the TA's score or None, its points)."""
+    if not parts:
+        return ""
+    lines = ["## Graded by hand", ""]
+    for name, hand, most in parts:
+        if hand is None:
+            lines.append(f"- **{name}** — {_num(most)} points: waiting for a TA")
+        elif hand.flagged:
+            lines.append(f"- **{name}** — {_num(most)} points: your answer changed after it was graded; "
+                         "waiting for a TA to look again")
+        else:
+            lines.append(f"- **{name}** — {_num(hand.points)} / {_num(most)}")
+            if hand.comment:
+                lines += [f"  > {line}" for line in _plain(hand.comment).splitlines()]
+    return "\n".join(lines) + "\n\n"
+
+
+def _plain(text: str) -> str:
+    """A TA's comment shown as text in Markdown, never as HTML."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
@@ -83,9 +142,10 @@ def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, 
                 line = f"{mark} **{question.name}**: {outcome.test.name}"
                 beside.setdefault(cell_id, []).append(line if outcome.passed else f"{line} — {_message(outcome)}")
     for index, result in enumerate(report.cells):
-        outputs = []
+        outputs: list[dict] = []
         if result.output:
             outputs.append({"output_type": "stream", "name": "stdout", "text": result.output})
+        outputs += [{"output_type": "display_data", "data": {"image/png": png}, "metadata": {}} for png in result.figures]
         if result.error:
             outputs.append({"output_type": "error", "ename": result.error["ename"], "evalue": result.error["evalue"],
                             "traceback": result.error["traceback"].splitlines()})
@@ -107,13 +167,16 @@ def _markdown(text: str) -> dict:
 
 
 def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
+    """One row per file: the points so far, and per question its points or `pending` (a part graded
+    by hand that no TA has graded yet)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["submission", "score", "max_score"] + [q.id for q in config.questions])
     for report in reports:
-        by_id = {q.id: q.score for q in report.questions}
-        writer.writerow([report.submission, _num(report.score), _num(report.max_score)]
-                        + [_num(by_id.get(q.id, 0.0)) for q in config.questions])
+        by_id = {q.id: q for q in report.questions}
+        cells = [PENDING if (q := by_id.get(c.id)) and q.pending and not report.error
+                 else _num(q.score if q else 0.0) for c in config.questions]
+        writer.writerow([report.submission, _num(report.score), _num(report.max_score)] + cells)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -130,8 +193,9 @@ def _summary(report: GradeReport) -> str:
     for cell in report.cells:
         counts[cell.status] = counts.get(cell.status, 0) + 1
     ran = ", ".join(f"{n} {status}" for status, n in counts.items())
+    pending = f" {_num(report.pending_points)} points graded by hand are waiting for a TA." if report.pending_points else ""
     return f"Score {_num(report.score)} / {_num(report.max_score)}. Cells: {ran}." + (
-        " " + " ".join(report.notes) if report.notes else "")
+        " " + " ".join(report.notes) if report.notes else "") + pending
 
 
 def _cell_problems(report: GradeReport) -> list[str]:

@@ -24,6 +24,7 @@ from nbconvert import HTMLExporter  # noqa: E402
 from ..errors import AutograderError  # noqa: E402
 from ..files import write_atomically  # noqa: E402
 from ..protocol.jobs import NOT_ANSWERED  # noqa: E402
+from .results import PENDING  # noqa: E402
 from .similarity import fingerprint, similar_pairs  # noqa: E402
 
 # Student-controlled text (names, messages) reaches this page: the environment escapes everything.
@@ -102,7 +103,8 @@ def _score_plot(scores: list[float], max_score: float) -> str:
 
 def _question_plot(rows: list[dict], questions: list[str], records: dict[str, dict]) -> str:
     maximum: dict[str, float] = next((r["max_scores"] for r in records.values() if r.get("max_scores")), {})
-    rates = [sum(float(r[q]) >= maximum.get(q, 0) - 1e-3 for r in rows) / len(rows) if rows and maximum.get(q) else 0.0
+    rates = [sum(r[q] != PENDING and float(r[q]) >= maximum.get(q, 0) - 1e-3 for r in rows) / len(rows)
+             if rows and maximum.get(q) else 0.0
              for q in questions]
     figure, axes = plt.subplots(figsize=(5.5, 3.2))
     axes.bar(questions, [rate * 100 for rate in rates], color="#55a868")

@@ -43,6 +43,9 @@ class WorkerJob:
     # Probes not to run, because they ended an earlier run: (index of the cell they follow, or the
     # number of cells for those at the end; why), reported as failed with that reason.
     unchecked: tuple[tuple[int, str], ...] = ()
+    # A read-only folder of the assignment's files (data, helper modules), shown in the worker's
+    # working folder and importable; None when the assignment has none.
+    files: str | None = None
     # The inputs and weights the grader made for the probes (plaindata), the same for every run.
     inputs: dict = field(default_factory=dict)
     # When set, only these probes run (a second run re-checks only values that depend on lesson data).
@@ -53,7 +56,7 @@ def encode_job(job: WorkerJob) -> bytes:
     # By hand: dataclasses.asdict deep-copies every field, a measurable cost per submission.
     data = {"cells": [vars(cell) for cell in job.cells], "probes_path": job.probes_path, "limits": vars(job.limits),
             "scratch": job.scratch, "seeds": list(job.seeds), "cgroups": list(job.cgroups),
-            "unchecked": [list(pair) for pair in job.unchecked], "inputs": job.inputs,
+            "unchecked": [list(pair) for pair in job.unchecked], "files": job.files, "inputs": job.inputs,
             "only_probes": None if job.only_probes is None else list(job.only_probes)}
     return json.dumps(data).encode("utf-8")
 
@@ -67,6 +70,7 @@ def decode_job(data: dict) -> WorkerJob:
         seeds=tuple(int(seed) for seed in data.get("seeds", ())),
         cgroups=tuple(str(path) for path in data.get("cgroups", ())),
         unchecked=tuple((int(index), str(reason)) for index, reason in data.get("unchecked", ())),
+        files=str(data["files"]) if data.get("files") else None,
         inputs=dict(data.get("inputs") or {}),
         only_probes=None if data.get("only_probes") is None else tuple(str(n) for n in data["only_probes"]),
     )

@@ -2,6 +2,7 @@
 the functions here, the grader parses them back with `parse_*`, trusting no field."""
 from __future__ import annotations
 
+import base64
 import struct
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ _NOTE_CHARS, _NOTES, _ERROR_CHARS, _TRACEBACK_CHARS, _ID_CHARS = 500, 20, 500, 4
 _OUTPUT_NOTE = 100  # room for the worker's own "... (n more characters not kept)" after the limit
 # The statuses a worker reports (protocol.jobs; "crashed" and "timeout" for cells the grader told it to skip).
 STATUSES = frozenset({"ok", "error", "timeout", "not answered", "crashed"})
+MAX_FIGURES, MAX_FIGURE_BYTES = 4, 200 << 10  # per cell, per PNG (the worker keeps within these)
+_PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class CellResult:
     label: str = ""
     source: str = ""  # the code that ran (or was meant to), for the graded notebook
     origin: str = ""  # "protected", "answer" or "extra", as in CellJob
+    figures: tuple[str, ...] = ()  # PNGs the cell drew (base64), checked to be PNGs of bounded size
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,25 @@ def parse_cell(message: dict, output_chars: int = 1 << 20) -> CellResult:
         index=int(message["index"]), id=str(message["id"])[:_ID_CHARS], status=status,
         output=output, error=error,
         notes=tuple(str(note)[:_NOTE_CHARS] for note in message.get("notes", [])[:_NOTES]),
+        figures=_figures(message.get("figures")),
     )
+
+
+def _figures(value: object) -> tuple[str, ...]:
+    """The PNGs a cell claims to have drawn: only real PNGs of bounded size and number, re-encoded."""
+    if not isinstance(value, list):
+        return ()
+    kept = []
+    for item in value[:MAX_FIGURES]:
+        if not isinstance(item, str) or len(item) > MAX_FIGURE_BYTES * 4 // 3 + 4:
+            continue
+        try:
+            data = base64.b64decode(item, validate=True)
+        except ValueError:
+            continue
+        if data.startswith(_PNG) and len(data) <= MAX_FIGURE_BYTES:
+            kept.append(base64.b64encode(data).decode("ascii"))
+    return tuple(kept)
 
 
 def parse_probe(message: dict) -> tuple[str, ProbeResult]:

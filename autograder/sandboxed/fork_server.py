@@ -13,6 +13,7 @@ process in between.
 from __future__ import annotations
 
 import gc
+import importlib
 import itertools
 import json
 import os
@@ -29,10 +30,11 @@ _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 _HUGE = 2 << 20
 
 
-def serve(sock: socket.socket, probes_path: str | None = None, release_path: str | None = None) -> None:
+def serve(sock: socket.socket, probes_path: str | None = None, release_path: str | None = None,
+          files: str | None = None, preload: tuple[str, ...] = ()) -> None:
     from . import worker  # preloaded: every fork starts warm
 
-    warnings = _install_speedups()
+    warnings = _install_speedups() + _preload(preload)
     worker.preload_probes(probes_path)
     if release_path:
         worker.precompile(_release_cells(release_path))
@@ -42,7 +44,7 @@ def serve(sock: socket.socket, probes_path: str | None = None, release_path: str
     gc.freeze()
     collapse_to_huge_pages()
     own_pid_namespace = _own_pid_namespace()  # opened while /proc is still in view
-    shared_root = prepare_shared_root() is None
+    shared_root = prepare_shared_root(files) is None
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     for number in itertools.count(1):
         try:
@@ -83,6 +85,19 @@ def _install_speedups() -> tuple[str, ...]:
         except Exception as exc:
             warnings.append(f"{name} of workers was skipped ({type(exc).__name__}: {exc}); grading is unchanged")
     return tuple(w[:300] for w in warnings)
+
+
+def _preload(modules: tuple[str, ...]) -> tuple[str, ...]:
+    """Import the assignment's packages once, so that no worker pays for them; one that fails to
+    import is left for the notebook to import (and fail on) itself."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # what workers use; pyplot settles its backend on import
+    warnings = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            warnings.append(f"the fork server could not preload {name} ({type(exc).__name__}: {exc})"[:300])
+    return tuple(warnings)
 
 
 def _release_cells(path: str) -> list:
@@ -165,8 +180,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("socket", type=int, help="file descriptor of the grader's socket")
     parser.add_argument("--probes", help="the assignment's probes.py, loaded once here")
     parser.add_argument("--release", help="the student notebook, whose cells are compiled once here")
+    parser.add_argument("--files", help="the assignment's files (a staged read-only folder), visible to workers")
+    parser.add_argument("--preload", action="append", default=[], help="a module to import once here (repeatable)")
     args = parser.parse_args(argv)
-    serve(socket.socket(fileno=args.socket), args.probes, args.release)
+    serve(socket.socket(fileno=args.socket), args.probes, args.release, args.files, tuple(args.preload))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ def enter_sandbox(job: WorkerJob, inherited: Inherited = Inherited()) -> Isolati
     Where it must make its own PID namespace it returns in a new child (PID 1), never here.
     """
     isolation = Isolation()
+    private_mounts = False
     os.setsid()  # own process group: the grader kills the worker and everything it started at once
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -69,13 +71,15 @@ def enter_sandbox(job: WorkerJob, inherited: Inherited = Inherited()) -> Isolati
     uid = 100_000 + inherited.number % 100_000
     if inherited.shared_root:
         scratch, own_user = _enter_shared_root(job, inherited, uid, isolation), True
+        private_mounts = True
     else:
         scratch, own_user = job.scratch, _hand_over(job.scratch, uid, isolation)
         _limits(job, isolation)
         if _new_namespaces(isolation, inherited.in_pid_namespace):
             if not inherited.in_pid_namespace:
                 _enter_pid_namespace()  # the caller continues as PID 1 of the new namespace
-            _private_root(job.scratch, isolation)
+            private_mounts = _private_root(job.scratch, isolation, job.files)
+    _show_files(job.files, scratch, private_mounts, isolation)
     if own_user:
         _drop_privileges(uid, isolation)
     _scrub_environment(scratch)
@@ -83,19 +87,20 @@ def enter_sandbox(job: WorkerJob, inherited: Inherited = Inherited()) -> Isolati
     return isolation
 
 
-def prepare_shared_root() -> str | None:
+def prepare_shared_root(files: str | None = None) -> str | None:
     """Move the fork server into a private read-only root, once: the workers it forks start there.
 
     Each worker then only adds its own /proc and scratch tmpfs, instead of building the whole root
-    again (about 1.5 ms of system time per submission). Returns None, or why the workers must build
-    their own root (not root, no mount namespace).
+    again (about 1.5 ms of system time per submission). `files`: the assignment's staged files, shown
+    read-only at the same path. Returns None, or why the workers must build their own root (not root,
+    no mount namespace).
     """
     if os.geteuid() != 0:
         return "not root"
     if libc.unshare(_CLONE_NEWNS) != 0:
         return f"unshare: {last_error()}"
     try:
-        _build_root(None)
+        _build_root(None, files)
     except _HalfBuilt as exc:  # inside the new root without its old one detached: never fork from here
         sys.stderr.write(f"autograder: the fork server's private root is unsafe: {exc}\n")
         os._exit(5)
@@ -210,18 +215,63 @@ class _HalfBuilt(OSError):
     """The process already moved into the new root but could not leave the old one behind."""
 
 
-def _private_root(scratch: str, isolation: Isolation) -> None:
+def _private_root(scratch: str, isolation: Isolation, files: str | None) -> bool:
     """A worker's own root, where the fork server has none to share: with the scratch folder and /proc."""
     try:
-        _build_root(scratch)
+        _build_root(scratch, files)
         isolation.layers.append(_LAYER_ROOT)
+        return True
     except _HalfBuilt as exc:
         raise RuntimeError(f"private file system half made ({exc}); not running the notebook") from None
     except OSError as exc:
         isolation.missing.append(f"private file system ({exc}): the notebook can read every file the grader's user can")
+        return False
 
 
-def _build_root(scratch: str | None) -> None:
+def _show_files(files: str | None, scratch: str, private_mounts: bool, isolation: Isolation) -> None:
+    """Put the assignment's files in the working folder: bound read-only where this worker has mounts of its
+    own (a notebook cannot change, delete or replace them), else copied (and said so)."""
+    if not files:
+        return
+    names = sorted(os.listdir(files))
+    for name in names:
+        source, target = os.path.join(files, name), os.path.join(scratch, name)
+        if not private_mounts:
+            _copy_read_only(source, target)
+            continue
+        if os.path.isdir(source):
+            os.mkdir(target)
+        else:
+            open(target, "x").close()
+        _mount(source, target, None, _MS_BIND | _MS_REC)
+        try:  # a bind of the read-only staged folder is read-only already; this makes sure
+            _mount(None, target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_REC | _MS_NOSUID)
+        except OSError:
+            pass
+        if not os.statvfs(target).f_flag & os.ST_RDONLY:
+            raise OSError(f"the assignment file {name} could not be made read-only")
+    if private_mounts:
+        isolation.layers.append("assignment files read-only in the working folder")
+    else:
+        isolation.missing.append("assignment files read-only (no mounts of its own): the notebook gets copies it "
+                                 "could change or replace for itself")
+
+
+def _copy_read_only(source: str, target: str) -> None:
+    if os.path.isdir(source):
+        shutil.copytree(source, target)
+        for current, dirs, names in os.walk(target, topdown=False):
+            for name in names:
+                os.chmod(os.path.join(current, name), 0o444)
+            for name in dirs:
+                os.chmod(os.path.join(current, name), 0o555)
+        os.chmod(target, 0o555)
+    else:
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o444)
+
+
+def _build_root(scratch: str | None, files: str | None = None) -> None:
     """Pivot into a new root: read-only binds of what Python needs, nothing else.
 
     With `scratch` (a worker building its own): that folder writable, and /proc. Without (the fork
@@ -236,7 +286,7 @@ def _build_root(scratch: str | None) -> None:
     for link in _SYSTEM_DIRS:  # /lib -> usr/lib and the like: same links in the new root
         if os.path.islink(link):
             os.symlink(os.readlink(link), new_root + link)
-    for path in _visible_paths():
+    for path in _visible_paths(files):
         target = new_root + path
         os.makedirs(target, exist_ok=True)
         _mount(path, target, None, _MS_BIND | _MS_REC)
@@ -263,10 +313,11 @@ def _build_root(scratch: str | None) -> None:
         raise _HalfBuilt(str(exc)) from None
 
 
-def _visible_paths() -> list[str]:
-    """The folders a worker must see to keep importing: system libraries, Python, its packages."""
+def _visible_paths(files: str | None = None) -> list[str]:
+    """The folders a worker must see to keep importing: system libraries, Python, its packages, and the
+    assignment's staged files."""
     package = os.path.realpath(autograder.__path__[0])
-    candidates = [*_SYSTEM_DIRS, sys.base_prefix, sys.prefix, package]
+    candidates = [*_SYSTEM_DIRS, sys.base_prefix, sys.prefix, package, *([files] if files else [])]
     chosen: list[str] = []
     for path in sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)}, key=len):
         if not any(path == c or path.startswith(c + "/") for c in chosen):

@@ -15,6 +15,7 @@ import signal
 import sys
 import traceback
 import types
+import warnings
 
 import torch
 
@@ -24,7 +25,7 @@ from ..protocol import messages, plaindata
 from ..protocol.frames import frame, write_all
 from ..protocol.jobs import ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob, WorkerJob
 from ..protocol.progress import CELL, PROBES, ProgressWriter
-from . import tensor_format
+from . import figures, tensor_format
 from .ipython_shim import Shell, display, to_python
 from .isolation import Inherited, enter_sandbox
 
@@ -72,6 +73,9 @@ def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: In
         probes.seeds = job.seeds
         probes.inputs, probes.decode = job.inputs, plaindata.decode
         isolation = enter_sandbox(job, inherited)
+        # As in a kernel started in the notebook's folder, modules there import; the course's own
+        # (read-only) come first, so a module the notebook writes cannot stand in for one of them.
+        sys.path[:0] = [*([job.files] if job.files else []), os.getcwd()]
         conn.send(messages.ready(isolation.layers, isolation.missing, list(inherited.warnings)))
         run_cells(job, probes, conn, progress)
         conn.send(messages.done(tensor_format.fallbacks))
@@ -126,6 +130,8 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     shell = Shell()
     ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
     signal.signal(signal.SIGALRM, _on_alarm)
+    # plt.show() under the Agg backend only warns; the figures are kept after the cell instead.
+    warnings.filterwarnings("ignore", message=".*non-interactive, and thus cannot be shown")
     unchecked = dict(job.unchecked)
     only = None if job.only_probes is None else set(job.only_probes)
 
@@ -136,10 +142,13 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     for index, cell in enumerate(job.cells):
         progress.mark(index, CELL)
         result = _run_cell(index, cell, ns, shell, job)
+        if not cell.skip:
+            _keep_figures(result)
         conn.verify()
         conn.send(result)
         blocked_by = index if result["status"] != OK else None
         _run_probes_after(index, after(cell.id), ns, conn, progress, unchecked, blocked_by)
+        _guarded(figures.close_all)
     _run_probes_after(len(job.cells), after(END), ns, conn, progress, unchecked)
 
 
@@ -241,6 +250,30 @@ def _run_probe(name: str, probe, ns: dict, blocked_by: int | None = None) -> dic
         return messages.probe_failure(name, f"took longer than {PROBE_SECONDS:g} s", blocked_by)
     except BaseException as exc:
         return messages.probe_failure(name, _one_line(exc), blocked_by)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = saved
+
+
+def _keep_figures(result: dict) -> None:
+    """The figures the cell drew, kept with its result; probes after the cell still see them open."""
+    kept = _guarded(figures.capture)
+    if kept is None:
+        result["notes"].append("its figures could not be kept (drawing them failed or took too long)")
+        return
+    result["figures"], notes = kept
+    result["notes"] += notes
+
+
+def _guarded(step):
+    """`step()` under the probes' time limit, with output swallowed; None when it fails."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = CappedOutput(0)
+    signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
+    try:
+        return step()
+    except BaseException:
+        return None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved

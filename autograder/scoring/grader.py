@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..config import AssignmentConfig, load_config
-from ..course import Layout
+from ..course import Layout, check_packages
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, plan_submission, released_cells
 from ..errors import AutograderError
-from ..notebooks import notebook_bytes, read_notebook, read_submission
+from ..files import files_digest
+from ..notebooks import cell_text, notebook_bytes, read_notebook, read_submission
 from ..probes import load_probes
 from ..testing import Run
 from .points import GradeReport, score_questions, zero_scores
@@ -34,21 +35,36 @@ class Assignment:
     suite: Suite
     release: tuple[ReleasedCell, ...]
     probe_cells: dict[str, str]  # probe name -> id of the cell it runs after
-    lesson_data: dict[str, str]  # the cells whose data the grader varies -> their released source
+    # (id, source) of every cell of the student notebook, markdown too: where hand-graded answers are
+    notebook_cells: tuple[tuple[str, str], ...] = ()
+    lesson_data: dict[str, str] = field(default_factory=dict)  # the cells whose data the grader varies -> source
 
 
 def load_assignment(root: Path, slug: str) -> Assignment:
     layout = Layout(root, slug)
     config = load_config(layout.config)
+    check_packages(layout, config.packages)
     if not config.questions:
         raise AutograderError(layout.config, "no questions; add a 'questions:' list to grade this assignment")
     for path in (layout.student, layout.solution):
         if not path.is_file():
             raise AutograderError(path, "missing; run 'autograder build' first")
     suite = load_suite(layout.graders, config)
-    release = tuple(released_cells(read_notebook(layout.student)))
+    student = read_notebook(layout.student)
+    release = tuple(released_cells(student))
+    notebook_cells = tuple((str(c.get("id", "")), cell_text(c.source)) for c in student.cells)
+    _check_hand_cells(layout, config, {cell_id for cell_id, _ in notebook_cells})
     lesson_data = check_marked_cells(config.lesson_data, release, layout.config)
-    return Assignment(layout, config, suite, release, _probe_cells(suite, release), lesson_data)
+    return Assignment(layout, config, suite, release, _probe_cells(suite, release), notebook_cells, lesson_data)
+
+
+def _check_hand_cells(layout: Layout, config: AssignmentConfig, ids: set[str]) -> None:
+    """Every cell a hand-graded question names must be in the student notebook."""
+    for question in config.questions:
+        for cell_id in question.cells:
+            if cell_id not in ids:
+                raise AutograderError(layout.config, f"question '{question.id}' names cell '{cell_id}', which the "
+                                                     f"student notebook {layout.student.name} does not have")
 
 
 def _probe_cells(suite: Suite, release: tuple[ReleasedCell, ...]) -> dict[str, str]:
@@ -71,13 +87,16 @@ class Grader:
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
                                  release=str(assignment.layout.student), server=server,
+                                 course_files=assignment.layout.assignment_files(), preload=assignment.config.packages,
                                  inputs=assignment.suite.inputs.data)
-        self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir)
+        self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir,
+                                       assignment.layout.assignment_files())
         reads = validate_suite_on_solution(assignment.suite, self.reference)
         self.test_cells = self._test_cells(reads)
         self.second_run = prepare_second_run(assignment.lesson_data, assignment.config.seeds, assignment.layout.solution,
                                              assignment.suite, self.executor, self.reference, reads, cache_dir,
-                                             assignment.layout.config, assignment.release)
+                                             assignment.layout.config, assignment.release,
+                                             assignment.layout.assignment_files())
 
 
     def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
@@ -99,6 +118,7 @@ class Grader:
         layout = self.assignment.layout
         for path in [layout.config, layout.student, layout.solution, *layout.grader_sources()]:
             digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(files_digest(layout.assignment_files()).encode())
         digest.update(torch.__version__.encode())
         return digest.hexdigest()[:16]
 

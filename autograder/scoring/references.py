@@ -17,7 +17,7 @@ from nbformat import NotebookNode
 
 from ..engine.executor import Executor
 from ..errors import GraderError
-from ..files import write_atomically
+from ..files import files_digest, write_atomically
 from ..protocol.jobs import OK, as_released
 from ..protocol.messages import ProbeResult
 from ..testing import RecordingRun, Run
@@ -27,10 +27,11 @@ FORMAT = 2  # 2: tensors as raw bytes
 
 
 def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: Path,
-                  varied: dict[str, str] | None = None) -> Run:
-    """The solution's probe values, from the cache when nothing that shapes them has changed;
-    `varied`: cells run with other source (the lesson data the grader varies, variation.py)."""
-    key = _cache_key(solution, suite, json.dumps(varied or {}, sort_keys=True).encode())
+                  course_files: list[Path] | None = None, varied: dict[str, str] | None = None) -> Run:
+    """The solution's probe values, from the cache when nothing that shapes them has changed (the
+    assignment's files among them); `varied`: cells run with other source (the lesson data the
+    grader varies, engine/variation.py)."""
+    key = _cache_key(solution, suite, course_files or [], json.dumps(varied or {}, sort_keys=True).encode())
     cache = cache_dir / f"{solution.stem}-{key}.json"
     if cache.is_file():
         probes = {name: ProbeResult(**value) for name, value in json.loads(cache.read_text())["probes"].items()}
@@ -76,10 +77,10 @@ def run_solution(nb: NotebookNode, suite: Suite, executor: Executor, where: Path
     return dict(execution.probes)
 
 
-def _cache_key(solution: Path, suite: Suite, varied: bytes = b"") -> str:
+def _cache_key(solution: Path, suite: Suite, course_files: list[Path], varied: bytes = b"") -> str:
     digest = hashlib.sha256()
     for part in (solution.read_bytes(), suite.probes_path.read_bytes(), torch.__version__.encode(),
-                 suite.inputs.digest().encode(), varied,
+                 files_digest(course_files).encode(), suite.inputs.digest().encode(), varied,
                  str(FORMAT).encode(), *(_module_source(name) for name in _SHAPING_MODULES)):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:16]

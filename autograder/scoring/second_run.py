@@ -74,12 +74,13 @@ def check_marked_cells(marked: tuple[str, ...], release: tuple[ReleasedCell, ...
 
 def prepare_second_run(marked: dict[str, str], seeds: tuple[int, ...], solution: Path, suite: Suite,
                        executor: Executor, first: Run, reads: dict[str, set[str]], cache_dir: Path,
-                       where: Path, release: tuple[ReleasedCell, ...]) -> SecondRun | None:
+                       where: Path, release: tuple[ReleasedCell, ...],
+                       course_files: list[Path] | None = None) -> SecondRun | None:
     """Vary the marked cells, run the solution on them, and find the steps that depend on them."""
     if not marked:
         return None
     varied = vary_cells(marked, seeds, where)
-    varied_run = reference_run(solution, suite, executor, cache_dir, varied)
+    varied_run = reference_run(solution, suite, executor, cache_dir, course_files, varied)
     ours, theirs = first.results, varied_run.results
     steps = tuple(sorted(name for name in ours if ours[name].value != theirs[name].value))
     merged = Run({name: (theirs[name] if name in steps else ours[name]) for name in ours})

@@ -77,12 +77,18 @@ def load_suite(folder: Path, config: AssignmentConfig) -> Suite:
     if not probes_path.is_file():
         raise AutograderError(probes_path, "missing; a grader folder needs probes.py (what to extract) and test_*.py")
     tests = [_suite_test(item, config) for item in _collect(folder)]  # pytest.Function items only
-    if not tests:
+    if not tests and any(q.test_points for q in config.questions):
         raise AutograderError(folder, "no hidden tests (functions named test_* in files named test_*.py)")
     tested = {t.question for t in tests}
     for question in config.questions:
-        if question.id not in tested:
-            raise AutograderError(folder, f"question '{question.id}' has no test marked @pytest.mark.question('{question.id}')")
+        if question.test_points and question.id not in tested:
+            hint = " (or make it graded by hand with 'manual: true')" if not question.manual else \
+                " (or leave all its points to the TA: remove 'manual_points')"
+            raise AutograderError(folder, f"question '{question.id}' has no test marked "
+                                          f"@pytest.mark.question('{question.id}'){hint}")
+        if not question.test_points and question.id in tested:
+            raise AutograderError(folder, f"question '{question.id}' is graded by hand for all its points, yet tests are "
+                                          "marked for it; give the TA part of them with 'manual_points: N'")
     return Suite(folder, probes_path, tuple(tests), make_inputs(probes_path, config.seeds))
 
 

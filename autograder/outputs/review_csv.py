@@ -1,0 +1,139 @@
+"""Hand-graded points as CSV (`submission,question,points,comment`), for TAs who grade offline:
+an export to fill in, and an import that takes every row or, when one is wrong, none."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AutograderError, Location
+from ..files import write_atomically
+from .hand_answers import ANSWERS
+from .hand_grades import FolderQuestions, read_questions, rewrite_folder, submission_stems
+from .review_store import ReviewStore
+
+COLUMNS = ["submission", "question", "points", "comment"]
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
+
+
+@dataclass(frozen=True)
+class Entry:
+    stem: str
+    question: str
+    points: float
+    comment: str
+
+
+def export_scores(folder: Path, store: ReviewStore, path: Path) -> int:
+    """One row per submission and hand-graded question, points blank where none is given yet; returns the rows."""
+    questions = read_questions(folder)
+    records = submission_stems(folder)
+    scores = store.scores()
+    names = _names(records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for stem, record in records.items():
+        if record.get("error"):
+            continue
+        for question in questions.hand:
+            given = scores.get((stem, question.id))
+            points = "" if given is None or given.flagged else f"{given.points:g}"
+            writer.writerow([_cell(names[stem]), question.id, points, _cell(given.comment if given else "")])
+            count += 1
+    write_atomically({path: buffer.getvalue().encode("utf-8")})
+    return count
+
+
+def import_scores(folder: Path, store: ReviewStore, path: Path, grader: str) -> int:
+    """Record every row with points; rows with blank points are skipped. Nothing is recorded when
+    any row is wrong: the error names each wrong line. Returns the number recorded."""
+    questions = read_questions(folder)
+    records = submission_stems(folder)
+    entries = _read(path, questions, records)
+    for entry in entries:
+        answer = _answer_hash(folder, entry.stem, entry.question)
+        store.give(entry.stem, entry.question, entry.points, entry.comment, grader, answer, what="imported")
+    rewrite_folder(folder, store, sorted({e.stem for e in entries}))
+    return len(entries)
+
+
+def _read(path: Path, questions: FolderQuestions, records: dict[str, dict]) -> list[Entry]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise AutograderError(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise AutograderError(path, "not UTF-8 text; save the sheet as CSV UTF-8") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [c.strip().lower() for c in rows[0][:4]] != COLUMNS:
+        raise AutograderError(Location(path, line=1), f"the first line must be the header {','.join(COLUMNS)}")
+    stems = _lookup(records)
+    problems, entries = [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 3:
+            problems.append(f"line {line}: expected {len(COLUMNS)} columns, got {len(row)}")
+            continue
+        name, question_id, points_text = (_plain(c.strip()) for c in row[:3])
+        comment = _plain(row[3]) if len(row) > 3 else ""
+        if not points_text:
+            continue
+        stem = stems.get(name)
+        question = questions.find(question_id)
+        if stem is None:
+            problems.append(f"line {line}: no graded submission '{name[:80]}' in this folder")
+        elif records[stem].get("error"):
+            problems.append(f"line {line}: '{name[:80]}' could not be graded (unreadable file); it has nothing to grade by hand")
+        elif question is None:
+            known = ", ".join(q.id for q in questions.hand) or "none"
+            problems.append(f"line {line}: '{question_id[:40]}' is not a question graded by hand (those are: {known})")
+        else:
+            try:
+                points = float(points_text)
+            except ValueError:
+                problems.append(f"line {line}: points '{points_text[:20]}' is not a number")
+                continue
+            if not 0 <= points <= question.points:
+                problems.append(f"line {line}: {points:g} points for {question.id}, which is worth 0 to {question.points:g}")
+            else:
+                entries.append(Entry(stem, question.id, points, comment))
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise AutograderError(path, f"nothing imported: {shown}")
+    return entries
+
+
+def _names(records: dict[str, dict]) -> dict[str, str]:
+    """Folder name -> how the CSV names it: the file name when no other file has it, else the folder."""
+    counts: dict[str, int] = {}
+    for record in records.values():
+        counts[str(record.get("submission"))] = counts.get(str(record.get("submission")), 0) + 1
+    return {stem: str(r.get("submission")) if counts[str(r.get("submission"))] == 1 else stem for stem, r in records.items()}
+
+
+def _lookup(records: dict[str, dict]) -> dict[str, str]:
+    """What a CSV may call a submission (its folder name, or its file name when unique) -> folder name."""
+    found = {name: stem for stem, name in _names(records).items()}
+    found.update({stem: stem for stem in records})
+    return found
+
+
+def _answer_hash(folder: Path, stem: str, question: str) -> str:
+    try:
+        return str(json.loads((folder / stem / ANSWERS).read_text(encoding="utf-8"))[question]["hash"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def _plain(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA) else text

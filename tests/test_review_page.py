@@ -1,0 +1,168 @@
+"""The review page driven in real headless Chromium: the whole TA loop (grade, review, points saved,
+grades.csv updated), two TAs at once, a student's script that must not run, Hangul as glyphs.
+
+One graded folder and one server serve every test; each test grades answers no other test touches."""
+import csv
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+from hand_course import answered, build_course
+from PIL import Image, ImageChops
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+HOSTILE = ('<script>window.__pwned = "script"</script>\n\n<img src=x onerror="window.__pwned = \'img\'">\n\n'
+           '[click](javascript:window.__pwned=1) **굵게** 분석')
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return build_course(tmp_path_factory.mktemp("course"))
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("review")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    answered(course, subs / "alice.ipynb")
+    answered(course, subs / "bob.ipynb", analysis=HOSTILE)
+    answered(course, subs / "carol.ipynb", square="x")
+    out = tmp_path / "out"
+    result = course.run("grade", "curves", str(subs), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(graded):
+    """`autograder review` on a free port, with one URL per TA."""
+    process = subprocess.Popen([sys.executable, "-m", "autograder", "review", str(graded), "--port", "0",
+                                "--grader", "ta1", "--grader", "조교2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    urls = {}
+    while len(urls) < 2:
+        line = process.stdout.readline()
+        assert line, process.stderr.read()
+        name, url = re.match(r"review page for (.+): (http://\S+)", line).groups()
+        urls[name] = url
+    yield graded, urls
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=20) == 0
+    log = process.stderr.read()
+    assert "GET /grade/" in log and not any(url.split("token=")[1] in log for url in urls.values()), \
+        "the access log must not show the TAs' tokens"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert os.path.exists(CHROMIUM), "Debian's chromium is needed: apt-get install chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def book(folder):
+    with (folder / "grades.csv").open(encoding="utf-8", newline="") as handle:
+        return {r["submission"]: r for r in csv.DictReader(handle)}
+
+
+def test_a_ta_grades_a_written_answer_and_the_gradebook_follows(server, browser):
+    out, urls = server
+    page = browser.new_page()
+    page.goto(urls["ta1"])
+    left = int(re.search(r"(\d) of 3 left for w1", page.locator("#progress-w1").inner_text()).group(1))
+    page.click("#progress-w1 a")
+    assert page.locator("#submission-name").inner_text() == "alice.ipynb"
+    assert page.locator(".markdown").inner_text() == "손실이 줄어듭니다."
+    assert page.locator("img[alt='figure in cell plot']").evaluate("img => img.naturalWidth") == 8
+    assert "곡선이 왜 내려가는지 설명" in page.locator(".rubric").inner_text()
+    page.fill("#points", "4")
+    page.fill("#comment", "축 이름을 붙이세요")
+    page.click("#save")
+    assert page.locator("#submission-name").inner_text() == "bob.ipynb"   # on to the next answer
+    assert page.locator("#progress").inner_text() == f"{left - 1} of 3 left for w1"
+    page.goto(page.url.replace("/bob/", "/alice/"))
+    page.reload()
+    assert page.locator("#given").inner_text().startswith("Graded: 4 / 5 by ta1")
+    assert page.locator("#comment").input_value() == "축 이름을 붙이세요"
+    assert book(out)["alice.ipynb"]["w1"] == "4" and book(out)["alice.ipynb"]["score"] == "9"
+    assert "축 이름을 붙이세요" in (out / "alice" / "feedback.md").read_text()
+    # Points outside the question's range are refused with a message, and nothing is saved.
+    page.fill("#points", "7")
+    page.locator("#points").evaluate("input => input.removeAttribute('max')")
+    page.click("#save")
+    assert page.locator(".error").inner_text() == "Points must be a number from 0 to 5."
+    assert book(out)["alice.ipynb"]["w1"] == "4"
+
+
+def test_two_tas_grade_at_once_and_both_entries_are_kept(server, browser):
+    out, urls = server
+    first, second = browser.new_context().new_page(), browser.new_context().new_page()
+    first.goto(urls["ta1"])
+    second.goto(urls["조교2"])
+    first.goto(first.url.rstrip("/") + "/grade/carol/w1")
+    second.goto(second.url.rstrip("/") + "/grade/bob/q2?walk=submission")
+    first.fill("#points", "5")
+    second.fill("#points", "1")
+    # Both forms are sent before either answer is read back.
+    with first.expect_navigation(), second.expect_navigation():
+        first.evaluate("() => document.forms[0].requestSubmit()")
+        second.evaluate("() => document.forms[0].requestSubmit()")
+    rows = book(out)
+    assert (rows["carol.ipynb"]["w1"], rows["bob.ipynb"]["q2"]) == ("5", "4")  # q2: 3 by tests + 1 by hand
+    with sqlite3.connect(out / "review.sqlite") as db:
+        changes = db.execute("SELECT submission, question, grader FROM changes WHERE submission != 'alice'").fetchall()
+    assert sorted(changes) == [("bob", "q2", "조교2"), ("carol", "w1", "ta1")]
+
+
+def test_a_script_in_a_students_answer_does_not_run(server, browser):
+    out, urls = server
+    page = browser.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(urls["ta1"])
+    page.goto(page.url.rstrip("/") + "/grade/bob/w1")
+    text = page.locator(".markdown").inner_text()
+    assert '<script>window.__pwned = "script"</script>' in text and "onerror" in text  # shown as text
+    assert page.locator(".markdown strong").inner_text() == "굵게"                   # Markdown still works
+    page.click("text=click") if page.locator("text=click").count() else None
+    assert page.evaluate("() => window.__pwned") is None and dialogs == []
+    assert page.locator(".markdown script, .markdown img").count() == 0
+
+
+def test_a_page_without_the_token_is_refused(server, browser):
+    _, urls = server
+    page = browser.new_page()
+    base = urls["ta1"].split("?")[0]
+    assert page.goto(base).status == 403
+    assert page.goto(base + "?token=wrong").status == 403
+    assert page.goto(base + "grade/alice/w1").status == 403
+
+
+def test_a_korean_question_name_renders_as_glyphs(server, browser, tmp_path):
+    _, urls = server
+    page = browser.new_page()
+    page.goto(urls["ta1"])
+    page.goto(page.url.rstrip("/") + "/grade/alice/w1")
+    heading = page.locator("h1")
+    assert heading.inner_text() == "2 결과 분석"
+    heading.screenshot(path=tmp_path / "hangul.png")
+    # The same number of characters no font has: what missing glyphs look like (boxes).
+    heading.evaluate("h => h.textContent = '2 \\u{F0000}\\u{F0001} \\u{F0002}\\u{F0003}'")
+    heading.screenshot(path=tmp_path / "boxes.png")
+    hangul, boxes = (Image.open(tmp_path / name).convert("L") for name in ("hangul.png", "boxes.png"))
+    assert hangul.getextrema()[0] < 100, "the heading's text is drawn"
+    size = (min(hangul.width, boxes.width), min(hangul.height, boxes.height))
+    difference = ImageChops.difference(hangul.crop((0, 0, *size)), boxes.crop((0, 0, *size)))
+    changed = sum(difference.histogram()[61:])
+    assert changed > 200, "Hangul is drawn like missing glyphs: install fonts-noto-cjk"
