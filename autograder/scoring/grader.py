@@ -13,6 +13,7 @@ from ..course import Layout, check_packages
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, plan_submission, released_cells
+from ..engine.variation import vary_cells
 from ..errors import AutograderError
 from ..files import files_digest
 from ..notebooks import cell_text, notebook_bytes, read_notebook, read_submission
@@ -37,7 +38,7 @@ class Assignment:
     probe_cells: dict[str, str]  # probe name -> id of the cell it runs after
     # (id, source) of every cell of the student notebook, markdown too: where hand-graded answers are
     notebook_cells: tuple[tuple[str, str], ...] = ()
-    lesson_data: dict[str, str] = field(default_factory=dict)  # the cells whose data the grader varies -> source
+    lesson_data: dict[str, str] = field(default_factory=dict)  # cells whose data the grader varies -> varied source
 
 
 def load_assignment(root: Path, slug: str) -> Assignment:
@@ -54,7 +55,7 @@ def load_assignment(root: Path, slug: str) -> Assignment:
     release = tuple(released_cells(student))
     notebook_cells = tuple((str(c.get("id", "")), cell_text(c.source)) for c in student.cells)
     _check_hand_cells(layout, config, {cell_id for cell_id, _ in notebook_cells})
-    lesson_data = check_marked_cells(config.lesson_data, release, layout.config)
+    lesson_data = vary_cells(check_marked_cells(config.lesson_data, release, layout.config), config.seeds, layout.config)
     return Assignment(layout, config, suite, release, _probe_cells(suite, release), notebook_cells, lesson_data)
 
 
@@ -93,9 +94,8 @@ class Grader:
                                        assignment.layout.assignment_files())
         reads = validate_suite_on_solution(assignment.suite, self.reference)
         self.test_cells = self._test_cells(reads)
-        self.second_run = prepare_second_run(assignment.lesson_data, assignment.config.seeds, assignment.layout.solution,
-                                             assignment.suite, self.executor, self.reference, reads, cache_dir,
-                                             assignment.layout.config, assignment.release,
+        self.second_run = prepare_second_run(assignment.lesson_data, assignment.layout.solution, assignment.suite,
+                                             self.executor, self.reference, reads, cache_dir, assignment.release,
                                              assignment.layout.assignment_files())
 
 

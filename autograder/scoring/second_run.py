@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ..engine.executor import Execution, Executor
 from ..engine.intake import ReleasedCell
-from ..engine.variation import vary_cells
 from ..errors import AutograderError
 from ..protocol.messages import ProbeResult
 from ..testing import Run
@@ -72,14 +71,13 @@ def check_marked_cells(marked: tuple[str, ...], release: tuple[ReleasedCell, ...
     return sources
 
 
-def prepare_second_run(marked: dict[str, str], seeds: tuple[int, ...], solution: Path, suite: Suite,
+def prepare_second_run(varied: dict[str, str], solution: Path, suite: Suite,
                        executor: Executor, first: Run, reads: dict[str, set[str]], cache_dir: Path,
-                       where: Path, release: tuple[ReleasedCell, ...],
+                       release: tuple[ReleasedCell, ...],
                        course_files: list[Path] | None = None) -> SecondRun | None:
-    """Vary the marked cells, run the solution on them, and find the steps that depend on them."""
-    if not marked:
+    """Run the solution with the marked cells varied (`varied`: id -> source), and find the steps that depend on them."""
+    if not varied:
         return None
-    varied = vary_cells(marked, seeds, where)
     varied_run = reference_run(solution, suite, executor, cache_dir, course_files, varied)
     ours, theirs = first.results, varied_run.results
     steps = tuple(sorted(name for name in ours if ours[name].value != theirs[name].value))
@@ -87,5 +85,5 @@ def prepare_second_run(marked: dict[str, str], seeds: tuple[int, ...], solution:
     validate_suite_on_solution(suite, merged, on=" with the lesson data the grader varied")
     tests = frozenset(name for name, read in reads.items() if read & set(steps))
     numbers = {cell.id: number for number, cell in enumerate(release, start=1)}
-    shown = ", ".join(f"code cell {numbers[cell_id]}" for cell_id in marked)
+    shown = ", ".join(f"code cell {numbers[cell_id]}" for cell_id in varied)
     return SecondRun(varied, merged, steps, tests, shown)
