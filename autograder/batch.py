@@ -17,8 +17,10 @@ from .config import AssignmentConfig
 from .engine.fork_client import ForkClient
 from .errors import AutograderError, GraderError
 from .files import write_atomically
+from .i18n import _, language
 from .outputs.hand_answers import ANSWERS, hand_answers
 from .outputs.hand_grades import QUESTIONS, questions_json, with_hand_scores
+from .outputs.merge import SHARD
 from .outputs.results import feedback_body, feedback_markdown, graded_notebook, grades_csv, results_json
 from .outputs.review_store import DATABASE, ReviewStore
 from .protocol.messages import WorkerSetup
@@ -51,17 +53,27 @@ def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
 
 
 def unique_stems(paths: list[Path]) -> list[str]:
-    """A result folder name per submission: its file stem, made safe and unique within the batch."""
+    """A result folder name per submission: its file stem, made safe and unique within the batch.
+
+    A name keeps letters, digits, '_' and '-' only: never a dot, while everything the grader writes
+    beside the result folders has one (grades.csv, shard.json, report.html), so no file name a
+    student picks can take the place of the gradebook. Unique also where case is ignored.
+    """
     stems, seen = [], set()
     for path in paths:
-        base = re.sub(r"[^\w.-]", "_", path.stem).lstrip(".") or "submission"
+        base = _shortened(re.sub(r"[^\w-]", "_", path.stem)) or "submission"
         stem, n = base, 1
-        while stem in seen:
+        while stem.casefold() in seen:
             n += 1
             stem = f"{base}-{n}"
-        seen.add(stem)
+        seen.add(stem.casefold())
         stems.append(stem)
     return stems
+
+
+def _shortened(name: str, max_bytes: int = 120) -> str:
+    """At most `max_bytes` of UTF-8, whole characters: a file system refuses names over 255 bytes."""
+    return name.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
 
 def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int, cache_dir: Path,
@@ -106,8 +118,10 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             except GraderError:
                 raise
             except Exception as exc:  # a bug of ours must not cost the student their row
-                report = GradeReport(path.name, stem, zero_scores(config),
-                                     error=f"the grader failed on this file ({type(exc).__name__}: {exc}); tell the course staff")
+                with language(config.language):
+                    error = _("the grader failed on this file ({error}: {message}); tell the course staff").format(
+                        error=type(exc).__name__, message=exc)
+                report = GradeReport(path.name, stem, zero_scores(config), error=error)
             files = {}
             if by_hand and raw is not None and report.error is None:
                 answers = hand_answers(raw, config, assignment.notebook_cells)
@@ -119,8 +133,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             feedback = feedback_markdown(report, config)
             files.update({folder / "results.json": results_json(report, config),
                           folder / "feedback.md": feedback,
-                          folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells),
-                          folder / RECORD: _record(report, digest, fingerprint)})
+                          folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells, config),
+                          folder / RECORD: _record(report, digest, fingerprint, config.language)})
             write_atomically(files, durable=False)
         with lock:
             on_report(report, reused)
@@ -137,7 +151,10 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
         grader.close()
         if store is not None:
             store.close()
-    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config)})
+    k, n = shard or (1, 1)
+    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config),
+                      out / SHARD: json.dumps({"shard": k, "of": n, "fingerprint": fingerprint,
+                                               "submissions": len(paths)}).encode("utf-8")})
     return reports
 
 
@@ -152,7 +169,9 @@ def gradebook_row(report: GradeReport) -> GradeReport:
     return replace(report, questions=tuple(replace(q, outcomes=()) for q in report.questions), cells=(), notes=())
 
 
-def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
+def _record(report: GradeReport, digest: str | None, fingerprint: str, code: str) -> bytes:
+    with language(code):
+        body = feedback_body(report)
     return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
                        "error": report.error, "seconds": report.seconds, "peak_memory": report.peak_memory,
                        "second_run_seconds": report.second_run_seconds,
@@ -163,7 +182,7 @@ def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
                        # Points of the tests only: the TAs' are in the review database (review.sqlite).
                        "scores": {q.id: q.test_score for q in report.questions},
                        # What the tests told the student, kept to write feedback.md again with a TA's points.
-                       "feedback_body": feedback_body(report)}).encode("utf-8")
+                       "feedback_body": body}).encode("utf-8")
 
 
 def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: str,
@@ -183,11 +202,16 @@ def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: s
 
 
 def expand(arguments: Iterable[Path]) -> list[Path]:
-    """Submission arguments -> files: a folder stands for the files directly inside it."""
+    """Submission arguments -> files: a folder stands for the entries directly inside it.
+
+    Links and special files in a folder are kept, so that each gets its row and a message saying
+    it was not graded; only subfolders (and hidden files) are left out.
+    """
     files = []
     for argument in arguments:
-        if argument.is_dir():
-            files += sorted(p for p in argument.iterdir() if p.is_file() and not p.name.startswith("."))
+        if argument.is_dir():  # a folder named on the command line may be a link: the TA chose it
+            files += sorted(p for p in argument.iterdir()
+                            if not p.name.startswith(".") and (p.is_symlink() or not p.is_dir()))
         else:
             files.append(argument)
     return files

@@ -156,7 +156,8 @@ def _grade(args) -> int:
         def show(report: GradeReport, reused: bool) -> None:
             nonlocal done
             done += 1
-            line = f"{report.submission}: {report.score:g}/{report.max_score:g}" + (f" ({report.error})" if report.error else "")
+            line = f"{printable(report.submission)}: {report.score:g}/{report.max_score:g}"
+            line += f" ({report.error})" if report.error else ""
             line += " (graded before, kept)" if reused else ""
             if bar is not None:
                 bar.set_postfix_str(line[:60])
@@ -170,7 +171,7 @@ def _grade(args) -> int:
         server.close()  # already closed with the batch, unless something failed before it
         if bar is not None:
             bar.close()
-    print((args.out / "grades.csv").read_text(encoding="utf-8"), end="")
+    print(printable((args.out / "grades.csv").read_text(encoding="utf-8")), end="")
     print(f"graded {len(reports)} submission(s); results in {args.out}", file=sys.stderr)
     return 0
 
@@ -292,7 +293,7 @@ def _merge(args) -> int:
     from .outputs.merge import merge
 
     rows = merge(args.folders, args.out)
-    print((args.out / "grades.csv").read_text(encoding="utf-8"), end="")
+    print(printable((args.out / "grades.csv").read_text(encoding="utf-8")), end="")
     print(f"merged {rows} row(s) from {len(args.folders)} folder(s) into {args.out}", file=sys.stderr)
     return 0
 
@@ -306,6 +307,12 @@ def _announce_setup(setup) -> None:
         _warn("run the grader as root (or where user namespaces are allowed) for full isolation")
     for warning in setup.warnings:
         _warn(warning)
+
+
+def printable(text: str) -> str:
+    """Text for the terminal with control characters shown as escapes: a file name is the student's,
+    and escape sequences in it must not move the cursor or rewrite what the TA reads."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
 def _warn(text: str) -> None:

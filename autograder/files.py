@@ -1,4 +1,4 @@
-"""Writing results so that a reader never sees a half-written file."""
+"""Writing results so that a reader never sees a half-written file, and the right people can read it."""
 from __future__ import annotations
 
 import hashlib
@@ -6,6 +6,10 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+# Read once, while the process is still single-threaded: os.umask can only be read by setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def files_digest(paths: Iterable[Path]) -> str:
@@ -24,14 +28,20 @@ def write_atomically(files: dict[Path, bytes], durable: bool = True) -> None:
 
     `durable` also flushes them to disk, surviving a machine crash; without it they survive a crash
     of this process, which is what per-submission results need (a rerun regrades what is missing).
+    Files and the folders made for them are readable by the group, and under `sudo` belong to the
+    user who ran sudo (see `owner`), so that a TA or a CI step running as that user can read them.
     """
+    owner = output_owner()
     staged: list[tuple[Path, Path]] = []
     try:
         for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folders(path.parent, owner)
             fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             staged.append((Path(tmp_name), path))
             with os.fdopen(fd, "wb") as handle:
+                os.fchmod(fd, (0o666 & ~_UMASK) | 0o640)  # mkstemp makes 0600 files
+                if owner is not None:
+                    os.fchown(fd, *owner)
                 handle.write(data)
                 if durable:
                     handle.flush()
@@ -42,3 +52,34 @@ def write_atomically(files: dict[Path, bytes], durable: bool = True) -> None:
         raise
     for tmp, path in staged:
         os.replace(tmp, path)
+
+
+def make_folders(folder: Path, owner: tuple[int, int] | None = None) -> None:
+    """mkdir -p, giving each folder it makes the same readers as the files written into it."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for made in reversed(missing):
+        try:
+            made.mkdir()
+        except FileExistsError:
+            if not made.is_dir():
+                raise
+            continue  # made meanwhile by another thread of the batch
+        os.chmod(made, (0o777 & ~_UMASK) | 0o750)
+        if owner is not None:
+            os.chown(made, *owner)
+
+
+def output_owner() -> tuple[int, int] | None:
+    """(uid, gid) of the user who ran `sudo autograder ...`, when running as root under sudo; else None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        uid, gid = int(os.environ["SUDO_UID"]), int(os.environ.get("SUDO_GID", os.environ["SUDO_UID"]))
+    except (KeyError, ValueError):
+        return None
+    return (uid, gid) if uid > 0 else None

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from .. import wording
 from ..config import Limits
+from ..errors import GraderError
+from ..i18n import _, current
 from ..probes import load_probes
 from ..protocol import messages
 from ..protocol.frames import ChannelError, FrameReader
@@ -36,6 +38,7 @@ _START_SECONDS = 60.0
 _MAX_SLOTS = 64
 _REPORT_BYTES = 64 << 20  # reports of one run, besides its cells' printed output
 _REPORTS = 20_000  # messages of one run, besides one per cell
+_OUTPUT_CELLS = 4  # printed output kept for a whole notebook, in cells' worth (limits.output_kb each)
 _slot_numbers = itertools.count()  # slot names are unique in the process, whatever the executor
 
 
@@ -97,7 +100,7 @@ class Executor:
         jobs = list(cells)
         unchecked: dict[int, str] = {}
         attempt = _Attempt()
-        for _ in range(MAX_ATTEMPTS):
+        for _attempt in range(MAX_ATTEMPTS):
             attempt = self._attempt(jobs, unchecked, started, only_probes)
             if attempt.fallbacks:
                 with self._slot_lock:
@@ -107,17 +110,20 @@ class Executor:
                 break
             status = TIMEOUT if attempt.timed_out else CRASHED
             if where.stage == CELL:
-                problems.append(f"{jobs[where.index].shown}: {attempt.failure}; it was skipped and the notebook run again")
+                problems.append(_("{cell}: {failure}; it was skipped and the notebook run again").format(
+                    cell=jobs[where.index].named, failure=attempt.failure))
                 jobs[where.index] = replace(jobs[where.index], skip=status, skip_reason=attempt.failure or "")
             else:
-                after = jobs[where.index].shown if where.index < len(jobs) else "the last cell"
-                problems.append(f"checking the values after {after}: {attempt.failure}; those checks were skipped "
-                                "and the notebook run again")
-                unchecked[where.index] = f"checking the values after {after} {_ended(status)}"
+                after = jobs[where.index].named if where.index < len(jobs) else _("the last cell")
+                problems.append(_("checking the values after {cell}: {failure}; those checks were skipped "
+                                  "and the notebook run again").format(cell=after, failure=attempt.failure))
+                unchecked[where.index] = (_("checking the values after {cell} took too long") if status == TIMEOUT
+                                          else _("checking the values after {cell} ended the worker process")).format(cell=after)
         if not attempt.finished and attempt.failure:
-            problems.append(f"the run did not finish: {attempt.failure}")
-        results = tuple(replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
-                        for i, job in enumerate(jobs))
+            problems.append(_("the run did not finish: {failure}").format(failure=attempt.failure))
+        results = _within_output_budget(
+            [replace(self._final_cell(i, job, attempt), label=job.named, source=job.source, origin=job.origin)
+             for i, job in enumerate(jobs)], _OUTPUT_CELLS * self.limits.output_kb * 1024)
         return Execution(results, _worded(attempt.probes, results), tuple(problems), time.monotonic() - started,
                          attempt.peak_memory, tuple(jobs))
 
@@ -125,7 +131,7 @@ class Executor:
     def _final_cell(index: int, job: CellJob, attempt: _Attempt) -> CellResult:
         if index in attempt.cells:
             return attempt.cells[index]
-        return CellResult(index, job.id, CRASHED, notes=("not run: the notebook stopped before this cell",))
+        return CellResult(index, job.id, CRASHED, notes=(_("not run: the notebook stopped before this cell"),))
 
     def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float,
                  only_probes: tuple[str, ...] | None) -> _Attempt:
@@ -137,7 +143,8 @@ class Executor:
                     stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
-                                tuple(unchecked.items()), self._server.files, self.inputs, only_probes)
+                                tuple(unchecked.items()), self._server.files, language=current(), inputs=self.inputs,
+                                only_probes=only_probes)
                 job_fd = job_file(encode_job(job))
                 try:
                     progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))
@@ -198,10 +205,17 @@ class Executor:
             slot.remove()
 
     def worker_setup(self) -> WorkerSetup:
-        """Start one empty worker to learn which isolation layers (and speed-ups) are in effect here."""
+        """Start one empty worker to learn which isolation layers (and speed-ups) are in effect here.
+
+        No student code runs in it, so when it cannot even isolate itself the fault is the grader's
+        (or the machine's): GraderError, never a zero for every student.
+        """
         if self.setup is None:
-            self.run([])
-        return self.setup or WorkerSetup(missing=("the worker did not report its isolation",))
+            attempt = self._attempt([], {}, time.monotonic(), None)
+            if self.setup is None:
+                raise GraderError(f"workers cannot run here: {attempt.failure or 'the worker reported nothing'}; "
+                                  "nothing was graded (see Security in the README for what the grader needs)")
+        return self.setup
 
     def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float,
                  order: ReportOrder) -> None:
@@ -209,41 +223,45 @@ class Executor:
         limits = self.limits
         notebook_deadline = started + limits.notebook_seconds + _GRACE
         spawned = time.monotonic()
-        where = progress.position()
+        where, since = progress.position(), spawned
         allowed = _REPORTS + progress.cells
         while True:
-            stage_deadline = spawned + _START_SECONDS if where is None else where.started + limits.cell_seconds + _GRACE
+            # A stage's clock starts when the grader first saw it (or earlier, if the page says so):
+            # a start time the notebook rewrites on the page can only shorten its own limit.
+            stage_deadline = spawned + _START_SECONDS if where is None else \
+                min(where.started, since) + limits.cell_seconds + _GRACE
             deadline = min(notebook_deadline, stage_deadline)
             try:
                 message = reader.read(min(_LOOK_SECONDS, max(0.0, deadline - time.monotonic())))
             except ChannelError as problem:
                 attempt.stopped_at = self._unfinished(progress, attempt)
-                attempt.failure = ("the worker process ended abruptly (crash, exit or memory limit)"
+                attempt.failure = (_("the worker process ended abruptly (crash, exit or memory limit)")
                                    if str(problem) == "end of channel" else
-                                   f"the notebook broke the grader's channel ({problem})")
+                                   _("the notebook broke the grader's channel ({problem})").format(problem=problem))
                 return
             if message is None:
                 latest, now = progress.position(), time.monotonic()
-                if latest != where and now < notebook_deadline:
-                    where = latest  # the worker moved on: a new deadline
+                if _moved_on(where, latest) and now < notebook_deadline:
+                    where, since = latest, now  # the worker moved on: a new deadline
                     continue
                 if now < deadline:
                     continue
                 attempt.stopped_at = self._unfinished(progress, attempt)
                 attempt.timed_out = True
-                attempt.failure = ("the notebook ran past its time limit of "
-                                   f"{limits.notebook_seconds:g} s" if now >= notebook_deadline
-                                   else f"still running after {limits.cell_seconds:g} s, the time limit of one cell")
+                attempt.failure = (_("the notebook ran past its time limit of {seconds} s").format(
+                                       seconds=f"{limits.notebook_seconds:g}") if now >= notebook_deadline
+                                   else _("still running after {seconds} s, the time limit of one cell").format(
+                                       seconds=f"{limits.cell_seconds:g}"))
                 return
             allowed -= 1
             if allowed < 0:
                 attempt.stopped_at = self._unfinished(progress, attempt)
-                attempt.failure = "the notebook flooded the grader's channel with reports"
+                attempt.failure = _("the notebook flooded the grader's channel with reports")
                 return
             try:
-                done = self._take(message, attempt, order, self.limits.output_kb * 1024)
+                done = self._take(message, attempt, order, limits.output_kb * 1024)
             except (ValueError, KeyError, TypeError):
-                attempt.failure = "the notebook wrote garbage into the grader's channel"
+                attempt.failure = _("the notebook wrote garbage into the grader's channel")
                 return
             except ForgedReport as forged:
                 # Like a crash: the cell that wrote them (as far as the progress page says) is skipped on a
@@ -268,13 +286,13 @@ class Executor:
         return where
 
     @staticmethod
-    def _take(message: dict, attempt: _Attempt, order: ReportOrder, output_chars: int) -> bool:
+    def _take(message: dict, attempt: _Attempt, order: ReportOrder, max_output: int) -> bool:
         """Record one report, checked against what the job allows; True when the worker has nothing more to say."""
         kind = message["type"]
         if kind == messages.READY:
             order.ready()
         elif kind == messages.CELL:
-            result = messages.parse_cell(message, output_chars)
+            result = messages.parse_cell(message, max_output)
             order.cell(result)
             attempt.cells[result.index] = result
         elif kind == messages.PROBE:
@@ -284,11 +302,11 @@ class Executor:
         elif kind == messages.OVERSIZE and message.get("what") == messages.PROBE:
             name = str(message.get("name"))
             order.probe(name)
-            attempt.probes[name] = ProbeResult(False, error="value too large to grade")
+            attempt.probes[name] = ProbeResult(False, error=_("value too large to grade"))
         elif kind == messages.OVERSIZE:
             raise ForgedReport("an oversized report that is not a probe value")
         elif kind == messages.FATAL:
-            attempt.failure = f"the worker failed: {str(message.get('error'))[:300]}"
+            attempt.failure = _("the worker failed: {error}").format(error=str(message.get("error"))[:300])
             return True
         elif kind == messages.DONE:
             order.done()
@@ -301,6 +319,27 @@ class Executor:
 _FORGED = "the notebook wrote into the grader's report channel itself, so none of its values were used"
 
 
+def _within_output_budget(cells: list[CellResult], budget: int) -> tuple[CellResult, ...]:
+    """Outputs kept for the graded notebook, in order, up to `budget` characters in all: each cell's
+    is capped already, but a notebook of many printing cells must not make a huge result either."""
+    kept = []
+    for cell in cells:
+        if cell.output and len(cell.output) > max(budget, 0):
+            cell = replace(cell, output=cell.output[:max(budget, 0)] + "\n... " + _(
+                "(output not kept: the notebook printed more than the grader keeps)"))
+        budget -= len(cell.output)
+        kept.append(cell)
+    return tuple(kept)
+
+
+def _moved_on(where: Position | None, latest: Position | None) -> bool:
+    """Whether the page shows a later stage: cells and their probes only go forward, so a page
+    showing the same stage again, an earlier one or nothing (a notebook writing to it) is no progress."""
+    if latest is None:
+        return False
+    return where is None or (latest.index, latest.stage) > (where.index, where.stage)
+
+
 def _worded(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...]) -> dict[str, ProbeResult]:
     """Probes that failed after a cell that did not run cleanly say so, in terms of that cell."""
     worded = dict(probes)
@@ -308,10 +347,6 @@ def _worded(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...]) -> di
         if not probe.ok and probe.blocked_by is not None and 0 <= probe.blocked_by < len(cells):
             worded[name] = replace(probe, error=wording.blocked_by(cells[probe.blocked_by]))
     return worded
-
-
-def _ended(status: str) -> str:
-    return "took too long" if status == TIMEOUT else "ended the worker process"
 
 
 def _kill(pid: int) -> None:

@@ -21,6 +21,10 @@ from .course_files import remove_staged, stage_files
 FORK_SERVER_MODULE = "autograder.sandboxed.fork_server"
 _START_SECONDS = 60.0
 _PIPE_BYTES = 1 << 20  # Linux lets any user grow a pipe to 1 MB
+# The fork server's whole environment. Workers are forks of it, so whatever it was started with stays
+# in their memory (the process stack keeps the original strings after os.environ is cleared): it
+# gets a fixed PATH and locale, and the module search path, never the grader's variables (CI tokens).
+_SERVER_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 class ForkClient:
@@ -86,6 +90,7 @@ class ForkClient:
             [sys.executable, "-m", FORK_SERVER_MODULE, str(theirs.fileno()), *self._preload],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
             start_new_session=True,  # Ctrl-C in the grader's terminal stops the grader, which stops this
+            env=server_environment(),
         )
         theirs.close()
         ours.settimeout(_START_SECONDS)
@@ -105,3 +110,11 @@ class ForkClient:
             self._stop()
             remove_staged(Path(self.files) if self.files else None)
             self.files = None
+
+
+def server_environment() -> dict[str, str]:
+    """What the fork server (and so every worker) is started with: nothing secret of the grader's."""
+    env = {"PATH": _SERVER_PATH, "LANG": "C.UTF-8"}
+    if os.environ.get("PYTHONPATH"):  # where this package or a course's helpers were found
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env

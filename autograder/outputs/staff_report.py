@@ -24,7 +24,7 @@ from nbconvert import HTMLExporter  # noqa: E402
 from ..errors import AutograderError  # noqa: E402
 from ..files import write_atomically  # noqa: E402
 from ..protocol.jobs import NOT_ANSWERED  # noqa: E402
-from .results import PENDING  # noqa: E402
+from .results import PENDING, spreadsheet_text  # noqa: E402
 from .similarity import fingerprint, similar_pairs  # noqa: E402
 
 # Student-controlled text (names, messages) reaches this page: the environment escapes everything.
@@ -38,7 +38,9 @@ def write_report(folder: Path, threshold: float = 0.9) -> Path:
         raise AutograderError(book, "missing; run `autograder grade ... --out` into this folder first")
     with book.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    stems = {json.loads(p.read_text())["submission"]: p.parent.name for p in sorted(folder.glob("*/record.json"))}
+    # grades.csv holds names as a spreadsheet reads them (spreadsheet_text); record.json as they are.
+    stems = {spreadsheet_text(json.loads(p.read_text())["submission"]): p.parent.name
+             for p in sorted(folder.glob("*/record.json"))}
     records = {stem: json.loads((folder / stem / "record.json").read_text()) for stem in stems.values()}
     questions = [name for name in (rows[0].keys() if rows else []) if name not in ("submission", "score", "max_score")]
     for row in rows:

@@ -40,8 +40,8 @@ class FrameReader:
             if frame is not None:
                 try:
                     message = json.loads(frame)
-                except ValueError:
-                    raise ChannelError("a frame that is not JSON") from None
+                except (ValueError, RecursionError):
+                    raise ChannelError("a frame that is not JSON (or nested too deeply)") from None
                 if not isinstance(message, dict):
                     raise ChannelError("a frame that is not a JSON object")
                 return message

@@ -6,14 +6,15 @@ import base64
 import struct
 from dataclasses import dataclass
 
+from ..i18n import _
+from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT
+
 MAX_FRAME = 8 << 20  # a worker sends no larger frame (it sends OVERSIZE instead); the grader refuses one
 PID = struct.Struct("!i")  # the fork server's reply to a request: the new worker's pid
 
 READY, CELL, PROBE, OVERSIZE, FATAL, DONE = "ready", "cell", "probe", "oversize", "fatal", "done"
-_NOTE_CHARS, _NOTES, _ERROR_CHARS, _TRACEBACK_CHARS, _ID_CHARS = 500, 20, 500, 4000, 200
-_OUTPUT_NOTE = 100  # room for the worker's own "... (n more characters not kept)" after the limit
-# The statuses a worker reports (protocol.jobs; "crashed" and "timeout" for cells the grader told it to skip).
-STATUSES = frozenset({"ok", "error", "timeout", "not answered", "crashed"})
+STATUSES = (OK, ERROR, TIMEOUT, NOT_ANSWERED, CRASHED)
+_NOTE_CHARS, _NOTES, _ERROR_CHARS, _TRACEBACK_CHARS = 500, 20, 500, 4000
 MAX_FIGURES, MAX_FIGURE_BYTES = 4, 200 << 10  # per cell, per PNG (the worker keeps within these)
 _PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -96,8 +97,9 @@ def done(fallbacks: int = 0) -> dict:
     return {"type": DONE, "fallbacks": fallbacks}
 
 
-def parse_cell(message: dict, output_chars: int = 1 << 20) -> CellResult:
-    """A cell's report, every field cut to the limits the grader set, whatever the worker sent."""
+def parse_cell(message: dict, max_output: int | None = None) -> CellResult:
+    """A cell's report, each field cut to what an honest worker sends: `max_output` characters of
+    output (the cell's limit; a worker's own cap may have been patched away), known statuses only."""
     error = message.get("error")
     if error is not None:
         error = {key: str(error.get(key, ""))[:_TRACEBACK_CHARS] for key in ("ename", "evalue", "traceback")}
@@ -105,10 +107,10 @@ def parse_cell(message: dict, output_chars: int = 1 << 20) -> CellResult:
     if status not in STATUSES:
         raise ValueError(f"unknown cell status {status[:40]!r}")
     output = str(message.get("output", ""))
-    if len(output) > output_chars + _OUTPUT_NOTE:
-        output = output[:output_chars] + f"\n... ({len(output) - output_chars} more characters not kept)"
+    if max_output is not None and len(output) > max_output:
+        output = output[:max_output] + "\n... " + _("({count} more characters not kept)").format(count=len(output) - max_output)
     return CellResult(
-        index=int(message["index"]), id=str(message["id"])[:_ID_CHARS], status=status,
+        index=int(message["index"]), id=str(message["id"])[:_NOTE_CHARS], status=status,
         output=output, error=error,
         notes=tuple(str(note)[:_NOTE_CHARS] for note in message.get("notes", [])[:_NOTES]),
         figures=_figures(message.get("figures")),

@@ -8,6 +8,7 @@ a user namespace, and reports every layer it could not set up instead of pretend
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import shutil
@@ -27,6 +28,8 @@ _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT = 0x1, 0x2, 0x4, 0x20
 _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
 _MNT_DETACH, _SYS_PIVOT_ROOT, _PR_SET_NO_NEW_PRIVS = 2, 155, 38
 _MS_NOEXEC = 0x8
+_PR_SET_DUMPABLE = 4
+_CAPABILITY_VERSION_3 = 0x20080522
 _FILE_LIMIT = 64 << 20
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 _DEVICES = ("null", "zero", "random", "urandom")
@@ -75,13 +78,14 @@ def enter_sandbox(job: WorkerJob, inherited: Inherited = Inherited()) -> Isolati
     else:
         scratch, own_user = job.scratch, _hand_over(job.scratch, uid, isolation)
         _limits(job, isolation)
-        if _new_namespaces(isolation, inherited.in_pid_namespace):
+        if _new_namespaces(isolation, inherited.in_pid_namespace, uid if own_user else None):
             if not inherited.in_pid_namespace:
                 _enter_pid_namespace()  # the caller continues as PID 1 of the new namespace
             private_mounts = _private_root(job.scratch, isolation, job.files)
     _show_files(job.files, scratch, private_mounts, isolation)
-    if own_user:
+    if own_user and os.getuid() == 0 and not any(m.startswith("a user of its own") for m in isolation.missing):
         _drop_privileges(uid, isolation)
+    _drop_capabilities(isolation)
     _scrub_environment(scratch)
     os.chdir(scratch)
     return isolation
@@ -160,31 +164,41 @@ def _limits(job: WorkerJob, isolation: Isolation) -> None:
                             f"files {_FILE_LIMIT >> 20} MB, processes)")
 
 
-def _new_namespaces(isolation: Isolation, in_pid_namespace: bool) -> bool:
-    """New namespaces made directly where allowed, else inside a user namespace, else none (and said so)."""
+def _new_namespaces(isolation: Isolation, in_pid_namespace: bool, own_uid: int | None) -> bool:
+    """New namespaces made directly where allowed, else inside a user namespace, else none (and said so).
+
+    `own_uid`: the worker's own user, where this process may switch to it (root). Root without
+    CAP_SYS_ADMIN (Docker's default capabilities) switches to it first and then makes the user
+    namespace as that user, mapped to itself: the namespace's user then owns the scratch folder.
+    """
     flags = _namespace_flags(in_pid_namespace)
+    if libc.unshare(flags) == 0:
+        isolation.layers += _NAMESPACE_LAYERS
+        return True
+    if own_uid is not None:
+        _drop_privileges(own_uid, isolation)
     uid, gid = os.getuid(), os.getgid()
-    in_user_namespace = False
-    if libc.unshare(flags) != 0:
-        if libc.unshare(flags | _CLONE_NEWUSER) != 0:
-            error = last_error()
-            isolation.missing.append(f"namespaces (unshare: {error}): the notebook can read every file the grader's "
-                                     "user can, and reach the network")
-            return False
-        in_user_namespace = True
-    if in_user_namespace:
-        try:  # map our own user to root inside the user namespace, so mounts are allowed there
-            Path("/proc/self/setgroups").write_text("deny")
-            Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
-            Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
-        except OSError as exc:
-            # The namespaces exist, but without a mapping no mount is allowed in them.
-            isolation.layers += ["network namespace (no network)", "ipc and uts namespaces"]
-            isolation.missing.append(f"pid namespace and private file system (user namespace mapping: {exc.strerror}): "
-                                     "the notebook can read every file the grader's user can")
-            return False
-        isolation.layers.append("user namespace")
-    isolation.layers += _NAMESPACE_LAYERS
+    if libc.unshare(flags | _CLONE_NEWUSER) != 0:
+        error, user = last_error(), "the grader's user" if own_uid is None else "any user"
+        isolation.missing.append(f"namespaces (unshare: {error}): the notebook can read every file {user} can, "
+                                 "and reach the network")
+        return False
+    try:  # map our own user to itself inside the user namespace, so mounts are allowed there
+        # A process that changed its user is not "dumpable": its /proc/self files belong to root
+        # and it could not write its own map. Dumpable only while it writes it.
+        libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    except OSError as exc:
+        # The namespaces exist, but without a mapping no mount is allowed in them.
+        isolation.layers += ["network namespace (no network)", "ipc and uts namespaces"]
+        isolation.missing.append(f"pid namespace and private file system (user namespace mapping: {exc.strerror}): "
+                                 "the notebook can read every file the grader's user can")
+        return False
+    finally:
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    isolation.layers += ["user namespace", *_NAMESPACE_LAYERS]
     return True
 
 
@@ -336,6 +350,23 @@ def _drop_privileges(uid: int, isolation: Isolation) -> None:
     finally:
         libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     isolation.layers.append(f"unprivileged user {uid} (no capabilities)")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities(isolation: Isolation) -> None:
+    """No capability left, also those a user namespace gave (mounting, in its own namespaces), and
+    none to gain back through a set-user-id program."""
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    if libc.capset(ctypes.byref(header), data) != 0:
+        isolation.missing.append(f"dropping capabilities (capset: {last_error()})")
 
 
 def _scrub_environment(scratch: str) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -12,13 +12,17 @@ from ..config import AssignmentConfig, load_config
 from ..course import Layout, check_packages
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
-from ..engine.intake import ReleasedCell, plan_submission, released_cells
+from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
 from ..engine.variation import vary_cells
 from ..errors import AutograderError
 from ..files import files_digest
+from ..i18n import language
 from ..notebooks import cell_text, notebook_bytes, read_notebook, read_submission
 from ..probes import load_probes
+from ..protocol.jobs import CRASHED, NOT_ANSWERED, TIMEOUT
+from ..protocol.messages import CellResult, ProbeResult
 from ..testing import Run
+from ..wording import blocked_by
 from .points import GradeReport, score_questions, zero_scores
 from .references import reference_run, validate_suite_on_solution
 from .second_run import check_marked_cells, prepare_second_run
@@ -90,6 +94,7 @@ class Grader:
                                  release=str(assignment.layout.student), server=server,
                                  course_files=assignment.layout.assignment_files(), preload=assignment.config.packages,
                                  inputs=assignment.suite.inputs.data)
+        self.executor.worker_setup()  # workers that cannot run stop here, before anyone is graded
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir,
                                        assignment.layout.assignment_files())
         reads = validate_suite_on_solution(assignment.suite, self.reference)
@@ -123,34 +128,59 @@ class Grader:
         return digest.hexdigest()[:16]
 
     def grade_file(self, path: Path, stem: str, raw: bytes | None = None) -> GradeReport:
-        """Grade one file; `raw` is its content when the caller has read it already."""
+        """Grade one file; `raw` is its content when the caller has read it already. Everything it
+        says to the student is in the assignment's language."""
+        with language(self.assignment.config.language):
+            return self._grade_file(path, stem, raw)
+
+    def _grade_file(self, path: Path, stem: str, raw: bytes | None) -> GradeReport:
         started = time.monotonic()
         config = self.assignment.config
         try:
             notebook = read_submission(path, raw if raw is not None else submission_bytes(path))
         except AutograderError as error:
             return GradeReport(path.name, stem, zero_scores(config), error=error.message)
-        plan = plan_submission(list(self.assignment.release), notebook)
+        try:
+            plan = plan_submission(list(self.assignment.release), notebook)
+        except TooManyCells as problem:
+            return GradeReport(path.name, stem, zero_scores(config), error=str(problem))
         execution = self.executor.run(list(plan.cells))
-        student = Run(execution.probes, self.reference.names)
+        student = Run(honest_probes(execution.probes, execution.cells, self.assignment.probe_cells), self.reference.names)
         given = self.assignment.suite.inputs.given
         outcomes = [run_test(test, student, self.reference, given) for test in self.assignment.suite.tests]
         second, second_seconds = self.second_run, None
         if second is not None and second.needed(outcomes):
             again = self.executor.run(second.jobs(execution), only_probes=second.step_probes)
-            outcomes = second.recheck(outcomes, execution, again, self.assignment.suite, self.reference.names)
+            honest = honest_probes(again.probes, again.cells, self.assignment.probe_cells)
+            outcomes = second.recheck(outcomes, execution, replace(again, probes=honest), self.assignment.suite,
+                                      self.reference.names)
             second_seconds = again.seconds
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
                            peak_memory=execution.peak_memory, second_run_seconds=second_seconds)
 
 
+def honest_probes(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...],
+                  probe_cells: dict[str, str]) -> dict[str, ProbeResult]:
+    """The values read after a cell that never ran (not answered, skipped after a timeout or crash)
+    are not that cell's answer, even when an earlier cell left a value under the same name: they
+    count as missing, in terms of that cell."""
+    never_ran = {cell.id: cell for cell in cells if cell.status in (NOT_ANSWERED, TIMEOUT, CRASHED)
+                 and cell.origin != "extra"}
+    honest = dict(probes)
+    for name, cell_id in probe_cells.items():
+        if cell_id in never_ran:
+            honest[name] = ProbeResult(False, error=blocked_by(never_ran[cell_id]))
+    return honest
+
+
 def submission_bytes(path: Path) -> bytes:
-    """A submission's content, or an error a student can act on (missing, a folder, too large)."""
-    return notebook_bytes(path, MAX_SUBMISSION_BYTES)
+    """A submission's content, or an error a student can act on (missing, a folder, a link, too large)."""
+    return notebook_bytes(path, MAX_SUBMISSION_BYTES, regular_only=True)
 
 
 def student_run(grader: Grader, path: Path) -> Run:
     """The probe values of one notebook, for running the hidden tests under pytest."""
-    plan = plan_submission(list(grader.assignment.release), read_submission(path))
-    return Run(grader.executor.run(list(plan.cells)).probes, grader.reference.names)
+    plan = plan_submission(list(grader.assignment.release), read_submission(path, submission_bytes(path)))
+    execution = grader.executor.run(list(plan.cells))
+    return Run(honest_probes(execution.probes, execution.cells, grader.assignment.probe_cells), grader.reference.names)

@@ -30,21 +30,21 @@ def formula(max_len: int, d_model: int) -> torch.Tensor:
 
 def pair(got) -> list:
     if not isinstance(got, list) or len(got) != 2:
-        raise AssertionError("expected outputs for two inputs")
+        raise AssertionError("입력 두 개에 대한 출력이 있어야 합니다")
     return got
 
 
 def outputs(student, probe: str, count: int) -> list:
     got = student[probe]
     if not isinstance(got, list) or len(got) != count:
-        raise AssertionError(f"{probe}: expected {count} results")
+        raise AssertionError(f"{probe}: 결과가 {count}개 있어야 합니다")
     return got
 
 
 # e1: sinusoidal positional encoding
 @question("e1")
 def test_sinusoidal_shape(student, reference):
-    """shape (max_len, d_model)"""
+    """모양 (max_len, d_model)"""
     pe = expect_shape(outputs(student, "sinusoidal_cases", 3)[0], (40, 16), "sinusoidal_encoding(40, 16)")
     expect_nontrivial(pe, "sinusoidal_encoding(40, 16)")
 
@@ -58,17 +58,17 @@ def test_sinusoidal_matches_the_formula(student, reference):
 @question("e1")
 @hidden
 def test_sinusoidal_other_sizes_and_range(student, reference, given):
-    """other lengths and widths; every value within [-1, 1]"""
+    """다른 길이와 너비, 모든 값이 [-1, 1] 안"""
     for pe, (max_len, d_model) in list(zip(outputs(student, "sinusoidal_cases", 3), given["sinusoidal_sizes"]))[1:]:
         pe = expect_shape(pe, (max_len, d_model), f"sinusoidal_encoding({max_len}, {d_model})")
-        assert float(pe.abs().max()) <= 1.0 + 1e-6, "values must lie within [-1, 1]"
+        assert float(pe.abs().max()) <= 1.0 + 1e-6, "값은 [-1, 1] 안에 있어야 합니다"
         expect_close(pe, formula(max_len, d_model), f"sinusoidal_encoding({max_len}, {d_model})", atol=1e-4)
 
 
 # e2: learned positional embedding
 @question("e2")
 def test_learned_adds_the_position_rows(student, reference, given):
-    """output = x + embedding of positions 0..T-1"""
+    """출력 = x + 위치 0..T-1의 임베딩"""
     x, table = given["learned"]["x"], given["learned"]["table"]
     expect_close(student["learned_cases"]["out"], x + table[: x.shape[1]], "LearnedPositionalEmbedding(x)")
 
@@ -76,42 +76,42 @@ def test_learned_adds_the_position_rows(student, reference, given):
 @question("e2")
 @hidden
 def test_learned_parameters(student, reference, given):
-    """one trainable (max_len, d_model) table"""
-    expect_equal(student["learned_cases"]["parameters"], 12 * 6, "trainable parameters for max_len=12, d_model=6")
+    """학습되는 (max_len, d_model) 표 하나"""
+    expect_equal(student["learned_cases"]["parameters"], 12 * 6, "max_len=12, d_model=6일 때 학습 파라미터 수")
     case = student["learned_cases"]
     x = given["learned"]["x"]
     out = expect_nontrivial(case["out"], "LearnedPositionalEmbedding(x)", x)
     expect_shape(case["other_out"], x.shape, "LearnedPositionalEmbedding(x)")
-    assert differs(out, case["other_out"]), "LearnedPositionalEmbedding(x): the output does not change when x does"
+    assert differs(out, case["other_out"]), "LearnedPositionalEmbedding(x): x가 바뀌어도 출력이 그대로입니다"
 
 
 # e3: RoPE
 @question("e3")
 def test_rope_keeps_lengths(student, reference, given):
-    """rotation keeps every vector's norm (and rotates them)"""
+    """회전해도 모든 벡터의 노름이 그대로 (그리고 실제로 회전함)"""
     x = given["rope"]["x"]
     out = expect_nontrivial(expect_shape(student["rope_cases"]["out"], (2, 9, 8), "rope(x)"), "rope(x)", x)
-    expect_close(out.norm(dim=-1), x.norm(dim=-1).double(), "norms after rope")
+    expect_close(out.norm(dim=-1), x.norm(dim=-1).double(), "rope 뒤의 노름")
 
 
 @question("e3")
 @hidden
 def test_rope_scores_depend_on_distance_only(student, reference, given):
-    """the score of positions m and n depends only on m - n"""
+    """위치 m과 n의 점수는 m - n에만 의존"""
     case = student["rope_cases"]
-    rq = expect_shape(case["rq"], (9, 16), "rope(q) for one q at 9 positions")
-    rk = expect_shape(case["rk"], (9, 16), "rope(k) for one k at 9 positions")
+    rq = expect_shape(case["rq"], (9, 16), "위치 9개에 놓인 q 하나의 rope(q)")
+    rk = expect_shape(case["rk"], (9, 16), "위치 9개에 놓인 k 하나의 rope(k)")
     for rotated, vector, name in ((rq, given["rope"]["q"], "q"), (rk, given["rope"]["k"], "k")):
-        expect_close(rotated.norm(dim=-1), vector.norm().double().expand(9), f"norms of rope({name}) at each position")
-    scores = expect_nontrivial(rq.double() @ rk.double().T, "scores of rope(q) and rope(k)")
-    expect_close(scores[1:, 1:], scores[:-1, :-1], "scores shifted by one position", atol=1e-4)
-    assert differs(scores[0, :], scores[0, 0].expand(scores.shape[1])), "scores do not depend on position"
+        expect_close(rotated.norm(dim=-1), vector.norm().double().expand(9), f"각 위치에서 rope({name})의 노름")
+    scores = expect_nontrivial(rq.double() @ rk.double().T, "rope(q)와 rope(k)의 점수")
+    expect_close(scores[1:, 1:], scores[:-1, :-1], "한 위치씩 민 점수", atol=1e-4)
+    assert differs(scores[0, :], scores[0, 0].expand(scores.shape[1])), "점수가 위치에 따라 달라지지 않습니다"
 
 
 @question("e3")
 @hidden
 def test_rope_values(student, reference):
-    """pairs (x[2i], x[2i+1]) rotated by m * 10000^(-2i/d)"""
+    """(x[2i], x[2i+1]) 쌍을 m * 10000^(-2i/d)만큼 회전"""
     expect_close(student["rope_cases"]["out"], reference["rope_cases"]["out"], "rope(x)")
 
 
@@ -125,34 +125,34 @@ def check_mha(student, given, indices):
         x = case["x"][0]
         with torch.no_grad():
             expected, _ = theirs(x, x, x, need_weights=False)
-        expect_close(pair(got[index])[0], expected, f"output with d_model={case['d_model']}, {case['heads']} heads",
+        expect_close(pair(got[index])[0], expected, f"d_model={case['d_model']}, 헤드 {case['heads']}개일 때 출력",
                      atol=1e-5)
 
 
 @question("e4")
 def test_mha_shape(student, reference, given):
-    """output shape (B, T, d_model)"""
+    """출력 모양 (B, T, d_model)"""
     out, changed = pair(outputs(student, "mha_cases", 3)[0])
-    expect_shape(out, (2, 5, 8), "MultiHeadSelfAttention output")
-    expect_responds(out, changed, "MultiHeadSelfAttention output", given["mha"][0]["x"][0], mixes_tokens=True)
+    expect_shape(out, (2, 5, 8), "MultiHeadSelfAttention 출력")
+    expect_responds(out, changed, "MultiHeadSelfAttention 출력", given["mha"][0]["x"][0], mixes_tokens=True)
 
 
 @question("e4")
 def test_mha_matches_torch(student, reference, given):
-    """same output as nn.MultiheadAttention with the same weights (8 wide, 2 heads)"""
+    """같은 가중치의 nn.MultiheadAttention과 같은 출력 (너비 8, 헤드 2개)"""
     check_mha(student, given, [0])
 
 
 @question("e4")
 def test_mha_on_the_lessons_check(student, reference):
-    """your module on the lesson's own check (nn.MultiheadAttention under seed 0)"""
+    """수업의 확인 셀에서 만든 모듈의 출력 (시드 0의 nn.MultiheadAttention)"""
     expect_same(student, reference, "mha_lesson_check", "my_mha(x)", atol=1e-5)
 
 
 @question("e4")
 @hidden
 def test_mha_matches_torch_other_sizes(student, reference, given):
-    """same output as nn.MultiheadAttention with 3 and 4 heads"""
+    """헤드 3개와 4개에서 nn.MultiheadAttention과 같은 출력"""
     check_mha(student, given, [1, 2])
 
 
@@ -168,27 +168,27 @@ def check_block(student, given, index):
 
 @question("e5")
 def test_block_matches_torch(student, reference, given):
-    """same output as nn.TransformerEncoderLayer (post-norm, dropout 0)"""
+    """nn.TransformerEncoderLayer와 같은 출력 (post-norm, 드롭아웃 0)"""
     check_block(student, given, 0)
 
 
 @question("e5")
 def test_block_on_the_lessons_check(student, reference):
-    """your block on the lesson's own check (nn.TransformerEncoderLayer under seed 0)"""
+    """수업의 확인 셀에서 만든 블록의 출력 (시드 0의 nn.TransformerEncoderLayer)"""
     expect_same(student, reference, "block_lesson_check", "block(x)", atol=1e-4)
 
 
 @question("e5")
 @hidden
 def test_block_matches_torch_other_sizes(student, reference, given):
-    """same output as nn.TransformerEncoderLayer at another size"""
+    """다른 크기에서 nn.TransformerEncoderLayer와 같은 출력"""
     check_block(student, given, 1)
 
 
 @question("e5")
 @hidden
 def test_encoder_of_blocks_matches_torch(student, reference, given):
-    """three of your blocks in a row equal nn.TransformerEncoder"""
+    """블록 세 개를 이어 붙이면 nn.TransformerEncoder와 같음"""
     stack = given["stack"]
     x = stack["x"]
     with torch.no_grad():
@@ -200,15 +200,15 @@ def test_encoder_of_blocks_matches_torch(student, reference, given):
 # e6: the stack, graded with stand-in blocks so that only the stacking counts
 @question("e6")
 def test_encoder_makes_num_layers_blocks(student, reference, given):
-    """num_layers blocks, each made with (d_model, num_heads, d_ff)"""
-    expect_equal(student["encoder_with_stand_in_blocks"]["made"], [[6, 3, 10]] * 4, "blocks made for Encoder(4, 6, 3, 10)")
+    """(d_model, num_heads, d_ff)로 만든 블록 num_layers개"""
+    expect_equal(student["encoder_with_stand_in_blocks"]["made"], [[6, 3, 10]] * 4, "Encoder(4, 6, 3, 10)이 만든 블록")
     run = student["encoder_with_stand_in_blocks"]
-    expect_responds(run["out"], run["changed_out"], "Encoder output", given["stand_in_x"][0])
+    expect_responds(run["out"], run["changed_out"], "Encoder 출력", given["stand_in_x"][0])
 
 
 @question("e6")
 @hidden
 def test_encoder_applies_blocks_in_order(student, reference):
-    """each block's output is the next block's input, in order"""
+    """각 블록의 출력이 순서대로 다음 블록의 입력"""
     expect_close(student["encoder_with_stand_in_blocks"]["out"], reference["encoder_with_stand_in_blocks"]["out"],
                  "Encoder output")
