@@ -189,7 +189,7 @@ def test_reports_out_of_place_are_dropped_and_the_cell_that_wrote_them_skipped(l
     assert float(rows[name]["score"]) == UNFINISHED  # the honest answers, from a fresh run without that cell
     feedback = (out / name / "feedback.md").read_text()
     assert "wrote reports of its own into the grader's channel" in feedback
-    assert "it was skipped and the notebook run again" in feedback
+    assert "# FORGER" in feedback.split("wrote reports of its own")[0].splitlines()[-1]  # names the cell that wrote them
 
 
 def test_patching_clone_does_not_hide_a_missing_causal_mask(lab):
@@ -197,7 +197,7 @@ def test_patching_clone_does_not_hide_a_missing_causal_mask(lab):
     assert float(rows["mask_removed_clone_patched"]["score"]) <= float(rows["mask_removed"]["score"])
     for name in ("mask_removed", "mask_removed_clone_patched"):
         tests = {t["name"]: t["score"] for t in json.loads((out / name / "results.json").read_text())["tests"]}
-        causal = [score for test, score in tests.items() if "MultiHeadAttention" in test and "tokens 5.." in test]
+        causal = [score for test, score in tests.items() if "MultiHeadAttention" in test and "5.." in test]
         assert causal == [0.0], f"{name}: the causality test passed"
 
 
