@@ -27,11 +27,11 @@ FORMAT = 2  # 2: tensors as raw bytes
 
 
 def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: Path,
-                  course_files: list[Path] | None = None, varied: dict[str, str] | None = None) -> Run:
+                  course_files: dict[str, Path] | None = None, varied: dict[str, str] | None = None) -> Run:
     """The solution's probe values, from the cache when nothing that shapes them has changed (the
     assignment's files among them); `varied`: cells run with other source (the lesson data the
     grader varies, engine/variation.py)."""
-    key = _cache_key(solution, suite, course_files or [], json.dumps(varied or {}, sort_keys=True).encode())
+    key = _cache_key(solution, suite, course_files or {}, json.dumps(varied or {}, sort_keys=True).encode())
     cache = cache_dir / f"{solution.stem}-{key}.json"
     if cache.is_file():
         probes = {name: ProbeResult(**value) for name, value in json.loads(cache.read_text())["probes"].items()}
@@ -77,7 +77,7 @@ def run_solution(nb: NotebookNode, suite: Suite, executor: Executor, where: Path
     return dict(execution.probes)
 
 
-def _cache_key(solution: Path, suite: Suite, course_files: list[Path], varied: bytes = b"") -> str:
+def _cache_key(solution: Path, suite: Suite, course_files: dict[str, Path], varied: bytes = b"") -> str:
     digest = hashlib.sha256()
     for part in (solution.read_bytes(), suite.probes_path.read_bytes(), torch.__version__.encode(),
                  files_digest(course_files).encode(), suite.inputs.digest().encode(), varied,

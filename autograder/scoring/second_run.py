@@ -74,7 +74,7 @@ def check_marked_cells(marked: tuple[str, ...], release: tuple[ReleasedCell, ...
 def prepare_second_run(varied: dict[str, str], solution: Path, suite: Suite,
                        executor: Executor, first: Run, reads: dict[str, set[str]], cache_dir: Path,
                        release: tuple[ReleasedCell, ...],
-                       course_files: list[Path] | None = None) -> SecondRun | None:
+                       course_files: dict[str, Path] | None = None) -> SecondRun | None:
     """Run the solution with the marked cells varied (`varied`: id -> source), and find the steps that depend on them."""
     if not varied:
         return None

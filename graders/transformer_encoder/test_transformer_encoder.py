@@ -6,6 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from autograder import diagnosis
+from autograder.diagnosis import Mistake
 from autograder.testing import differs, expect_close, expect_equal, expect_nontrivial, expect_responds, expect_same, expect_shape
 
 question = pytest.mark.question
@@ -157,13 +159,29 @@ def test_mha_matches_torch_other_sizes(student, reference, given):
 
 
 # e5: encoder block against nn.TransformerEncoderLayer
+def block_mistakes(layer, x):
+    """The block's common mistakes, made here from the same torch layer: no residual, LayerNorm first."""
+    def attend(h):
+        return layer.self_attn(h, h, h, need_weights=False)[0]
+
+    def feed(h):
+        return layer.linear2(torch.relu(layer.linear1(h)))
+
+    with torch.no_grad():
+        no_residual = layer.norm2(feed(layer.norm1(attend(x))))
+        h = x + attend(layer.norm1(x))
+        pre_norm = h + feed(layer.norm2(h))
+    return [Mistake(diagnosis.no_residual, no_residual), Mistake(diagnosis.norm_before_residual, pre_norm)]
+
+
 def check_block(student, given, index):
     case = given["blocks"][index]
     layer = torch_layer(case["weights"], *case["sizes"])
     with torch.no_grad():
         expected = layer(case["x"])
     d_model, heads, d_ff = case["sizes"]
-    expect_close(outputs(student, "block_cases", 2)[index], expected, f"EncoderBlock({d_model}, {heads}, {d_ff})", atol=1e-4)
+    expect_close(outputs(student, "block_cases", 2)[index], expected, f"EncoderBlock({d_model}, {heads}, {d_ff})",
+                 atol=1e-4, mistakes=block_mistakes(layer, case["x"]))
 
 
 @question("e5")
