@@ -9,7 +9,7 @@ TORCH := $(shell sed -n 's/^ *"\(torch==[^"]*\)".*/\1/p' pyproject.toml)
 # make setup TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_INDEX ?=
 
-.PHONY: setup build check test demo bench clean
+.PHONY: setup build check test demo bench clean catalogs
 N ?= 200
 KERNELS ?= 16
 
@@ -52,3 +52,10 @@ bench: build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache build *.egg-info
+
+# Message catalogs: extract the student-facing sentences of the package into autograder.pot,
+# merge them into each language's .po (translate what is new there), compile the .mo files.
+catalogs: setup
+	$(BIN)/pybabel extract --no-location --sort-output --no-wrap --omit-header -o autograder/locale/autograder.pot autograder
+	$(BIN)/pybabel update --no-location --omit-header --no-wrap --no-fuzzy-matching -D autograder -i autograder/locale/autograder.pot -d autograder/locale
+	$(BIN)/pybabel compile --statistics -D autograder -d autograder/locale

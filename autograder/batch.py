@@ -17,6 +17,7 @@ from .config import AssignmentConfig
 from .engine.fork_client import ForkClient
 from .errors import AutograderError, GraderError
 from .files import write_atomically
+from .i18n import _, language
 from .outputs.hand_answers import ANSWERS, hand_answers
 from .outputs.hand_grades import QUESTIONS, questions_json, with_hand_scores
 from .outputs.merge import SHARD
@@ -117,8 +118,10 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             except GraderError:
                 raise
             except Exception as exc:  # a bug of ours must not cost the student their row
-                report = GradeReport(path.name, stem, zero_scores(config),
-                                     error=f"the grader failed on this file ({type(exc).__name__}: {exc}); tell the course staff")
+                with language(config.language):
+                    error = _("the grader failed on this file ({error}: {message}); tell the course staff").format(
+                        error=type(exc).__name__, message=exc)
+                report = GradeReport(path.name, stem, zero_scores(config), error=error)
             files = {}
             if by_hand and raw is not None and report.error is None:
                 answers = hand_answers(raw, config, assignment.notebook_cells)
@@ -130,8 +133,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
             feedback = feedback_markdown(report, config)
             files.update({folder / "results.json": results_json(report, config),
                           folder / "feedback.md": feedback,
-                          folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells),
-                          folder / RECORD: _record(report, digest, fingerprint)})
+                          folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells, config),
+                          folder / RECORD: _record(report, digest, fingerprint, config.language)})
             write_atomically(files, durable=False)
         with lock:
             on_report(report, reused)
@@ -166,7 +169,9 @@ def gradebook_row(report: GradeReport) -> GradeReport:
     return replace(report, questions=tuple(replace(q, outcomes=()) for q in report.questions), cells=(), notes=())
 
 
-def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
+def _record(report: GradeReport, digest: str | None, fingerprint: str, code: str) -> bytes:
+    with language(code):
+        body = feedback_body(report)
     return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
                        "error": report.error, "seconds": report.seconds, "peak_memory": report.peak_memory,
                        # The real reasons, hidden tests included: for the staff report, never shown to students.
@@ -176,7 +181,7 @@ def _record(report: GradeReport, digest: str | None, fingerprint: str) -> bytes:
                        # Points of the tests only: the TAs' are in the review database (review.sqlite).
                        "scores": {q.id: q.test_score for q in report.questions},
                        # What the tests told the student, kept to write feedback.md again with a TA's points.
-                       "feedback_body": feedback_body(report)}).encode("utf-8")
+                       "feedback_body": body}).encode("utf-8")
 
 
 def _earlier_result(folder: Path, path: Path, digest: str | None, fingerprint: str,

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError, Location
+from .i18n import LANGUAGES
 
 CONFIG_NAME = "assignment.yaml"
 
@@ -63,6 +64,8 @@ class AssignmentConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     # Add `grader.check("q1")` cells to the student notebook, with the visible checks they can run.
     notebook_checks: bool = False
+    # The language of every sentence the grader writes for students (feedback, checks, Gradescope).
+    language: str = "en"
     limits: Limits = field(default_factory=Limits)
     questions: tuple[Question, ...] = ()
     # Modules beyond the package's own the notebook imports (`matplotlib.pyplot`, `tiktoken`): each must
@@ -118,6 +121,7 @@ def _build(cls: type, node: yaml.Node, path: Path, prefix: str):
         raise ConfigError(_loc(path, node), f"missing required key '{prefix}{missing[0]}'")
     if cls is AssignmentConfig:
         _check_questions(values.get("questions", ()), node, path)
+        _check_language(values.get("language", "en"), node, path)
     return cls(**values)
 
 
@@ -131,6 +135,12 @@ def _check_questions(questions: tuple[Question, ...], node: yaml.MappingNode, pa
             raise ConfigError(_loc(path, item), f"question '{question.id}' must be worth more than 0 points")
         _check_manual(question, _loc(path, item))
         seen.add(question.id)
+
+
+def _check_language(code: str, node: yaml.MappingNode, path: Path) -> None:
+    if code not in LANGUAGES:
+        item = next(value for key, value in node.value if key.value == "language")
+        raise ConfigError(_loc(path, item), f"language '{code}' has no message catalog (known: {', '.join(LANGUAGES)})")
 
 
 def _check_manual(question: Question, where: Location) -> None:

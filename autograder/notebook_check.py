@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from .i18n import _
 from .protocol.plaindata import decode
 from .testing import expect_close
 
@@ -43,13 +44,14 @@ def question_report(entry: dict, values: dict) -> tuple[list[str], bool]:
         variable = check["variable"]
         try:
             if variable not in values:
-                raise AssertionError(f"{variable} is not defined yet; run the cells above first")
+                raise AssertionError(_("{variable} is not defined yet; run the cells above first").format(variable=variable))
             got, expected = _comparable(values[variable], decode(check["value"]), variable)
             expect_close(got, expected, variable)
         except AssertionError as problem:
             failures.append(str(problem))
     total = len(entry["checks"])
-    lines = [f"{entry['name']}: {total - len(failures)} of {total} checks passed"] + [f"  - {f}" for f in failures]
+    lines = [_("{question}: {passed} of {total} checks passed").format(question=entry["name"], passed=total - len(failures),
+                                                                        total=total)] + [f"  - {f}" for f in failures]
     return lines, not failures
 
 
@@ -60,7 +62,8 @@ def _comparable(got, expected, variable: str):
     try:
         return torch.as_tensor(got, dtype=torch.float64), torch.tensor(expected, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
-        raise AssertionError(f"{variable}: expected numbers like {expected!r}, got {type(got).__name__}") from None
+        raise AssertionError(_("{variable}: expected numbers like {expected}, got {type}").format(
+            variable=variable, expected=repr(expected), type=type(got).__name__)) from None
 
 
 def _caller_namespace() -> dict:

@@ -10,6 +10,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from .errors import Location, NotebookReadError
+from .i18n import _
 
 _CELL_TYPES = ("code", "markdown", "raw")
 # What the student notebook holds where an answer goes.
@@ -18,14 +19,14 @@ PLACEHOLDER = "### your code"
 
 def read_notebook(path: Path, raw: bytes | None = None) -> NotebookNode:
     """Parse and validate a .ipynb file (older v4 minors and v3 are upgraded to v4)."""
-    text, _ = _parse(path, raw)
+    text, _data = _parse(path, raw)
     invalid: dict = {}
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error=invalid)  # validates once
     except Exception as exc:  # nbformat raises several types for malformed structure
-        raise NotebookReadError(path, f"not a valid notebook: {exc}") from None
+        raise NotebookReadError(path, _("not a valid notebook: {problem}").format(problem=exc)) from None
     if invalid.get("ValidationError") is not None:
-        raise NotebookReadError(path, f"not a valid notebook: {invalid['ValidationError'].message}")
+        raise NotebookReadError(path, _("not a valid notebook: {problem}").format(problem=invalid["ValidationError"].message))
     return nb
 
 
@@ -71,24 +72,24 @@ def notebook_bytes(path: Path, max_bytes: int | None = None, regular_only: bool 
             raise _too_large(path, size, max_bytes)
         return path.read_bytes()
     except FileNotFoundError:
-        raise NotebookReadError(path, "file not found") from None
+        raise NotebookReadError(path, _("file not found")) from None
     except IsADirectoryError:
-        raise NotebookReadError(path, "is a folder, not a notebook file") from None
+        raise NotebookReadError(path, _("is a folder, not a notebook file")) from None
     except OSError as exc:
-        raise NotebookReadError(path, f"cannot be read ({exc.strerror or exc})") from None
+        raise NotebookReadError(path, _("cannot be read ({reason})").format(reason=exc.strerror or exc)) from None
 
 
 def _regular_file_bytes(path: Path, max_bytes: int | None) -> bytes:
     kind = _special_kind(os.lstat(path).st_mode)
     if kind:
-        raise NotebookReadError(path, f"is {kind}, not a notebook file; only regular files are graded "
-                                      "(nothing was read through it)")
+        raise NotebookReadError(path, _("is {kind}, not a notebook file; only regular files are graded "
+                                        "(nothing was read through it)").format(kind=kind))
     # O_NOFOLLOW and O_NONBLOCK: a file swapped for a link or a pipe since the check is not followed or waited on.
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
-            raise NotebookReadError(path, "changed into a special file while being read; only regular files are graded")
+            raise NotebookReadError(path, _("changed into a special file while being read; only regular files are graded"))
         if max_bytes is not None and status.st_size > max_bytes:
             raise _too_large(path, status.st_size, max_bytes)
         data = handle.read(max_bytes + 1) if max_bytes is not None else handle.read()
@@ -99,16 +100,17 @@ def _regular_file_bytes(path: Path, max_bytes: int | None) -> bytes:
 
 def _special_kind(mode: int) -> str | None:
     """How a file that is not a regular file is named to a user, or None for a regular file."""
-    for test, kind in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+    for test, kind in ((stat.S_ISLNK, _("a symbolic link")), (stat.S_ISDIR, _("a folder")),
+                       (stat.S_ISFIFO, _("a named pipe")), (stat.S_ISSOCK, _("a socket")), (stat.S_ISCHR, _("a device")),
+                       (stat.S_ISBLK, _("a device"))):
         if test(mode):
             return kind
-    return None if stat.S_ISREG(mode) else "a special file"
+    return None if stat.S_ISREG(mode) else _("a special file")
 
 
 def _too_large(path: Path, size: int, max_bytes: int) -> NotebookReadError:
-    return NotebookReadError(path, f"is {size >> 20} MB; notebooks over {max_bytes >> 20} MB are not graded "
-                                   "(clear large outputs and save again)")
+    return NotebookReadError(path, _("is {size} MB; notebooks over {limit} MB are not graded "
+                                     "(clear large outputs and save again)").format(size=size >> 20, limit=max_bytes >> 20))
 
 
 def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
@@ -118,22 +120,24 @@ def _parse(path: Path, raw: bytes | None) -> tuple[str, dict]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NotebookReadError(path, f"not UTF-8 text (bad byte at offset {exc.start}); "
-                                      "save the notebook from Jupyter again") from None
+        raise NotebookReadError(path, _("not UTF-8 text (bad byte at offset {offset}); "
+                                        "save the notebook from Jupyter again").format(offset=exc.start)) from None
     if not text.strip():
-        raise NotebookReadError(path, "the file is empty")
+        raise NotebookReadError(path, _("the file is empty"))
     try:
         data = json.loads(text)
     except RecursionError:
-        raise NotebookReadError(path, "its JSON is nested too deeply to be a notebook (lists or objects inside "
-                                      "each other thousands of times); save the notebook from Jupyter again") from None
+        raise NotebookReadError(path, _("its JSON is nested too deeply to be a notebook (lists or objects inside "
+                                        "each other thousands of times); save the notebook from Jupyter again")) from None
     except json.JSONDecodeError as exc:
         if path.suffix.lower() != ".ipynb":
-            raise NotebookReadError(path, f"not a Jupyter notebook ('{path.suffix or 'no extension'}' file); "
-                                          "submit the .ipynb file saved from Jupyter") from None
-        raise NotebookReadError(Location(path, line=exc.lineno), f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+            raise NotebookReadError(path, _("not a Jupyter notebook ('{kind}' file); submit the .ipynb file saved "
+                                            "from Jupyter").format(kind=path.suffix or _("no extension"))) from None
+        raise NotebookReadError(Location(path, line=exc.lineno), _("invalid JSON at column {column}: {problem}").format(
+            column=exc.colno, problem=exc.msg)) from None
     if not isinstance(data, dict) or "nbformat" not in data or "cells" not in data and "worksheets" not in data:
-        raise NotebookReadError(path, "JSON but not a Jupyter notebook (no 'nbformat' and 'cells')")
+        raise NotebookReadError(path, _("JSON but not a Jupyter notebook (no 'nbformat' and 'cells')"))
     if not isinstance(data["nbformat"], int) or data["nbformat"] < 3:
-        raise NotebookReadError(path, f"notebook format {data['nbformat']!r} is too old; open and save it in Jupyter")
+        raise NotebookReadError(path, _("notebook format {version} is too old; open and save it in Jupyter").format(
+            version=repr(data["nbformat"])))
     return text, data

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from .i18n import _
+
 Namespace = dict[str, Any]
 END = "__end__"
 
@@ -50,7 +52,7 @@ class Probes:
             self._add(cell_id, f"{cell_id}:{variable}", lambda ns, variable=variable: need(ns, variable))
 
     def names(self) -> list[str]:
-        return [name for probes in self.by_cell.values() for name, _ in probes]
+        return [name for probes in self.by_cell.values() for name, _probe in probes]
 
     def cells(self) -> set[str]:
         return set(self.by_cell) - {END}
@@ -71,7 +73,7 @@ def replaced(ns: Namespace, name: str, stand_in: Any):
 def need(ns: Namespace, name: str) -> Any:
     """The student's variable `name`, or a clear error saying it was never defined."""
     if name not in ns:
-        raise NameError(f"'{name}' is not defined; run the cell that defines it")
+        raise NameError(_("'{name}' is not defined; run the cell that defines it").format(name=name))
     return ns[name]
 
 

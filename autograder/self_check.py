@@ -11,6 +11,7 @@ from .config import Limits
 from .engine.executor import Executor
 from .engine.fork_client import ForkClient
 from .errors import NotebookReadError
+from .i18n import _, language
 from .notebook_check import question_report
 from .notebooks import cell_text, read_notebook
 from .protocol.jobs import CellJob
@@ -31,28 +32,39 @@ def check_with_course(root: Path, slug: str, notebook: Path, cache_dir: Path,
         grader.close()
     if report.error:
         raise NotebookReadError(notebook, report.error)
-    lines = [f"Checking {notebook.name} against the visible tests of {assignment.config.title}", ""]
+    with language(assignment.config.language):
+        return _course_report(report, notebook, assignment.config.title)
+
+
+def _course_report(report, notebook: Path, title: str) -> tuple[list[str], bool]:
+    lines = [_("Checking {notebook} against the visible tests of {title}").format(notebook=notebook.name, title=title), ""]
     passed = failed = hidden = 0
     for question in report.questions:
         visible = [o for o in question.outcomes if o.test.visibility == VISIBLE]
         hidden += len(question.outcomes) - len(visible)
         ok = sum(o.passed for o in visible)
         passed, failed = passed + ok, failed + len(visible) - ok
-        lines.append(f"{'✅' if ok == len(visible) else '❌'} {question.name}: {ok}/{len(visible)} visible tests passed")
+        lines.append(f"{'✅' if ok == len(visible) else '❌'} " + _("{question}: {passed}/{total} visible tests passed").format(
+            question=question.name, passed=ok, total=len(visible)))
         lines += [f"     - {o.test.name}: {o.message}" for o in visible if not o.passed]
-    lines += [f"note: {note}" for note in report.notes]
+    lines += [_("note: {note}").format(note=note) for note in report.notes]
     for index, cell in enumerate(report.cells):
         note = cell_note(cell, report.cells[:index])
         if note:
-            lines.append(f"note: {cell.label}: {note}")
-    lines += ["", f"{passed} passed, {failed} failed",
-              f"{hidden} hidden tests are run when your notebook is graded; they are not shown here."]
+            lines.append(_("note: {note}").format(note=f"{cell.label}: {note}"))
+    lines += ["", _("{passed} passed, {failed} failed").format(passed=passed, failed=failed),
+              _("{count} hidden tests are run when your notebook is graded; they are not shown here.").format(count=hidden)]
     return lines, failed == 0
 
 
 def check_offline(notebook: Path, checks_file: Path) -> tuple[list[str], bool]:
     """Run the notebook in an isolated worker and compare its variables with the checks file."""
-    questions = json.loads(checks_file.read_text(encoding="utf-8"))["questions"]
+    data = json.loads(checks_file.read_text(encoding="utf-8"))
+    with language(data.get("language", "en")):
+        return _check_offline(notebook, checks_file, data["questions"])
+
+
+def _check_offline(notebook: Path, checks_file: Path, questions: dict) -> tuple[list[str], bool]:
     nb = read_notebook(notebook)
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as folder:
         probes = Path(folder) / "probes.py"
@@ -68,7 +80,8 @@ def check_offline(notebook: Path, checks_file: Path) -> tuple[list[str], bool]:
             execution = executor.run(cells)
         finally:
             executor.close()
-    report = [f"Checking {notebook.name} with {checks_file.name} (the visible checks handed out with it)", ""]
+    report = [_("Checking {notebook} with {checks} (the visible checks handed out with it)").format(
+        notebook=notebook.name, checks=checks_file.name), ""]
     all_passed = True
     for entry in questions.values():
         values = {}
@@ -79,5 +92,5 @@ def check_offline(notebook: Path, checks_file: Path) -> tuple[list[str], bool]:
         lines, passed = question_report(entry, values)
         report += lines
         all_passed = all_passed and passed
-    report += ["", "Hidden tests run when your notebook is graded; they are not part of this check."]
+    report += ["", _("Hidden tests run when your notebook is graded; they are not part of this check.")]
     return report, all_passed

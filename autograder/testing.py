@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from .i18n import _, ngettext
 from .protocol.plaindata import Opaque, decode
 
 
@@ -33,17 +34,27 @@ class Run:
         if name not in self._decoded:
             if name not in self._known:
                 raise LookupError(f"no probe named '{name}' in probes.py")
-            shown = name.split(":")[-1]  # '<cell id>:<variable>' probes are shown by the variable
             result = self._probes.get(name)
             if result is None:
-                raise ProbeUnavailable(f"{shown} could not be checked: your notebook stopped before computing it")
+                raise ProbeUnavailable(_("{what} could not be checked: your notebook stopped before computing it")
+                                       .format(what=shown_name(name)))
             if not result.ok:
-                raise ProbeUnavailable(f"{shown} could not be checked: {result.error}")
+                raise ProbeUnavailable(_("{what} could not be checked: {reason}").format(what=shown_name(name),
+                                                                                          reason=result.error))
             try:
                 self._decoded[name] = decode(result.value)
             except ValueError as exc:
-                raise ProbeUnavailable(f"{shown} could not be read: {exc}") from None
+                raise ProbeUnavailable(_("{what} could not be read: {reason}").format(what=shown_name(name),
+                                                                                       reason=exc)) from None
         return self._decoded[name]
+
+
+def shown_name(probe: str) -> str:
+    """How a student knows a probe: a `<cell id>:<variable>` probe by its variable; a probe that
+    calls the student's code by what it checks, never by its internal name."""
+    if ":" in probe:
+        return probe.split(":")[-1]
+    return _("the values this test computes with your code")
 
 
 class RecordingRun(Run):
@@ -62,20 +73,22 @@ def expect_tensor(got: Any, what: str) -> torch.Tensor:
     if isinstance(got, torch.Tensor):
         return got
     if isinstance(got, Opaque):
-        raise AssertionError(f"{what}: expected a tensor, got a {got.type_name}")
-    raise AssertionError(f"{what}: expected a tensor, got {type(got).__name__} {_short(got)}")
+        raise AssertionError(_("{what}: expected a tensor, got a {type}").format(what=what, type=got.type_name))
+    raise AssertionError(_("{what}: expected a tensor, got {type} {value}").format(
+        what=what, type=type(got).__name__, value=_short(got)))
 
 
 def expect_shape(got: Any, shape, what: str) -> torch.Tensor:
     tensor = expect_tensor(got, what)
     if list(tensor.shape) != list(shape):
-        raise AssertionError(f"{what}: expected shape {_shape(shape)}, got shape {_shape(tensor.shape)}")
+        raise AssertionError(_("{what}: expected shape {expected}, got shape {got}").format(
+            what=what, expected=_shape(shape), got=_shape(tensor.shape)))
     return tensor
 
 
 def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4) -> None:
     """Same shape and values within tolerance; the message names the largest difference and where."""
-    expected = expect_tensor(expected, f"{what} (reference)")
+    expected = expect_tensor(expected, _("{what} (reference)").format(what=what))
     tensor = expect_shape(got, expected.shape, what).double()
     expected = expected.double()
     if tensor.numel() == 0 or torch.allclose(tensor, expected, rtol=rtol, atol=atol, equal_nan=True):
@@ -88,31 +101,34 @@ def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: f
         flat = int(torch.argmax(diff.masked_fill(~bad, -1.0)))
         where = _unravel(flat, tensor.shape)
         count = int(bad.sum())
-        raise AssertionError(
-            f"{what}: {count} of {tensor.numel()} values differ; largest difference at {where}: "
-            f"expected {float(expected.reshape(-1)[flat]):.4f}, got {float(tensor.reshape(-1)[flat]):.4f}")
+        raise AssertionError(_("{what}: {count} of {total} values differ; largest difference at {where}: "
+                               "expected {expected}, got {got}").format(
+            what=what, count=count, total=tensor.numel(), where=where,
+            expected=f"{float(expected.reshape(-1)[flat]):.4f}", got=f"{float(tensor.reshape(-1)[flat]):.4f}"))
 
 
 def expect_equal(got: Any, expected: Any, what: str) -> None:
     if isinstance(expected, torch.Tensor):
         tensor = expect_shape(got, expected.shape, what)
         if not torch.equal(tensor.to(expected.dtype), expected):
-            raise AssertionError(f"{what}: values differ from what was expected")
+            raise AssertionError(_("{what}: values differ from what was expected").format(what=what))
     elif got != expected:
-        raise AssertionError(f"{what}: expected {_short(expected)}, got {_short(got)}")
+        raise AssertionError(_("{what}: expected {expected}, got {got}").format(
+            what=what, expected=_short(expected), got=_short(got)))
 
 
 def expect_same(student: Run, reference: Run, probe: str, what: str | None = None, **tolerance) -> None:
     """The student's value of `probe` matches the solution's: tensors and floats within tolerance,
     everything else (ints, bools, None, text, lists, tuples, dicts, nested) exactly; the message
     names the first difference (`ids[3]`, `stats['mean']`). A list of tensors is checked case by case."""
-    what = what or probe.split(":")[-1]
+    what = what or shown_name(probe)
     got, expected = student[probe], reference[probe]
     if isinstance(expected, list) and expected and all(isinstance(item, torch.Tensor) for item in expected):
         if not isinstance(got, list) or len(got) != len(expected):
-            raise AssertionError(f"{what}: expected {len(expected)} results, got {_kind(got)}")
+            raise AssertionError(_("{what}: expected {count} results, got {type}").format(
+                what=what, count=len(expected), type=_kind(got)))
         for number, (one, other) in enumerate(zip(got, expected), start=1):
-            expect_close(one, other, f"{what} (case {number})", **tolerance)
+            expect_close(one, other, _("{what} (case {number})").format(what=what, number=number), **tolerance)
     else:
         expect_match(got, expected, what, **tolerance)
 
@@ -128,76 +144,87 @@ def expect_match(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: f
         got = got.item()  # a 0-d tensor where the solution has a number (`.sum()` without `.item()`)
     if isinstance(expected, bool) or expected is None:
         if got is not expected:
-            raise AssertionError(f"{what}: expected {expected!r}, got {_kind(got)}")
+            raise AssertionError(_("{what}: expected {expected}, got {got}").format(what=what, expected=repr(expected),
+                                                                                    got=_kind(got)))
     elif isinstance(expected, int):
         if type(got) is not int:
-            raise AssertionError(f"{what}: expected the whole number {expected}, got {_kind(got)}")
+            raise AssertionError(_("{what}: expected the whole number {expected}, got {got}").format(
+                what=what, expected=expected, got=_kind(got)))
         if got != expected:
-            raise AssertionError(f"{what}: expected {expected}, got {got}")
+            raise AssertionError(_("{what}: expected {expected}, got {got}").format(what=what, expected=expected, got=got))
     elif isinstance(expected, float):
         _expect_number(got, expected, what, atol, rtol)
     elif isinstance(expected, str):
         _expect_text(got, expected, what)
     elif isinstance(expected, list):
         if not isinstance(got, list):
-            raise AssertionError(f"{what}: expected a list of {_items(len(expected))}, got {_kind(got)}")
+            raise AssertionError(_("{what}: expected a list of {items}, got {got}").format(
+                what=what, items=_items(len(expected)), got=_kind(got)))
         for index, (one, other) in enumerate(zip(got, expected)):
             expect_match(one, other, f"{what}[{index}]", atol, rtol)
         if len(got) != len(expected):
-            raise AssertionError(f"{what}: expected {_items(len(expected))}, got {len(got)}")
+            raise AssertionError(_("{what}: expected {items}, got {got}").format(
+                what=what, items=_items(len(expected)), got=len(got)))
     elif isinstance(expected, dict):
         if not isinstance(got, dict):
-            raise AssertionError(f"{what}: expected a dict with keys {_short(sorted(expected))}, got {_kind(got)}")
+            raise AssertionError(_("{what}: expected a dict with keys {keys}, got {got}").format(
+                what=what, keys=_short(sorted(expected)), got=_kind(got)))
         missing = [key for key in expected if key not in got]
         if missing:
-            raise AssertionError(f"{what}: key {missing[0]!r} is missing")
+            raise AssertionError(_("{what}: key {key} is missing").format(what=what, key=repr(missing[0])))
         for key, other in expected.items():
             expect_match(got[key], other, f"{what}[{key!r}]", atol, rtol)
         extra = [key for key in got if key not in expected]
         if extra:
-            raise AssertionError(f"{what}: unexpected key {_short(extra[0])}")
+            raise AssertionError(_("{what}: unexpected key {key}").format(what=what, key=_short(extra[0])))
     elif got != expected:
-        raise AssertionError(f"{what}: expected {_short(expected)}, got {_kind(got)}")
+        raise AssertionError(_("{what}: expected {expected}, got {got}").format(what=what, expected=_short(expected),
+                                                                                got=_kind(got)))
 
 
 def _expect_number(got: Any, expected: float, what: str, atol: float, rtol: float) -> None:
     if type(got) not in (int, float):
-        raise AssertionError(f"{what}: expected the number {expected:.6g}, got {_kind(got)}")
+        raise AssertionError(_("{what}: expected the number {expected}, got {got}").format(
+            what=what, expected=f"{expected:.6g}", got=_kind(got)))
     if math.isnan(expected) and math.isnan(got):
         return
     if got == expected or abs(got - expected) <= atol + rtol * abs(expected):
         return
-    raise AssertionError(f"{what}: expected {expected:.6g}, got {got:.6g}")
+    raise AssertionError(_("{what}: expected {expected}, got {got}").format(what=what, expected=f"{expected:.6g}",
+                                                                            got=f"{got:.6g}"))
 
 
 def _expect_text(got: Any, expected: str, what: str) -> None:
     if not isinstance(got, str):
-        raise AssertionError(f"{what}: expected text {_short(expected)}, got {_kind(got)}")
+        raise AssertionError(_("{what}: expected text {expected}, got {got}").format(
+            what=what, expected=_short(expected), got=_kind(got)))
     if got == expected:
         return
     at = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
     start = max(0, at - 10)
-    raise AssertionError(f"{what}: texts differ at character {at}: expected {_short(expected[start:at + 20])}, "
-                         f"got {_short(got[start:at + 20])}" + (f" (expected {len(expected)} characters, got {len(got)})"
-                                                                if len(got) != len(expected) else ""))
+    message = _("{what}: texts differ at character {at}: expected {expected}, got {got}").format(
+        what=what, at=at, expected=_short(expected[start:at + 20]), got=_short(got[start:at + 20]))
+    if len(got) != len(expected):
+        message += " " + _("(expected {expected} characters, got {got})").format(expected=len(expected), got=len(got))
+    raise AssertionError(message)
 
 
 def _items(count: int) -> str:
-    return f"{count} item" if count == 1 else f"{count} items"
+    return ngettext("{count} item", "{count} items", count).format(count=count)
 
 
 def _kind(value: Any) -> str:
     """A value as a message shows it: its type, and a short form of it."""
     if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {_shape(value.shape)}"
+        return _("a tensor of shape {shape}").format(shape=_shape(value.shape))
     if isinstance(value, Opaque):
-        return f"a {value.type_name}"
+        return _("a {type}").format(type=value.type_name)
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, list):
-        return f"a list of {_items(len(value))}"
+        return _("a list of {items}").format(items=_items(len(value)))
     if isinstance(value, dict):
-        return f"a dict with keys {_short(sorted(value))}"
+        return _("a dict with keys {keys}").format(keys=_short(sorted(value)))
     return f"{type(value).__name__} {_short(value)}"
 
 
@@ -205,7 +232,8 @@ def cases(run: Run, probe: str, count: int) -> list:
     """The list of `count` cases a probe returned (inputs and outputs together)."""
     got = run[probe]
     if not isinstance(got, list) or len(got) != count:
-        raise AssertionError(f"{probe}: expected {count} results")
+        raise AssertionError(_("{what}: expected {count} results, got {type}").format(
+            what=shown_name(probe), count=count, type=type(got).__name__))
     return got
 
 

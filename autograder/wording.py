@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .i18n import _
 from .protocol.jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT
 from .protocol.messages import CellResult
 
@@ -13,16 +14,42 @@ def cell_note(cell, earlier: Sequence = ()) -> str:
     """What a student should know about how one cell ran ("" when it ran cleanly); `earlier`: the
     cells before it, to tell an error that only follows from one of them."""
     if cell.status == NOT_ANSWERED:
-        return "not answered yet (`### your code` is still there)"
+        return _("not answered yet (`### your code` is still there)")
     if cell.status == ERROR and cell.error:
         cause = missing_definition(cell, earlier)
         if cause is not None:
             name, source = cause
-            return f"could not run: `{name}` is not defined because {source.label}, which defines it, {_outcome(source)}"
-        return f"raised {cell.error['ename']}: {cell.error['evalue']}"
-    if cell.status in (TIMEOUT, CRASHED):
-        return f"{cell.status}: {'; '.join(cell.notes) or 'it did not finish'}"
+            return _cause(name, source)
+        return _("raised {error}: {message}").format(error=cell.error["ename"], message=cell.error["evalue"])
+    if cell.status == TIMEOUT:
+        return _("timed out: {why}").format(why="; ".join(cell.notes) or _("it did not finish"))
+    if cell.status == CRASHED:
+        return _("crashed: {why}").format(why="; ".join(cell.notes) or _("it did not finish"))
     return "; ".join(cell.notes)
+
+
+_LINE_CHARS = 60
+
+
+def heading_of(markdown: str) -> str:
+    """The last heading (`# ...`) of a markdown cell, without its #s; "" when it has none."""
+    headings = [line.lstrip("#").strip() for line in markdown.splitlines() if re.match(r"^#{1,6}\s", line)]
+    return _plain(headings[-1]) if headings else ""
+
+
+def cell_title(heading: str, source: str) -> str:
+    """A cell as the student sees it: its first line and the question heading above it."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    line = _plain(first) if first else _("empty")
+    if heading:
+        return _("cell `{line}` under “{heading}”").format(line=line, heading=heading)
+    return _("cell `{line}`").format(line=line)
+
+
+def _plain(text: str) -> str:
+    """One line of a cell or heading that is safe inside backticks and not too long."""
+    text = re.sub(r"[`\x00-\x1f]", "'", text).strip()
+    return text if len(text) <= _LINE_CHARS else text[:_LINE_CHARS - 1] + "…"
 
 
 _UNDEFINED = re.compile(r"^name '(\w+)' is not defined")
@@ -47,14 +74,22 @@ def missing_definition(cell, earlier: Sequence):
     return None
 
 
-def _outcome(cell) -> str:
-    if cell.status == NOT_ANSWERED:
-        return "is not answered yet"
-    if cell.status == ERROR and cell.error:
-        return f"raised {cell.error['ename']}"
-    return "did not finish"
+def _cause(name: str, source) -> str:
+    if source.status == NOT_ANSWERED:
+        return _("could not run: `{name}` is not defined because {cell}, which defines it, is not answered yet").format(
+            name=name, cell=source.label)
+    if source.status == ERROR and source.error:
+        return _("could not run: `{name}` is not defined because {cell}, which defines it, raised {error}").format(
+            name=name, cell=source.label, error=source.error["ename"])
+    return _("could not run: `{name}` is not defined because {cell}, which defines it, did not finish").format(
+        name=name, cell=source.label)
 
 
 def blocked_by(cell: CellResult) -> str:
     """Why a value read right after `cell` is missing, when that cell did not run cleanly."""
-    return f"{cell.label or 'cell ' + cell.id} {_outcome(cell)}"
+    label = cell.label or cell.id
+    if cell.status == NOT_ANSWERED:
+        return _("{cell} is not answered yet").format(cell=label)
+    if cell.status == ERROR and cell.error:
+        return _("{cell} raised {error}").format(cell=label, error=cell.error["ename"])
+    return _("{cell} did not finish").format(cell=label)

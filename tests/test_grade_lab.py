@@ -76,8 +76,8 @@ def test_unreadable_file_gets_a_zero_row_and_a_message(batch):
     out, rows, _ = batch
     assert float(rows["unreadable.ipynb"]["score"]) == 0
     results = json.loads((out / "unreadable" / "results.json").read_text())
-    assert results["score"] == 0 and "invalid JSON" in results["output"]
-    assert "invalid JSON" in (out / "unreadable" / "feedback.md").read_text()
+    assert results["score"] == 0 and "JSON이 올바르지 않습니다" in results["output"]
+    assert "JSON이 올바르지 않습니다" in (out / "unreadable" / "feedback.md").read_text()
 
 
 def test_results_json_follows_the_gradescope_schema(batch):
@@ -96,17 +96,18 @@ def test_visible_failures_say_what_differs_and_hidden_ones_reveal_nothing(batch)
     visible = [t for t in failed if t["visibility"] == "visible"]
     hidden = [t for t in failed if t["visibility"] == "hidden"]
     assert visible and hidden
-    assert any("largest difference at" in t["output"] and "expected" in t["output"] for t in visible)
-    assert all("expected" not in t["output"] and not any(ch.isdigit() for ch in t["output"]) for t in hidden)
+    assert any("가장 큰 차이는" in t["output"] and "기대값" in t["output"] for t in visible)
+    assert all("기대값" not in t["output"] and not any(ch.isdigit() for ch in t["output"]) for t in hidden)
 
 
 def test_feedback_names_unanswered_cells(batch):
     feedback = (batch[0] / "unfinished" / "feedback.md").read_text()
-    assert "**Score: 16 / 44**" in feedback
-    assert "- code cell 24: not answered yet" in feedback
+    assert "**점수: 16 / 44**" in feedback
+    v2 = "“3.4.2 셀프 어텐션 파이썬 클래스 구현하기” 아래의 셀 `class SelfAttention_v2(nn.Module):`"
+    assert f"- {v2}: 아직 답하지 않았습니다" in feedback
     # A setup cell that uses what an unanswered cell defines names that cell, without a traceback.
-    assert "- code cell 26: could not run: `sa_v2` is not defined because code cell 25, which defines it, " \
-           "is not answered yet" in feedback
+    assert "- “3.5.1 코잘 어텐션 마스크 적용하기” 아래의 셀 `queries = sa_v2.W_query(inputs)`: 실행할 수 없었습니다: " \
+           f"`sa_v2`을(를) 정의하는 {v2}에 아직 답하지 않아서 `sa_v2`이(가) 정의되지 않았습니다" in feedback
     assert "NameError" not in feedback
 
 
@@ -123,17 +124,18 @@ def test_changed_setup_cell_is_named_and_cannot_help(tmp_path):
     result = grade("grade", "lec27_attention", tmp_path / "tampered.ipynb", "--out", tmp_path / "out")
     assert result.returncode == 0
     assert "tampered.ipynb,44,44" in result.stdout
-    assert "code cell 2 is part of the setup and was changed" in (tmp_path / "out" / "tampered" / "feedback.md").read_text()
+    assert "아래의 셀 `import torch`은(는) 준비 코드인데 노트북에서 바뀌어 있어" \
+        in (tmp_path / "out" / "tampered" / "feedback.md").read_text()
 
 
 def test_student_check_shows_visible_tests_only(tmp_path):
     result = grade("check", SAMPLES / "no_sqrt_scaling.ipynb")
     assert result.returncode == 1
-    assert "largest difference" in result.stdout
-    assert "hidden tests are run when your notebook is graded" in result.stdout
-    assert "hidden test" not in result.stdout.split("hidden tests are run")[0]
+    assert "가장 큰 차이는" in result.stdout
+    assert "숨은 테스트 15개는 제출한 노트북을 채점할 때 실행되며" in result.stdout
+    assert "숨은 테스트" not in result.stdout.split("숨은 테스트 15개는")[0]
     ok = grade("check", SAMPLES / "correct.ipynb")
-    assert ok.returncode == 0 and ", 0 failed" in ok.stdout
+    assert ok.returncode == 0 and ", 실패 0개" in ok.stdout
 
 
 def test_a_batch_keeps_only_each_submissions_scores_once_its_files_are_written(tmp_path):

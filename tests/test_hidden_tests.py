@@ -90,7 +90,7 @@ def test_partial_credit_is_shared_by_test_weight(course, tmp_path):
     assert (rows["hardcoded.ipynb"]["q1"], rows["hardcoded.ipynb"]["q2"]) == ("1", "1")
     assert (rows["broken_total.ipynb"]["q1"], rows["broken_total.ipynb"]["q2"]) == ("3", "0")
     feedback = (tmp_path / "out" / "broken_total" / "feedback.md").read_text()
-    assert "total could not be checked: code cell 3 raised NameError" in feedback
+    assert "total could not be checked: cell `total = y.sum() / 0 + undefined` raised NameError" in feedback
 
 
 def grade_edited(course, tmp_path, name, old, new):

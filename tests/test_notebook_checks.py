@@ -1,5 +1,6 @@
 """grader.check("b1") inside the student notebook: visible checks only, run by the student's own kernel."""
 import json
+import re
 
 import nbformat
 import pytest
@@ -69,7 +70,7 @@ def test_check_in_a_students_repository_without_the_course(tmp_path, sample, cod
     result = subprocess.run([sys.executable, "-m", "autograder", "check", "my_notebook.ipynb"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == code, result.stdout + result.stderr
-    failed = [line.split(" ")[0] for line in result.stdout.splitlines() if " checks passed" in line
-              and not line.split(": ")[-1].startswith(line.split(" of ")[1].split(" ")[0])]
+    counts = [(line.split(" ")[0], re.search(r"검사 (\d+)개 중 (\d+)개 통과", line)) for line in result.stdout.splitlines()]
+    failed = [number for number, found in counts if found and found.group(1) != found.group(2)]
     assert failed == failing
-    assert "Hidden tests run when your notebook is graded" in result.stdout
+    assert "숨은 테스트는 제출한 노트북을 채점할 때 실행되며" in result.stdout

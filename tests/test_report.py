@@ -42,8 +42,8 @@ def test_report_has_the_three_plots_and_every_submission(graded):
 def test_common_failures_show_the_real_reasons_to_staff(graded):
     page = (graded / "report.html").read_text()
     failures = page.split("Most common failures")[1].split("Answer code suspiciously alike")[0]
-    assert "largest difference" in failures
-    assert "This hidden test failed" not in failures, "staff see why hidden tests fail"
+    assert "가장 큰 차이는" in failures
+    assert "이 숨은 테스트를 통과하지 못했습니다" not in failures, "staff see why hidden tests fail"
 
 
 def test_alike_answers_are_paired_even_when_renamed(tmp_path):
@@ -69,8 +69,8 @@ def test_alike_answers_are_paired_even_when_renamed(tmp_path):
 def test_each_submission_gets_a_rendered_feedback_page(graded):
     page = (graded / "no_sqrt_scaling" / "feedback.html").read_text()
     assert "jp-Notebook" in page  # rendered by nbconvert
-    assert "Score: 36.5 / 44" in page
-    assert "attn_weights_2: 6 of 6 values differ" in page
+    assert "점수: 36.5 / 44" in page
+    assert "attn_weights_2: 값 6개 중 6개가 다릅니다" in page
     assert 'href="no_sqrt_scaling/feedback.html"' in (graded / "report.html").read_text()
 
 
@@ -95,7 +95,7 @@ def test_feedback_sits_beside_the_answer_it_concerns(graded):
     answer = next(i for i, c in enumerate(cells) if c.cell_type == "code" and c.source.startswith("d_k = keys.shape[1]"))
     beside = cells[answer + 1]
     assert beside.cell_type == "markdown"
-    assert "❌" in beside.source and "softmax of the scores divided by sqrt(d_k)" in beside.source
-    assert "expected 0.2264, got 0.2507" in beside.source
-    hidden = next(c.source for c in cells if c.cell_type == "markdown" and "SelfAttention_v1 with given weights" in c.source)
-    assert "This hidden test failed" in hidden
+    assert "❌" in beside.source and "점수를 sqrt(d_k)로 나눈 뒤의 소프트맥스" in beside.source
+    assert "기대값 0.2264, 실제값 0.2507" in beside.source
+    hidden = next(c.source for c in cells if c.cell_type == "markdown" and "주어진 가중치와 처음 보는 입력에서의 SelfAttention_v1" in c.source)
+    assert "이 숨은 테스트를 통과하지 못했습니다" in hidden

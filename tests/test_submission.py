@@ -36,7 +36,8 @@ def test_changed_setup_is_restored_and_named():
     nb.cells[1].source = "import torch\ntorch.manual_seed(0)\nx = torch.zeros(3)"
     plan = planned(nb)
     assert plan.cells[0].source == RELEASE.cells[1].source
-    assert plan.notes == ("code cell 1 is part of the setup and was changed in your notebook; the released version was run instead",)
+    assert plan.notes == ("cell `import torch` under “Lab” is part of the setup and was changed in your notebook; "
+                          "the released version was run instead",)
 
 
 def test_untouched_answer_is_not_answered_and_not_run():
@@ -75,7 +76,7 @@ def test_deleted_answer_cell_is_reported_and_the_rest_still_runs():
     del nb.cells[4]
     plan = planned(nb)
     assert plan.cells[3].skip == NOT_ANSWERED
-    assert "answer cell 4 of the released notebook was not found in your notebook" in plan.notes
+    assert "cell `def f(a):` under “Lab” of the released notebook was not found in your notebook" in plan.notes
     assert plan.cells[1].source == "y = x * 2\nprint(y)"
 
 

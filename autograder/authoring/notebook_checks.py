@@ -51,4 +51,5 @@ def add_checks(student: NotebookNode, slug: str, config: AssignmentConfig, check
     setup = ("# 이 셀은 각 문제 아래의 grader.check(...) 셀을 준비합니다.\n"
              f'from autograder.notebook_check import Checker\n\ngrader = Checker("{slug}_checks.json")')
     student.cells.insert(first_code, new_code_cell(setup, id=SETUP_ID))
-    return (json.dumps({"assignment": slug, "questions": questions}, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    data = {"assignment": slug, "language": config.language, "questions": questions}
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import wording
 from ..config import Limits
 from ..errors import GraderError
+from ..i18n import _, current
 from ..protocol import messages
 from ..protocol.frames import ChannelError, FrameReader
 from ..protocol.jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
@@ -89,7 +90,7 @@ class Executor:
         jobs = list(cells)
         unchecked: dict[int, str] = {}
         attempt = _Attempt()
-        for _ in range(MAX_ATTEMPTS):
+        for _attempt in range(MAX_ATTEMPTS):
             attempt = self._attempt(jobs, unchecked, started)
             if attempt.fallbacks:
                 with self._slot_lock:
@@ -99,17 +100,19 @@ class Executor:
                 break
             status = TIMEOUT if attempt.timed_out else CRASHED
             if where.stage == CELL:
-                problems.append(f"{jobs[where.index].shown}: {attempt.failure}; it was skipped and the notebook run again")
+                problems.append(_("{cell}: {failure}; it was skipped and the notebook run again").format(
+                    cell=jobs[where.index].named, failure=attempt.failure))
                 jobs[where.index] = replace(jobs[where.index], skip=status, skip_reason=attempt.failure or "")
             else:
-                after = jobs[where.index].shown if where.index < len(jobs) else "the last cell"
-                problems.append(f"checking the values after {after}: {attempt.failure}; those checks were skipped "
-                                "and the notebook run again")
-                unchecked[where.index] = f"checking the values after {after} {_ended(status)}"
+                after = jobs[where.index].named if where.index < len(jobs) else _("the last cell")
+                problems.append(_("checking the values after {cell}: {failure}; those checks were skipped "
+                                  "and the notebook run again").format(cell=after, failure=attempt.failure))
+                unchecked[where.index] = (_("checking the values after {cell} took too long") if status == TIMEOUT
+                                          else _("checking the values after {cell} ended the worker process")).format(cell=after)
         if not attempt.finished and attempt.failure:
-            problems.append(f"the run did not finish: {attempt.failure}")
+            problems.append(_("the run did not finish: {failure}").format(failure=attempt.failure))
         results = _within_output_budget(
-            [replace(self._final_cell(i, job, attempt), label=job.shown, source=job.source, origin=job.origin)
+            [replace(self._final_cell(i, job, attempt), label=job.named, source=job.source, origin=job.origin)
              for i, job in enumerate(jobs)], _OUTPUT_CELLS * self.limits.output_kb * 1024)
         return Execution(results, _worded(attempt.probes, results), tuple(problems), time.monotonic() - started,
                          attempt.peak_memory)
@@ -118,7 +121,7 @@ class Executor:
     def _final_cell(index: int, job: CellJob, attempt: _Attempt) -> CellResult:
         if index in attempt.cells:
             return attempt.cells[index]
-        return CellResult(index, job.id, CRASHED, notes=("not run: the notebook stopped before this cell",))
+        return CellResult(index, job.id, CRASHED, notes=(_("not run: the notebook stopped before this cell"),))
 
     def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float) -> _Attempt:
         attempt = _Attempt()
@@ -129,7 +132,7 @@ class Executor:
                     stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
-                                tuple(unchecked.items()), self._server.files)
+                                tuple(unchecked.items()), self._server.files, language=current())
                 job_fd = job_file(encode_job(job))
                 try:
                     progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))
@@ -218,9 +221,9 @@ class Executor:
                 message = reader.read(min(_LOOK_SECONDS, max(0.0, deadline - time.monotonic())))
             except ChannelError as problem:
                 attempt.stopped_at = self._unfinished(progress, attempt)
-                attempt.failure = ("the worker process ended abruptly (crash, exit or memory limit)"
+                attempt.failure = (_("the worker process ended abruptly (crash, exit or memory limit)")
                                    if str(problem) == "end of channel" else
-                                   f"the notebook broke the grader's channel ({problem})")
+                                   _("the notebook broke the grader's channel ({problem})").format(problem=problem))
                 return
             if message is None:
                 latest, now = progress.position(), time.monotonic()
@@ -231,19 +234,20 @@ class Executor:
                     continue
                 attempt.stopped_at = self._unfinished(progress, attempt)
                 attempt.timed_out = True
-                attempt.failure = ("the notebook ran past its time limit of "
-                                   f"{limits.notebook_seconds:g} s" if now >= notebook_deadline
-                                   else f"still running after {limits.cell_seconds:g} s, the time limit of one cell")
+                attempt.failure = (_("the notebook ran past its time limit of {seconds} s").format(
+                                       seconds=f"{limits.notebook_seconds:g}") if now >= notebook_deadline
+                                   else _("still running after {seconds} s, the time limit of one cell").format(
+                                       seconds=f"{limits.cell_seconds:g}"))
                 return
             allowed -= 1
             if allowed < 0:
                 attempt.stopped_at = self._unfinished(progress, attempt)
-                attempt.failure = "the notebook flooded the grader's channel with reports"
+                attempt.failure = _("the notebook flooded the grader's channel with reports")
                 return
             try:
                 done = self._take(message, attempt, progress.cells, limits.output_kb * 1024)
             except (ValueError, KeyError, TypeError):
-                attempt.failure = "the notebook wrote garbage into the grader's channel"
+                attempt.failure = _("the notebook wrote garbage into the grader's channel")
                 return
             if done:
                 return
@@ -271,9 +275,9 @@ class Executor:
             name, probe = messages.parse_probe(message)
             attempt.probes[name] = probe
         elif kind == messages.OVERSIZE and message.get("name"):
-            attempt.probes[str(message["name"])] = ProbeResult(False, error="value too large to grade")
+            attempt.probes[str(message["name"])] = ProbeResult(False, error=_("value too large to grade"))
         elif kind == messages.FATAL:
-            attempt.failure = f"the worker failed: {str(message.get('error'))[:300]}"
+            attempt.failure = _("the worker failed: {error}").format(error=str(message.get("error"))[:300])
             return True
         elif kind == messages.DONE:
             attempt.finished = True
@@ -288,8 +292,8 @@ def _within_output_budget(cells: list[CellResult], budget: int) -> tuple[CellRes
     kept = []
     for cell in cells:
         if cell.output and len(cell.output) > max(budget, 0):
-            cell = replace(cell, output=cell.output[:max(budget, 0)] + "\n... (output not kept: the notebook printed "
-                                                                      "more than the grader keeps)")
+            cell = replace(cell, output=cell.output[:max(budget, 0)] + "\n... " + _(
+                "(output not kept: the notebook printed more than the grader keeps)"))
         budget -= len(cell.output)
         kept.append(cell)
     return tuple(kept)
@@ -310,10 +314,6 @@ def _worded(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...]) -> di
         if not probe.ok and probe.blocked_by is not None and 0 <= probe.blocked_by < len(cells):
             worded[name] = replace(probe, error=wording.blocked_by(cells[probe.blocked_by]))
     return worded
-
-
-def _ended(status: str) -> str:
-    return "took too long" if status == TIMEOUT else "ended the worker process"
 
 
 def _kill(pid: int) -> None:

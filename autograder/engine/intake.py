@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
+from ..i18n import _
 from ..notebooks import PLACEHOLDER, cell_text
 from ..protocol.jobs import NOT_ANSWERED, CellJob
+from ..wording import cell_title, heading_of
 
 _MIN_SIMILARITY = 0.35
 
@@ -21,6 +23,7 @@ class ReleasedCell:
     id: str
     source: str
     is_answer: bool
+    heading: str = ""  # the last markdown heading above it: the question it belongs to
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,13 @@ class Plan:
 
 
 def released_cells(student_notebook: NotebookNode) -> list[ReleasedCell]:
-    return [ReleasedCell(c.id, cell_text(c.source), PLACEHOLDER in cell_text(c.source))
-            for c in student_notebook.cells if c.cell_type == "code"]
+    cells, heading = [], ""
+    for c in student_notebook.cells:
+        if c.cell_type == "markdown":
+            heading = heading_of(cell_text(c.source)) or heading
+        elif c.cell_type == "code":
+            cells.append(ReleasedCell(c.id, cell_text(c.source), PLACEHOLDER in cell_text(c.source), heading))
+    return cells
 
 
 class TooManyCells(ValueError):
@@ -54,9 +62,9 @@ def plan_submission(release: list[ReleasedCell], submission: NotebookNode) -> Pl
     """
     theirs = [(c.get("id"), cell_text(c.source)) for c in submission.cells if c.cell_type == "code"]
     if len(theirs) > max_code_cells(release):
-        raise TooManyCells(f"it has {len(theirs)} code cells; the released notebook has {len(release)}, and a "
-                           f"submission may have at most {max_code_cells(release)}. Remove the cells you added "
-                           "and submit again")
+        raise TooManyCells(_("it has {count} code cells; the released notebook has {released}, and a submission may "
+                             "have at most {limit}. Remove the cells you added and submit again").format(
+            count=len(theirs), released=len(release), limit=max_code_cells(release)))
     pairs, matched_by = _match_by_id(release, theirs), "id"
     if pairs is None:
         pairs, matched_by = _match_by_content(release, theirs), "content"
@@ -64,37 +72,41 @@ def plan_submission(release: list[ReleasedCell], submission: NotebookNode) -> Pl
     notes: list[str] = []
     used = set(pairs.values())
     extras = _extras_after(pairs, len(theirs), used)
-    jobs += [_extra(k, theirs) for k in extras.get(-1, [])]
+    heading = release[0].heading if release else ""
+    jobs += [_extra(k, theirs, heading) for k in extras.get(-1, [])]
     for number, cell in enumerate(release, start=1):
         mine = pairs.get(number - 1)
         label = f"code cell {mine + 1}" if mine is not None else f"code cell {number} of the released notebook"
+        title = cell_title(cell.heading, cell.source)
         if not cell.is_answer:
-            jobs.append(CellJob(cell.id, cell.source, "protected", label=label))
+            jobs.append(CellJob(cell.id, cell.source, "protected", label=label, title=title))
             if mine is not None and _normal(theirs[mine][1]) != _normal(cell.source):
-                notes.append(f"{label} is part of the setup and was changed in your notebook; "
-                             "the released version was run instead")
+                notes.append(_("{cell} is part of the setup and was changed in your notebook; "
+                               "the released version was run instead").format(cell=title))
         elif mine is None:
-            jobs.append(CellJob(cell.id, cell.source, "answer", skip=NOT_ANSWERED, label=label))
-            notes.append(f"answer cell {number} of the released notebook was not found in your notebook")
+            jobs.append(CellJob(cell.id, cell.source, "answer", skip=NOT_ANSWERED, label=label, title=title))
+            notes.append(_("{cell} of the released notebook was not found in your notebook").format(cell=title))
         elif _normal(theirs[mine][1]) == _normal(cell.source):
-            jobs.append(CellJob(cell.id, cell.source, "answer", skip=NOT_ANSWERED, label=label))
+            jobs.append(CellJob(cell.id, cell.source, "answer", skip=NOT_ANSWERED, label=label, title=title))
         else:
-            jobs.append(CellJob(cell.id, theirs[mine][1], "answer", label=label))
+            jobs.append(CellJob(cell.id, theirs[mine][1], "answer", label=label,
+                                title=cell_title(cell.heading, theirs[mine][1])))
         if mine is not None:
-            jobs += [_extra(k, theirs) for k in extras.get(mine, [])]
+            jobs += [_extra(k, theirs, cell.heading) for k in extras.get(mine, [])]
     added = sum(len(v) for v in extras.values())
     if added:
-        notes.append(f"{added} code cell(s) you added were run too, where you put them")
+        notes.append(_("{count} code cell(s) you added were run too, where you put them").format(count=added))
     return Plan(tuple(jobs), tuple(notes), matched_by)
 
 
-def _extra(k: int, theirs: list[tuple]) -> CellJob:
-    return CellJob(f"extra-{k + 1}", theirs[k][1], "extra", label=f"code cell {k + 1} (added by you)")
+def _extra(k: int, theirs: list[tuple], heading: str) -> CellJob:
+    return CellJob(f"extra-{k + 1}", theirs[k][1], "extra", label=f"code cell {k + 1} (added by you)",
+                   title=_("{cell}, added by you").format(cell=cell_title(heading, theirs[k][1])))
 
 
 def _match_by_id(release: list[ReleasedCell], theirs: list[tuple]) -> dict[int, int] | None:
     """Released index -> submission index, when every answer cell is found by a unique id."""
-    ids = [cell_id for cell_id, _ in theirs]
+    ids = [cell_id for cell_id, _source in theirs]
     if any(not cell_id for cell_id in ids) or len(set(ids)) != len(ids):
         return None
     where = {cell_id: k for k, cell_id in enumerate(ids)}
@@ -109,11 +121,11 @@ def _match_by_content(release: list[ReleasedCell], theirs: list[tuple]) -> dict[
     """Monotone alignment of released and submitted cells maximising content similarity."""
     n, m = len(release), len(theirs)
     templates = [_template(cell) for cell in release]
-    sources = [_normal(source) for _, source in theirs]
+    sources = [_normal(source) for _id, source in theirs]
     # Each comparison reads at most a bounded stretch of the student's cell (a cell far longer than
     # the template is no match for it anyway): the cost of a pair is bounded by the release.
     score = [[_similarity(templates[i], sources[j][:2 * len(templates[i]) + 500]) for j in range(m)] for i in range(n)]
-    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    best = [[0.0] * (m + 1) for _row in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
             take = score[i][j] + best[i + 1][j + 1] if score[i][j] >= _MIN_SIMILARITY else -1.0

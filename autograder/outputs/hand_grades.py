@@ -16,6 +16,7 @@ from pathlib import Path
 from ..config import AssignmentConfig
 from ..errors import AutograderError
 from ..files import write_atomically
+from ..i18n import LANGUAGES, language
 from ..scoring.points import GradeReport, HandScore
 from .results import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test
 from .review_store import ReviewStore
@@ -40,13 +41,14 @@ class FolderQuestions:
     title: str
     order: tuple[str, ...]
     hand: tuple[HandQuestion, ...]
+    language: str = "en"  # of the students' feedback
 
     def find(self, question_id: str) -> HandQuestion | None:
         return next((q for q in self.hand if q.id == question_id), None)
 
 
 def questions_json(config: AssignmentConfig) -> bytes:
-    data = {"title": config.title, "questions": [
+    data = {"title": config.title, "language": config.language, "questions": [
         {"id": q.id, "name": q.name, "points": q.points, "hand_points": q.hand_points, "rubric": q.rubric,
          "cells": list(q.cells)} for q in config.questions]}
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
@@ -58,7 +60,8 @@ def read_questions(folder: Path) -> FolderQuestions:
         data = json.loads(path.read_text(encoding="utf-8"))
         return FolderQuestions(str(data["title"]), tuple(str(q["id"]) for q in data["questions"]), tuple(
             HandQuestion(str(q["id"]), str(q["name"]), float(q["hand_points"]), str(q.get("rubric", "")),
-                         tuple(map(str, q.get("cells", ())))) for q in data["questions"] if q.get("hand_points")))
+                         tuple(map(str, q.get("cells", ())))) for q in data["questions"] if q.get("hand_points")),
+            str(data.get("language", "en")) if data.get("language") in LANGUAGES else "en")
     except FileNotFoundError:
         raise AutograderError(path, "missing; is this the --out folder of `autograder grade`?") from None
     except (ValueError, KeyError, TypeError) as exc:
@@ -87,6 +90,12 @@ def rewrite_submission(folder: Path, stem: str, record: dict, questions: FolderQ
                        hands: dict[str, HandScore]) -> None:
     """results.json, feedback.md and the graded notebook's feedback of one submission, from its record
     and the TA's points."""
+    with language(questions.language):
+        _rewrite_submission(folder, stem, record, questions, hands)
+
+
+def _rewrite_submission(folder: Path, stem: str, record: dict, questions: FolderQuestions,
+                        hands: dict[str, HandScore]) -> None:
     if record.get("error") or "feedback_body" not in record:
         return  # nothing to grade by hand in a file that could not be read
     test_total = sum(float(v) for v in record.get("scores", {}).values())
@@ -100,13 +109,10 @@ def rewrite_submission(folder: Path, stem: str, record: dict, questions: FolderQ
     tests = [t for t in results.get("tests", []) if not (t.get("number") in hand_ids and
                                                            str(t.get("name", "")).endswith(HAND_SUFFIX))]
     tests += [hand_test(q.name, q.id, counted[q.id], q.points) for q in questions.hand if q.id in counted]
-    summary = re.sub(r" [\d.]+ points graded by hand are waiting for a TA\.$", "", str(results.get("output", "")))
-    summary = re.sub(r"^Score \S+ / \S+\.", f"Score {score:g} / {max_total:g}.", summary)
-    if pending:
-        summary += f" {pending:g} points graded by hand are waiting for a TA."
-    results.update(score=score, max_score=round(max_total - pending, 4), output=summary, tests=tests)
     feedback = (feedback_head(questions.title, record["submission"], score, max_total, pending) + record["feedback_body"]
                 + hand_section([(q.name, hands.get(q.id), q.points) for q in questions.hand]))
+    # Gradescope shows the whole feedback, as feedback.md.
+    results.update(score=score, max_score=round(max_total - pending, 4), output=feedback, tests=tests)
     files = {results_path: (json.dumps(results, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
              folder / stem / "feedback.md": feedback.encode("utf-8")}
     graded = folder / stem / "graded.ipynb"

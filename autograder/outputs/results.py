@@ -6,6 +6,7 @@ import io
 import json
 
 from ..config import AssignmentConfig
+from ..i18n import _, language
 from ..protocol.jobs import ERROR
 from ..scoring.points import GradeReport, HandScore, question_weights, test_points
 from ..scoring.suite import HIDDEN
@@ -14,15 +15,24 @@ from ..wording import cell_note, missing_definition
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 PENDING = "pending"  # grades.csv: a part graded by hand that no TA has graded yet
 HAND_SUFFIX = ": graded by hand"
-HIDDEN_MESSAGE = "This hidden test failed. Its details are not shown; check your code against the task."
+
+
+def hidden_message() -> str:
+    return _("This hidden test failed. Its details are not shown; check your code against the task.")
 
 
 def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
-    """The Gradescope autograder results schema: score, tests[] with visibility.
+    """The Gradescope autograder results schema: score, tests[] with visibility; its `output` is
+    the whole of feedback.md (Markdown), so that students on Gradescope read the same feedback.
 
     A part graded by hand enters only once a TA graded it (a test named '<question>: graded by
     hand'); until then it is left out of `score` and `max_score`, as Gradescope expects of an
     autograder whose assignment has parts graded in its own outline."""
+    with language(config.language):
+        return _results_json(report, config)
+
+
+def _results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     tests = []
     for question in report.questions:
         weights = question_weights([o.test for o in question.outcomes])
@@ -34,6 +44,7 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
                 "score": round(points if outcome.passed else 0.0, 4),
                 "max_score": round(points, 4),
                 "output": _message(outcome),
+                "output_format": "md",
                 "visibility": outcome.test.visibility,
             })
         if question.hand and not question.pending:
@@ -41,7 +52,8 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     data = {
         "score": report.score,
         "max_score": report.max_score if report.error else round(report.max_score - report.pending_points, 4),
-        "output": _summary(report),
+        "output": _feedback_text(report, config),
+        "output_format": "md",
         "execution_time": round(report.seconds, 3),
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -53,25 +65,31 @@ def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
 def hand_test(name: str, question_id: str, hand: HandScore, hand_max: float) -> dict:
     """A hand-graded part in results.json, once a TA graded it."""
     return {"name": f"{name}{HAND_SUFFIX}", "number": question_id, "score": round(hand.points, 4),
-            "max_score": round(hand_max, 4), "output": hand.comment or "Graded by hand.", "visibility": "visible"}
+            "max_score": round(hand_max, 4), "output": hand.comment or _("Graded by hand."), "visibility": "visible"}
 
 
 def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
     """What the student reads: the score, each question's points, and what to fix."""
+    with language(config.language):
+        return _feedback_text(report, config).encode("utf-8")
+
+
+def _feedback_text(report: GradeReport, config: AssignmentConfig) -> str:
     body = feedback_body(report)
     head = feedback_head(config.title, report.submission, report.score, report.max_score,
                          0.0 if report.error else report.pending_points)
     hand = [] if report.error else [(q.name, q.hand, q.hand_max) for q in report.questions if q.hand_max]
-    return (head + body + hand_section(hand)).encode("utf-8")
+    return head + body + hand_section(hand)
 
 
 def feedback_head(title: str, submission: str, score: float, max_score: float, pending: float) -> str:
-    lines = [f"# {title}", "", f"Submission: `{submission}`", ""]
+    """The title and score (in the language of the caller's `with language(...)`)."""
+    lines = [f"# {title}", "", _("Submission: `{file}`").format(file=submission), ""]
     if pending:
-        lines += [f"**Score so far: {_num(score)} / {_num(max_score)}** ({_num(pending)} points graded by hand "
-                  "are waiting for a TA)", ""]
+        lines += ["**" + _("Score so far: {score} / {max_score}").format(score=_num(score), max_score=_num(max_score))
+                  + "** " + _("({points} points graded by hand are waiting for a TA)").format(points=_num(pending)), ""]
     else:
-        lines += [f"**Score: {_num(score)} / {_num(max_score)}**", ""]
+        lines += ["**" + _("Score: {score} / {max_score}").format(score=_num(score), max_score=_num(max_score)) + "**", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -79,24 +97,24 @@ def feedback_body(report: GradeReport) -> str:
     """The automatic part of the feedback: each question's tests and what went wrong while running."""
     lines = []
     if report.error:
-        lines += ["Your file could not be graded:", "", f"> {report.error}", ""]
+        lines += [_("Your file could not be graded:"), "", f"> {report.error}", ""]
     for question in report.questions:
         if question.hand_max and not question.outcomes:
             continue  # graded by hand only: in the section below
         test_max = question.max_score - question.hand_max
-        by_tests = " (tests; the rest is graded by hand)" if question.hand_max else ""
+        by_tests = " " + _("(tests; the rest is graded by hand)") if question.hand_max else ""
         lines.append(f"## {question.name} — {_num(question.test_score)} / {_num(test_max)}{by_tests}")
         lines.append("")
         for outcome in question.outcomes:
             mark = "✅" if outcome.passed else "❌"
-            hidden = " (hidden test)" if outcome.test.visibility == HIDDEN else ""
+            hidden = " " + _("(hidden test)") if outcome.test.visibility == HIDDEN else ""
             lines.append(f"- {mark} {outcome.test.name}{hidden}")
             if not outcome.passed:
                 lines.append(f"  - {_message(outcome)}")
         lines.append("")
     problems = _cell_problems(report)
     if problems or report.notes:
-        lines += ["## While running your notebook", ""]
+        lines += ["## " + _("While running your notebook"), ""]
         lines += [f"- {note}" for note in report.notes]
         lines += problems
         lines.append("")
@@ -107,13 +125,13 @@ def hand_section(parts: list[tuple[str, HandScore | None, float]]) -> str:
     """The parts a TA grades: (question name, the TA's score or None, its points)."""
     if not parts:
         return ""
-    lines = ["## Graded by hand", ""]
+    lines = ["## " + _("Graded by hand"), ""]
     for name, hand, most in parts:
         if hand is None:
-            lines.append(f"- **{name}** — {_num(most)} points: waiting for a TA")
+            lines.append(f"- **{name}** — " + _("{points} points: waiting for a TA").format(points=_num(most)))
         elif hand.flagged:
-            lines.append(f"- **{name}** — {_num(most)} points: your answer changed after it was graded; "
-                         "waiting for a TA to look again")
+            lines.append(f"- **{name}** — " + _("{points} points: your answer changed after it was graded; "
+                                               "waiting for a TA to look again").format(points=_num(most)))
         else:
             lines.append(f"- **{name}** — {_num(hand.points)} / {_num(most)}")
             if hand.comment:
@@ -126,13 +144,19 @@ def _plain(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
+def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str],
+                    config: AssignmentConfig | None = None) -> bytes:
     """The notebook as it ran, each cell with its output, and beside each cell the outcome of the
     tests that check its values (`test_cells`: test function -> cell id) and its own problems;
     the whole `feedback` (feedback.md) on top.
 
     Built as plain nbformat 4.5 JSON: schema validation of every cell would cost more than grading
     the notebook's answers (the tests validate the result)."""
+    with language(config.language if config is not None else "en"):
+        return _graded_notebook(report, feedback, test_cells)
+
+
+def _graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str]) -> bytes:
     cells = [_markdown(feedback.decode("utf-8"))]
     beside: dict[str, list[str]] = {}
     for question in report.questions:
@@ -189,20 +213,8 @@ def spreadsheet_text(text: str) -> str:
 
 def _message(outcome) -> str:
     if outcome.passed:
-        return "passed"
-    return HIDDEN_MESSAGE if outcome.test.visibility == HIDDEN else outcome.message
-
-
-def _summary(report: GradeReport) -> str:
-    if report.error:
-        return f"Not graded: {report.error}"
-    counts: dict[str, int] = {}
-    for cell in report.cells:
-        counts[cell.status] = counts.get(cell.status, 0) + 1
-    ran = ", ".join(f"{n} {status}" for status, n in counts.items())
-    pending = f" {_num(report.pending_points)} points graded by hand are waiting for a TA." if report.pending_points else ""
-    return f"Score {_num(report.score)} / {_num(report.max_score)}. Cells: {ran}." + (
-        " " + " ".join(report.notes) if report.notes else "") + pending
+        return _("passed")
+    return hidden_message() if outcome.test.visibility == HIDDEN else outcome.message
 
 
 def _cell_problems(report: GradeReport) -> list[str]:

@@ -25,11 +25,16 @@ class CellJob:
     origin: str  # "protected" (restored from the release), "answer", or "extra" (added by the student)
     skip: str | None = None  # a status when the cell must not run: not answered, or it hung/crashed a worker
     skip_reason: str = ""   # said in the feedback next to that status
-    label: str = ""  # how the student finds it: "code cell 5" counts code cells in their own notebook
+    label: str = ""  # where it is: "code cell 5" counts code cells in their own notebook (its file name in tracebacks)
+    title: str = ""  # how the student finds it: the question heading above it and its first line
 
     @property
     def shown(self) -> str:
         return self.label or f"cell {self.id}"
+
+    @property
+    def named(self) -> str:
+        return self.title or self.shown
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,14 @@ class WorkerJob:
     # A read-only folder of the assignment's files (data, helper modules), shown in the worker's
     # working folder and importable; None when the assignment has none.
     files: str | None = None
+    language: str = "en"  # of the notes the worker writes for the student
 
 
 def encode_job(job: WorkerJob) -> bytes:
     # By hand: dataclasses.asdict deep-copies every field, a measurable cost per submission.
     data = {"cells": [vars(cell) for cell in job.cells], "probes_path": job.probes_path, "limits": vars(job.limits),
             "scratch": job.scratch, "seeds": list(job.seeds), "cgroups": list(job.cgroups),
-            "unchecked": [list(pair) for pair in job.unchecked], "files": job.files}
+            "unchecked": [list(pair) for pair in job.unchecked], "files": job.files, "language": job.language}
     return json.dumps(data).encode("utf-8")
 
 
@@ -66,6 +72,7 @@ def decode_job(data: dict) -> WorkerJob:
         cgroups=tuple(str(path) for path in data.get("cgroups", ())),
         unchecked=tuple((int(index), str(reason)) for index, reason in data.get("unchecked", ())),
         files=str(data["files"]) if data.get("files") else None,
+        language=str(data.get("language", "en")),
     )
 
 

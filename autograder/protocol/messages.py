@@ -6,6 +6,7 @@ import base64
 import struct
 from dataclasses import dataclass
 
+from ..i18n import _
 from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT
 
 MAX_FRAME = 8 << 20  # a worker sends no larger frame (it sends OVERSIZE instead); the grader refuses one
@@ -107,7 +108,7 @@ def parse_cell(message: dict, max_output: int | None = None) -> CellResult:
         raise ValueError(f"unknown cell status {status[:40]!r}")
     output = str(message.get("output", ""))
     if max_output is not None and len(output) > max_output:
-        output = output[:max_output] + f"\n... ({len(output) - max_output} more characters not kept)"
+        output = output[:max_output] + "\n... " + _("({count} more characters not kept)").format(count=len(output) - max_output)
     return CellResult(
         index=int(message["index"]), id=str(message["id"])[:_NOTE_CHARS], status=status,
         output=output, error=error,

@@ -7,6 +7,7 @@ import base64
 import io
 import sys
 
+from ..i18n import _
 from ..protocol.messages import MAX_FIGURE_BYTES as MAX_PNG_BYTES
 from ..protocol.messages import MAX_FIGURES
 
@@ -35,11 +36,12 @@ def capture() -> tuple[list[str], list[str]]:
                 png = buffer.getvalue()
                 break
         if png is None:
-            notes.append(f"figure {number} was too large to keep in the graded notebook")
+            notes.append(_("figure {number} was too large to keep in the graded notebook").format(number=number))
             continue
         images.append(base64.b64encode(png).decode("ascii"))
     if len(numbers) > MAX_FIGURES:
-        notes.append(f"{len(numbers) - MAX_FIGURES} more figure(s) of this cell were not kept (at most {MAX_FIGURES})")
+        notes.append(_("{count} more figure(s) of this cell were not kept (at most {limit})").format(
+            count=len(numbers) - MAX_FIGURES, limit=MAX_FIGURES))
     return images, notes
 
 

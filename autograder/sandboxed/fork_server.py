@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 
+from ..i18n import LANGUAGES, translations
 from ..libc import libc
 from ..protocol.messages import PID
 from .isolation import CLONE_NEWPID, Inherited, prepare_shared_root
@@ -35,6 +36,8 @@ def serve(sock: socket.socket, probes_path: str | None = None, release_path: str
     from . import worker  # preloaded: every fork starts warm
 
     warnings = _install_speedups() + _preload(preload)
+    for code in LANGUAGES:
+        translations(code)  # read once here, not by every worker
     worker.preload_probes(probes_path)
     if release_path:
         worker.precompile(_release_cells(release_path))

@@ -5,6 +5,8 @@ import re
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from ..i18n import _
+
 _TRANSFORMER = TransformerManager()
 # Lines IPython would rewrite: magics and shell escapes (also after `x =`), and help queries.
 _IPYTHON_SYNTAX = re.compile(r"^\s*(?:[\w.,\s]+=\s*)?[%!]|\?\s*$", re.MULTILINE)
@@ -24,13 +26,13 @@ class Shell:
         self.notes: list[str] = []
 
     def run_line_magic(self, name, line, *args, **kwargs):
-        self.notes.append(f"%{name} {line}".strip() + " was ignored (magics do not run when grading)")
+        self.notes.append(_("{magic} was ignored (magics do not run when grading)").format(magic=f"%{name} {line}".strip()))
 
     def run_cell_magic(self, name, line, cell, *args, **kwargs):
-        self.notes.append(f"%%{name} cell was ignored (cell magics do not run when grading)")
+        self.notes.append(_("{magic} cell was ignored (cell magics do not run when grading)").format(magic=f"%%{name}"))
 
     def system(self, command, *args, **kwargs):
-        self.notes.append(f"!{command} was not run (shell commands do not run when grading)")
+        self.notes.append(_("{command} was not run (shell commands do not run when grading)").format(command=f"!{command}"))
 
     getoutput = system
 

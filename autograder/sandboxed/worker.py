@@ -19,6 +19,7 @@ import warnings
 
 import torch
 
+from ..i18n import _, language
 from ..notebooks import PLACEHOLDER
 from ..probes import END, Probes, load_probes
 from ..protocol import messages, plaindata
@@ -62,7 +63,7 @@ class CappedOutput(io.TextIOBase):
 
     def text(self) -> str:
         body = "".join(self.parts)
-        return body + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
+        return body + ("\n... " + _("({count} more characters not kept)").format(count=self.dropped) if self.dropped else "")
 
 
 def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: Inherited = Inherited()) -> None:
@@ -76,7 +77,8 @@ def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: In
         # (read-only) come first, so a module the notebook writes cannot stand in for one of them.
         sys.path[:0] = [*([job.files] if job.files else []), os.getcwd()]
         conn.send(messages.ready(isolation.layers, isolation.missing, list(inherited.warnings)))
-        run_cells(job, probes, conn, progress)
+        with language(job.language):
+            run_cells(job, probes, conn, progress)
         conn.send(messages.done(tensor_format.fallbacks))
         conn.flush()
     except BaseException as exc:  # the student may break anything; report what we can
@@ -151,7 +153,7 @@ def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress
     if not after:
         return
     if index in unchecked:
-        for name, _ in after:
+        for name, _probe in after:
             conn.send(messages.probe_failure(name, unchecked[index]))
         return
     progress.mark(index, PROBES)
@@ -200,7 +202,7 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
         code = _compiled.get((filename, cell.source)) or _compile(cell.source, filename)
     except SyntaxError as exc:
         if PLACEHOLDER in cell.source:
-            result.update(status=NOT_ANSWERED, notes=[f"'{PLACEHOLDER}' is still in this cell"])
+            result.update(status=NOT_ANSWERED, notes=[_("'{placeholder}' is still in this cell").format(placeholder=PLACEHOLDER)])
         else:
             result.update(status=ERROR, error=_error(exc, cell.source))
         return result
@@ -220,9 +222,10 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved
     if result["status"] == TIMEOUT:
-        result["notes"].append(f"stopped after {job.limits.cell_seconds:g} s (the time limit of one cell)")
+        result["notes"].append(_("stopped after {seconds} s (the time limit of one cell)").format(
+            seconds=f"{job.limits.cell_seconds:g}"))
     if PLACEHOLDER in cell.source and result["status"] == OK:
-        result["notes"].append(f"'{PLACEHOLDER}' is still in this cell")
+        result["notes"].append(_("'{placeholder}' is still in this cell").format(placeholder=PLACEHOLDER))
     result["output"] = output.text()
     result["notes"] += shell.notes
     return result
@@ -240,7 +243,8 @@ def _run_probe(name: str, probe, ns: dict, blocked_by: int | None = None) -> dic
             torch.set_rng_state(state)
         return messages.probe_value(name, plaindata.encode(value))
     except CellTimeout:
-        return messages.probe_failure(name, f"took longer than {PROBE_SECONDS:g} s", blocked_by)
+        return messages.probe_failure(name, _("took longer than {seconds} s").format(seconds=f"{PROBE_SECONDS:g}"),
+                                      blocked_by)
     except BaseException as exc:
         return messages.probe_failure(name, _one_line(exc), blocked_by)
     finally:
@@ -252,7 +256,7 @@ def _keep_figures(result: dict) -> None:
     """The figures the cell drew, kept with its result; probes after the cell still see them open."""
     kept = _guarded(figures.capture)
     if kept is None:
-        result["notes"].append("its figures could not be kept (drawing them failed or took too long)")
+        result["notes"].append(_("its figures could not be kept (drawing them failed or took too long)"))
         return
     result["figures"], notes = kept
     result["notes"] += notes

@@ -15,9 +15,13 @@ from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
 from ..errors import AutograderError
 from ..files import files_digest
+from ..i18n import language
 from ..notebooks import cell_text, notebook_bytes, read_notebook, read_submission
 from ..probes import load_probes
+from ..protocol.jobs import CRASHED, NOT_ANSWERED, TIMEOUT
+from ..protocol.messages import CellResult, ProbeResult
 from ..testing import Run
+from ..wording import blocked_by
 from .points import GradeReport, score_questions, zero_scores
 from .references import reference_run, validate_suite_on_solution
 from .suite import Suite, load_suite, run_test
@@ -114,7 +118,12 @@ class Grader:
         return digest.hexdigest()[:16]
 
     def grade_file(self, path: Path, stem: str, raw: bytes | None = None) -> GradeReport:
-        """Grade one file; `raw` is its content when the caller has read it already."""
+        """Grade one file; `raw` is its content when the caller has read it already. Everything it
+        says to the student is in the assignment's language."""
+        with language(self.assignment.config.language):
+            return self._grade_file(path, stem, raw)
+
+    def _grade_file(self, path: Path, stem: str, raw: bytes | None) -> GradeReport:
         started = time.monotonic()
         config = self.assignment.config
         try:
@@ -126,11 +135,25 @@ class Grader:
         except TooManyCells as problem:
             return GradeReport(path.name, stem, zero_scores(config), error=str(problem))
         execution = self.executor.run(list(plan.cells))
-        student = Run(execution.probes, self.reference.names)
+        student = Run(honest_probes(execution.probes, execution.cells, self.assignment.probe_cells), self.reference.names)
         outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
                            peak_memory=execution.peak_memory)
+
+
+def honest_probes(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...],
+                  probe_cells: dict[str, str]) -> dict[str, ProbeResult]:
+    """The values read after a cell that never ran (not answered, skipped after a timeout or crash)
+    are not that cell's answer, even when an earlier cell left a value under the same name: they
+    count as missing, in terms of that cell."""
+    never_ran = {cell.id: cell for cell in cells if cell.status in (NOT_ANSWERED, TIMEOUT, CRASHED)
+                 and cell.origin != "extra"}
+    honest = dict(probes)
+    for name, cell_id in probe_cells.items():
+        if cell_id in never_ran:
+            honest[name] = ProbeResult(False, error=blocked_by(never_ran[cell_id]))
+    return honest
 
 
 def submission_bytes(path: Path) -> bytes:
@@ -141,4 +164,5 @@ def submission_bytes(path: Path) -> bytes:
 def student_run(grader: Grader, path: Path) -> Run:
     """The probe values of one notebook, for running the hidden tests under pytest."""
     plan = plan_submission(list(grader.assignment.release), read_submission(path, submission_bytes(path)))
-    return Run(grader.executor.run(list(plan.cells)).probes, grader.reference.names)
+    execution = grader.executor.run(list(plan.cells))
+    return Run(honest_probes(execution.probes, execution.cells, grader.assignment.probe_cells), grader.reference.names)

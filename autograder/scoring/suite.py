@@ -25,6 +25,7 @@ import torch
 from ..config import AssignmentConfig
 from ..course import PROBES_NAME
 from ..errors import AutograderError, Location
+from ..i18n import _
 from ..testing import ProbeUnavailable, Run
 from .plugin import FIXTURES, MARKERS
 
@@ -193,11 +194,12 @@ def _call(test: SuiteTest, student: Run, reference: Run) -> TestOutcome:
     except AssertionError as exc:
         return TestOutcome(test, False, _assertion_message(exc))
     except Exception as exc:
-        return TestOutcome(test, False, f"could not be checked ({type(exc).__name__}: {exc})"[:500])
+        return TestOutcome(test, False, _("could not be checked ({error}: {message})").format(
+            error=type(exc).__name__, message=exc)[:500])
     return TestOutcome(test, True, "")
 
 
 def _assertion_message(exc: AssertionError) -> str:
     """The assertion's message; for a plain `assert`, pytest's rewritten explanation of it."""
     text = str(exc).strip()
-    return text[:1000] if text else "a check failed"
+    return text[:1000] if text else _("a check failed")

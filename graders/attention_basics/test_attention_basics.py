@@ -12,31 +12,31 @@ hidden = pytest.mark.hidden
 
 @question("b1")
 def test_average_with_loops(student, reference):
-    """averaged_embeddings: the mean of the tokens up to each position"""
+    """averaged_embeddings: 각 위치까지의 토큰 평균"""
     expect_same(student, reference, "avg-loop:averaged_embeddings")
 
 
 @question("b2")
 def test_lower_triangular_weights(student, reference):
-    """weights: lower-triangular, each row summing to 1"""
+    """weights: 하삼각 행렬이고 각 행의 합이 1"""
     expect_same(student, reference, "avg-matmul:weights")
 
 
 @question("b2")
 def test_average_with_matmul(student, reference):
-    """averaged_matmul equals the loop version"""
+    """averaged_matmul이 반복문 버전과 같음"""
     expect_same(student, reference, "avg-matmul:averaged_matmul")
 
 
 @question("b3")
 def test_minus_inf_mask(student, reference):
-    """scores: 0 up to each position, -inf after it"""
+    """scores: 각 위치까지는 0, 그 뒤는 -inf"""
     expect_same(student, reference, "avg-softmax:scores")
 
 
 @question("b3")
 def test_softmax_weights_and_average(student, reference):
-    """softmax weights and averaged_softmax"""
+    """소프트맥스 가중치와 averaged_softmax"""
     expect_same(student, reference, "avg-softmax:weights")
     expect_same(student, reference, "avg-softmax:averaged_softmax")
 
@@ -44,7 +44,7 @@ def test_softmax_weights_and_average(student, reference):
 @question("b3")
 @hidden
 def test_causal_mean_on_unseen_inputs(student, reference):
-    """causal_mean on other batch sizes, lengths and widths"""
+    """다른 배치 크기, 길이, 너비에서의 causal_mean"""
     for case in cases(student, "causal_mean_unseen", 2):
         x = case["x"]
         expected = x.cumsum(dim=1) / torch.arange(1, x.shape[1] + 1).reshape(1, -1, 1)
@@ -59,7 +59,7 @@ def test_scores(student, reference):
 
 @question("b4")
 def test_attention_weights(student, reference):
-    """attention_weights: softmax of each row"""
+    """attention_weights: 각 행의 소프트맥스"""
     expect_same(student, reference, "qkv-weights:attention_weights")
 
 
@@ -72,24 +72,24 @@ def test_output(student, reference):
 @question("b5")
 @hidden
 def test_attention_function_on_unseen_inputs(student, reference):
-    """attention(Q, K, V) with other sizes and a batch dimension"""
+    """다른 크기와 배치 차원에서의 attention(Q, K, V)"""
     for case in cases(student, "attention_unseen", 2):
         weights = torch.softmax(case["q"] @ case["k"].transpose(-2, -1), dim=-1)
-        expect_close(case["weights"], weights, "attention weights")
-        expect_close(case["out"], weights @ case["v"], "attention output")
+        expect_close(case["weights"], weights, "어텐션 가중치")
+        expect_close(case["out"], weights @ case["v"], "어텐션 출력")
 
 
 @question("b6")
 @hidden
 def test_cosine_similarity_on_unseen_vectors(student, reference):
-    """cosine_similarity agrees with F.cosine_similarity, also for opposite vectors"""
+    """cosine_similarity가 반대 방향 벡터에서도 F.cosine_similarity와 같음"""
     for case in cases(student, "cosine_unseen", 2):
         expect_close(case["cos"], F.cosine_similarity(case["u"], case["v"], dim=0), "cosine_similarity(u, v)")
 
 
 @question("b7")
 def test_variance_grows_with_dimension(student, reference):
-    """the variance of q.k is about d_k, and about 1 after dividing by sqrt(d_k)"""
+    """q·k의 분산은 약 d_k이고, sqrt(d_k)로 나누면 약 1"""
     expect_close(torch.tensor(student["variance:variances"]), torch.tensor(reference["variance:variances"]),
                  "variances", atol=0.11)
     expect_close(torch.tensor(student["variance:scaled_variances"]),
@@ -98,22 +98,22 @@ def test_variance_grows_with_dimension(student, reference):
 
 @question("b8")
 def test_scaled_softmax_spreads_the_weights(student, reference):
-    """weights_scaled: softmax of the scores divided by sqrt(d_k)"""
+    """weights_scaled: 점수를 sqrt(d_k)로 나눈 뒤의 소프트맥스"""
     expect_same(student, reference, "saturation:weights_scaled")
 
 
 @question("b9")
 @hidden
 def test_sdpa_matches_pytorch(student, reference):
-    """scaled_dot_product_attention equals F.scaled_dot_product_attention (batches, heads, causal or not)"""
+    """scaled_dot_product_attention이 F.scaled_dot_product_attention과 같음 (배치, 헤드, 코잘 여부)"""
     for case in cases(student, "sdpa_unseen", 4):
         expected = F.scaled_dot_product_attention(case["q"], case["k"], case["v"], is_causal=case["causal"])
-        what = "causal attention" if case["causal"] else "attention"
-        expect_close(case["out"], expected, f"{what} for q of shape {tuple(case['q'].shape)}", atol=1e-5)
+        what = "코잘 어텐션" if case["causal"] else "어텐션"
+        expect_close(case["out"], expected, f"q의 모양이 {tuple(case['q'].shape)}일 때 {what}", atol=1e-5)
 
 
 @question("b9")
 def test_sdpa_without_mask(student, reference):
-    """without a mask, on the lesson's 4-dimensional q, k, v"""
+    """마스크 없이, 수업의 q, k, v에서"""
     case = cases(student, "sdpa_unseen", 4)[0]
     expect_close(case["out"], F.scaled_dot_product_attention(case["q"], case["k"], case["v"]), "attention", atol=1e-5)

@@ -12,100 +12,100 @@ hidden = pytest.mark.hidden
 # q1: dot products and attention scores for query x^(2)
 @question("q1")
 def test_query_and_input(student, reference):
-    """query is x^(2) and input is x^(1)"""
+    """query는 x^(2), input은 x^(1)"""
     expect_same(student, reference, "dot-loop:query")
     expect_same(student, reference, "dot-loop:input")
 
 
 @question("q1")
 def test_dot_product_loop(student, reference):
-    """the dot product computed in a loop"""
+    """반복문으로 계산한 내적"""
     expect_same(student, reference, "dot-loop:res")
 
 
 @question("q1")
 def test_scores_for_query_2(student, reference):
-    """attention scores of every input against query x^(2)"""
+    """쿼리 x^(2)에 대한 모든 입력의 어텐션 점수"""
     expect_same(student, reference, "scores-q2:attn_scores_2")
 
 
 # q2: normalising the scores
 @question("q2")
 def test_simple_normalisation(student, reference):
-    """weights normalised by their sum"""
+    """합으로 나누어 정규화한 가중치"""
     expect_same(student, reference, "weights-q2-sum:attn_weights_2_tmp")
 
 
 @question("q2")
 def test_softmax_naive(student, reference):
-    """softmax_naive on the lesson's scores"""
+    """수업의 점수에 적용한 softmax_naive"""
     expect_same(student, reference, "softmax-naive:attn_weights_2_naive")
 
 
 @question("q2")
 @hidden
 def test_softmax_naive_unseen(student, reference):
-    """softmax_naive on other vectors"""
+    """다른 벡터에 적용한 softmax_naive"""
     expect_same(student, reference, "softmax_naive_unseen", "softmax_naive")
 
 
 @question("q2")
 def test_torch_softmax(student, reference):
-    """torch.softmax weights for query x^(2)"""
+    """쿼리 x^(2)에 대한 torch.softmax 가중치"""
     expect_same(student, reference, "softmax-torch:attn_weights_2")
 
 
 # q3: context vector z^(2)
 @question("q3")
 def test_context_vector_2(student, reference):
-    """context vector z^(2) as the weighted sum of the inputs"""
+    """입력의 가중합으로 구한 문맥 벡터 z^(2)"""
     expect_same(student, reference, "context-q2:context_vec_2")
 
 
 # q4: all attention scores
 @question("q4")
 def test_scores_loop(student, reference):
-    """all attention scores, with two loops"""
+    """이중 반복문으로 구한 모든 어텐션 점수"""
     expect_same(student, reference, "scores-all-loop:attn_scores")
 
 
 @question("q4")
 def test_scores_matmul(student, reference):
-    """all attention scores, with one matrix product"""
+    """행렬 곱 한 번으로 구한 모든 어텐션 점수"""
     expect_same(student, reference, "scores-all-matmul:attn_scores")
 
 
 # q5: all attention weights and context vectors
 @question("q5")
 def test_weights_all(student, reference):
-    """attention weights, normalised along each row"""
+    """각 행을 따라 정규화한 어텐션 가중치"""
     expect_same(student, reference, "weights-all:attn_weights")
 
 
 @question("q5")
 def test_context_all(student, reference):
-    """all context vectors"""
+    """모든 문맥 벡터"""
     expect_same(student, reference, "context-all:all_context_vecs")
 
 
 # q6: query, key and value projections under seed 123
 @question("q6")
 def test_qkv_weights(student, reference):
-    """W_query, W_key, W_value drawn with torch.rand under seed 123, in that order"""
+    """seed 123에서 torch.rand로 W_query, W_key, W_value 순서로 만든 가중치"""
     for name in ("W_query", "W_key", "W_value"):
         expect_same(student, reference, f"qkv-weights:{name}")
 
 
 @question("q6")
 def test_query_key_value_2(student, reference):
-    """query_2, key_2 and value_2 for x^(2)"""
+    """x^(2)의 query_2, key_2, value_2"""
     for name in ("query_2", "key_2", "value_2"):
         expect_same(student, reference, f"qkv-q2:{name}")
 
 
 @question("q6")
 def test_all_queries_keys_values(student, reference):
-    """queries, keys and values of all inputs"""
+    """모든 입력의 쿼리, 키, 값"""
     for name in ("querys", "keys", "values"):
         expect_same(student, reference, f"qkv-all:{name}")
 
@@ -113,211 +113,211 @@ def test_all_queries_keys_values(student, reference):
 # q7: scaled attention for query 2
 @question("q7")
 def test_score_22(student, reference):
-    """attention score omega_22"""
+    """어텐션 점수 omega_22"""
     expect_same(student, reference, "score-22:attn_score_22")
 
 
 @question("q7")
 def test_scores_query_2(student, reference):
-    """attention scores of query 2 against all keys"""
+    """모든 키에 대한 쿼리 2의 어텐션 점수"""
     expect_same(student, reference, "scores-q2-qk:attn_scores_2")
 
 
 @question("q7")
 def test_scaled_weights_query_2(student, reference):
-    """softmax of the scores divided by sqrt(d_k)"""
+    """점수를 sqrt(d_k)로 나눈 뒤의 소프트맥스"""
     expect_same(student, reference, "weights-q2-scaled:attn_weights_2")
 
 
 @question("q7")
 def test_context_query_2(student, reference):
-    """context vector of query 2"""
+    """쿼리 2의 문맥 벡터"""
     expect_same(student, reference, "context-q2-qk:context_vec_2")
 
 
 # q8: SelfAttention_v1
 @question("q8")
 def test_v1_seed_123(student, reference):
-    """SelfAttention_v1 under seed 123 on the lesson's inputs"""
+    """수업의 입력에서 seed 123으로 만든 SelfAttention_v1"""
     expect_same(student, reference, "v1_seeded", "sa_v1(inputs)")
 
 
 @question("q8")
 @hidden
 def test_v1_other_size(student, reference):
-    """SelfAttention_v1 with other sizes under another seed"""
+    """다른 seed와 다른 크기의 SelfAttention_v1"""
     expect_same(student, reference, "v1_seeded_other_size", "SelfAttention_v1(4, 5)")
 
 
 @question("q8")
 @hidden
 def test_v1_loaded_weights(student, reference):
-    """SelfAttention_v1 with given weights on unseen inputs"""
-    expect_same(student, reference, "v1_loaded", "SelfAttention_v1 with given weights")
+    """주어진 가중치와 처음 보는 입력에서의 SelfAttention_v1"""
+    expect_same(student, reference, "v1_loaded", "주어진 가중치의 SelfAttention_v1")
 
 
 # q9: SelfAttention_v2
 @question("q9")
 def test_v2_seed_789(student, reference):
-    """SelfAttention_v2 under seed 789 on the lesson's inputs"""
+    """수업의 입력에서 seed 789로 만든 SelfAttention_v2"""
     expect_same(student, reference, "v2_seeded", "sa_v2(inputs)")
 
 
 @question("q9")
 @hidden
 def test_v2_loaded_weights(student, reference):
-    """SelfAttention_v2 with given weights on unseen inputs"""
-    expect_same(student, reference, "v2_loaded", "SelfAttention_v2 with given weights")
+    """주어진 가중치와 처음 보는 입력에서의 SelfAttention_v2"""
+    expect_same(student, reference, "v2_loaded", "주어진 가중치의 SelfAttention_v2")
 
 
 @question("q9")
 @hidden
 def test_v2_bias(student, reference):
-    """qkv_bias switches the projections' bias on and off"""
-    expect_equal(student["v2_bias"], reference["v2_bias"], "bias with qkv_bias=True, qkv_bias=False")
+    """qkv_bias로 투영의 편향을 켜고 끔"""
+    expect_equal(student["v2_bias"], reference["v2_bias"], "qkv_bias=True, qkv_bias=False일 때의 편향")
 
 
 # q10: causal masks
 @question("q10")
 def test_mask_simple(student, reference):
-    """lower-triangular mask of ones"""
+    """1로 채운 하삼각 마스크"""
     expect_same(student, reference, "mask-simple:mask_simple")
 
 
 @question("q10")
 def test_masked_simple(student, reference):
-    """attention weights with the future masked to zero"""
+    """미래 위치를 0으로 가린 어텐션 가중치"""
     expect_same(student, reference, "masked-simple:masked_simple")
 
 
 @question("q10")
 def test_masked_renormalised(student, reference):
-    """masked weights renormalised so each row sums to 1"""
+    """각 행의 합이 1이 되도록 다시 정규화한 마스크 가중치"""
     expect_same(student, reference, "masked-simple-norm:masked_simple_norm")
 
 
 @question("q10")
 def test_masked_minus_inf(student, reference):
-    """scores with the future filled with -inf"""
+    """미래 위치를 -inf로 채운 점수"""
     expect_same(student, reference, "mask-inf:masked")
 
 
 # q11: dropout
 @question("q11")
 def test_dropout_zeros_and_scaling(student, reference):
-    """dropout(p=0.5) keeps about half the values and scales them by 1/(1-p) = 2"""
+    """dropout(p=0.5)은 값의 약 절반을 남기고 1/(1-p) = 2배로 키움"""
     values = expect_shape(student["dropout_train"], (12, 12), "dropout(torch.ones(12, 12))")
     kept = set(torch.unique(values).tolist())
-    assert kept <= {0.0, 2.0}, f"dropout of ones gave values {sorted(kept)[:5]}; expected only 0 and 2"
+    assert kept <= {0.0, 2.0}, f"1로 채운 텐서에 드롭아웃을 적용하면 0과 2만 나와야 하는데 {sorted(kept)[:5]}이(가) 나왔습니다"
     zeros = float((values == 0).double().mean())
-    assert 0.3 <= zeros <= 0.7, f"dropout zeroed {zeros:.0%} of the values; with p=0.5 expect about half"
+    assert 0.3 <= zeros <= 0.7, f"드롭아웃이 값의 {zeros:.0%}를 0으로 만들었습니다. p=0.5이면 약 절반이어야 합니다"
 
 
 @question("q11")
 @hidden
 def test_dropout_eval_is_identity(student, reference):
-    """in eval mode dropout changes nothing"""
-    expect_same(student, reference, "dropout_eval", "dropout in eval mode")
+    """평가 모드에서 드롭아웃은 아무것도 바꾸지 않음"""
+    expect_same(student, reference, "dropout_eval", "평가 모드의 드롭아웃")
 
 
 # q12: CausalAttention
 @question("q12")
 def test_causal_seed_123(student, reference):
-    """CausalAttention under seed 123 on the batch"""
+    """배치에서 seed 123으로 만든 CausalAttention"""
     expect_same(student, reference, "causal_seeded", "context_vecs")
 
 
 @question("q12")
 def test_causal_batch_shape(student, reference):
-    """output shape (batch, tokens, d_out) for a batch of 3 with 6 tokens"""
-    expect_shape(student["causal_loaded"], (3, 6, 3), "CausalAttention output")
+    """토큰 6개짜리 배치 3개의 출력 모양 (batch, tokens, d_out)"""
+    expect_shape(student["causal_loaded"], (3, 6, 3), "CausalAttention 출력")
 
 
 @question("q12")
 @hidden
 def test_causal_loaded_weights(student, reference):
-    """CausalAttention with given weights, fewer tokens than context_length"""
-    expect_same(student, reference, "causal_loaded", "CausalAttention with given weights")
+    """주어진 가중치, context_length보다 적은 토큰에서의 CausalAttention"""
+    expect_same(student, reference, "causal_loaded", "주어진 가중치의 CausalAttention")
 
 
 @question("q12")
 @hidden
 def test_causal_ignores_the_future(student, reference):
-    """changing tokens 3.. leaves the outputs of tokens 0..2 unchanged"""
+    """토큰 3.. 을 바꿔도 토큰 0..2의 출력은 그대로"""
     before, after = student["causal_future_changed"]
-    expect_close(after[:, :3], expect_tensor(before, "output")[:, :3], "outputs of tokens 0..2")
-    assert not torch.allclose(after[:, 3:], before[:, 3:]), "outputs of tokens 3.. do not depend on those tokens"
+    expect_close(after[:, :3], expect_tensor(before, "output")[:, :3], "토큰 0..2의 출력")
+    assert not torch.allclose(after[:, 3:], before[:, 3:]), "토큰 3.. 의 출력이 그 토큰들에 따라 달라지지 않습니다"
 
 
 @question("q12")
 @hidden
 def test_causal_dropout_off_in_eval(student, reference):
-    """with dropout 0.5, eval mode gives the dropout-free output"""
+    """드롭아웃 0.5에서도 평가 모드는 드롭아웃 없는 출력과 같음"""
     eval_output, no_dropout = student["causal_dropout_eval"]
-    expect_close(eval_output, no_dropout, "output in eval mode")
+    expect_close(eval_output, no_dropout, "평가 모드의 출력")
 
 
 # q13: MultiHeadAttentionWrapper
 @question("q13")
 def test_wrapper_shape(student, reference):
-    """output size is d_out * num_heads"""
-    expect_equal(student["wrapper_shape"], reference["wrapper_shape"], "output shape for d_out=2, num_heads=3")
+    """출력 크기는 d_out * num_heads"""
+    expect_equal(student["wrapper_shape"], reference["wrapper_shape"], "d_out=2, num_heads=3일 때 출력 모양")
 
 
 @question("q13")
 @hidden
 def test_wrapper_makes_its_heads(student, reference):
-    """num_heads heads, each made with the wrapper's arguments"""
+    """래퍼의 인자로 만든 헤드 num_heads개"""
     expect_equal(student["wrapper_with_stand_in_heads"]["heads"], reference["wrapper_with_stand_in_heads"]["heads"],
-                 "heads made (d_in, d_out, context_length, dropout, qkv_bias)")
+                 "만든 헤드 (d_in, d_out, context_length, dropout, qkv_bias)")
 
 
 @question("q13")
 @hidden
 def test_wrapper_concatenates_heads(student, reference):
-    """the heads' outputs concatenated along the last dimension"""
+    """헤드 출력을 마지막 차원으로 이어 붙임"""
     expect_close(student["wrapper_with_stand_in_heads"]["output"], reference["wrapper_with_stand_in_heads"]["output"],
-                 "wrapper output")
+                 "래퍼 출력")
 
 
 # q14: MultiHeadAttention
 @question("q14")
 def test_mha_seed_123(student, reference):
-    """MultiHeadAttention under seed 123 on the batch"""
+    """배치에서 seed 123으로 만든 MultiHeadAttention"""
     expect_same(student, reference, "mha_seeded", "context_vecs")
 
 
 @question("q14")
 def test_mha_shape(student, reference):
-    """output shape (batch, tokens, d_out)"""
-    expect_shape(student["mha_loaded"][0], (3, 7, 8), "MultiHeadAttention output")
+    """출력 모양 (batch, tokens, d_out)"""
+    expect_shape(student["mha_loaded"][0], (3, 7, 8), "MultiHeadAttention 출력")
 
 
 @question("q14")
 @hidden
 def test_mha_loaded_weights(student, reference):
-    """with given weights, 2 and 4 heads, fewer tokens than context_length"""
-    expect_same(student, reference, "mha_loaded", "MultiHeadAttention with given weights")
+    """주어진 가중치, 헤드 2개와 4개, context_length보다 적은 토큰"""
+    expect_same(student, reference, "mha_loaded", "주어진 가중치의 MultiHeadAttention")
 
 
 @question("q14")
 @hidden
 def test_mha_head_split(student, reference):
-    """head_dim is d_out // num_heads"""
-    expect_equal(student["mha_head_dim"], reference["mha_head_dim"], "head_dim and num_heads for d_out=8, 4 heads")
+    """head_dim은 d_out // num_heads"""
+    expect_equal(student["mha_head_dim"], reference["mha_head_dim"], "d_out=8, 헤드 4개일 때 head_dim과 num_heads")
 
 
 @question("q14")
 @hidden
 def test_mha_ignores_the_future(student, reference):
-    """changing tokens 5.. leaves the outputs of tokens 0..4 unchanged"""
+    """토큰 5.. 를 바꿔도 토큰 0..4의 출력은 그대로"""
     before, after = student["mha_future_changed"]
-    expect_close(after[:, :5], expect_tensor(before, "output")[:, :5], "outputs of tokens 0..4")
+    expect_close(after[:, :5], expect_tensor(before, "output")[:, :5], "토큰 0..4의 출력")
 
 
 @question("q14")
 @hidden
 def test_mha_dropout_off_in_eval(student, reference):
-    """with dropout 0.5, eval mode gives the dropout-free output"""
+    """드롭아웃 0.5에서도 평가 모드는 드롭아웃 없는 출력과 같음"""
     eval_output, no_dropout = student["mha_dropout_eval"]
-    expect_close(eval_output, no_dropout, "output in eval mode")
+    expect_close(eval_output, no_dropout, "평가 모드의 출력")

@@ -29,7 +29,7 @@ def formula(max_len: int, d_model: int) -> torch.Tensor:
 # e1: sinusoidal positional encoding
 @question("e1")
 def test_sinusoidal_shape(student, reference):
-    """shape (max_len, d_model)"""
+    """모양 (max_len, d_model)"""
     expect_shape(student["sinusoidal_cases"][0]["pe"], (50, 16), "sinusoidal_encoding(50, 16)")
 
 
@@ -43,17 +43,17 @@ def test_sinusoidal_matches_the_formula(student, reference):
 @question("e1")
 @hidden
 def test_sinusoidal_other_sizes_and_range(student, reference):
-    """other lengths and widths; every value within [-1, 1]"""
+    """다른 길이와 너비, 모든 값이 [-1, 1] 안"""
     for case in student["sinusoidal_cases"][1:]:
         pe = expect_shape(case["pe"], (case["max_len"], case["d_model"]), "sinusoidal_encoding")
-        assert float(pe.abs().max()) <= 1.0 + 1e-6, "values must lie within [-1, 1]"
+        assert float(pe.abs().max()) <= 1.0 + 1e-6, "값은 [-1, 1] 안에 있어야 합니다"
         expect_close(pe, formula(case["max_len"], case["d_model"]), "sinusoidal_encoding", atol=1e-4)
 
 
 # e2: learned positional embedding
 @question("e2")
 def test_learned_adds_the_position_rows(student, reference):
-    """output = x + embedding of positions 0..T-1"""
+    """출력 = x + 위치 0..T-1의 임베딩"""
     case = student["learned_cases"]
     expect_close(case["out"], case["x"] + case["table"][: case["x"].shape[1]], "LearnedPositionalEmbedding(x)")
 
@@ -61,33 +61,33 @@ def test_learned_adds_the_position_rows(student, reference):
 @question("e2")
 @hidden
 def test_learned_parameters(student, reference):
-    """one trainable (max_len, d_model) table"""
-    expect_equal(student["learned_cases"]["parameters"], 12 * 6, "trainable parameters for max_len=12, d_model=6")
+    """학습되는 (max_len, d_model) 표 하나"""
+    expect_equal(student["learned_cases"]["parameters"], 12 * 6, "max_len=12, d_model=6일 때 학습 파라미터 수")
 
 
 # e3: RoPE
 @question("e3")
 def test_rope_keeps_lengths(student, reference):
-    """rotation keeps every vector's norm"""
+    """회전해도 모든 벡터의 노름이 그대로"""
     case = student["rope_cases"]
     expect_shape(case["out"], (2, 9, 8), "rope(x)")
-    expect_close(case["out"].norm(dim=-1), case["x"].norm(dim=-1), "norms after rope")
+    expect_close(case["out"].norm(dim=-1), case["x"].norm(dim=-1), "rope 뒤의 노름")
 
 
 @question("e3")
 @hidden
 def test_rope_scores_depend_on_distance_only(student, reference):
-    """the score of positions m and n depends only on m - n"""
+    """위치 m과 n의 점수는 m - n에만 의존"""
     case = student["rope_cases"]
     scores = case["rq"] @ case["rk"].T
-    expect_close(scores[1:, 1:], scores[:-1, :-1], "scores shifted by one position", atol=1e-4)
-    assert not torch.allclose(scores[0, :], scores[0, 0].expand(scores.shape[1])), "scores do not depend on position"
+    expect_close(scores[1:, 1:], scores[:-1, :-1], "한 위치씩 민 점수", atol=1e-4)
+    assert not torch.allclose(scores[0, :], scores[0, 0].expand(scores.shape[1])), "점수가 위치에 따라 달라지지 않습니다"
 
 
 @question("e3")
 @hidden
 def test_rope_values(student, reference):
-    """pairs (x[2i], x[2i+1]) rotated by m * 10000^(-2i/d)"""
+    """(x[2i], x[2i+1]) 쌍을 m * 10000^(-2i/d)만큼 회전"""
     expect_close(student["rope_cases"]["out"], reference["rope_cases"]["out"], "rope(x)")
 
 
@@ -100,26 +100,26 @@ def check_mha(student, indices):
         theirs = nn.MultiheadAttention(case["d_model"], case["heads"], batch_first=True)
         x = case["x"]
         expected, _ = theirs(x, x, x, need_weights=False)
-        expect_close(case["out"], expected.detach(), f"output with d_model={case['d_model']}, {case['heads']} heads",
+        expect_close(case["out"], expected.detach(), f"d_model={case['d_model']}, 헤드 {case['heads']}개일 때 출력",
                      atol=1e-5)
 
 
 @question("e4")
 def test_mha_shape(student, reference):
-    """output shape (B, T, d_model)"""
-    expect_shape(student["mha_cases"][0]["out"], (2, 5, 8), "MultiHeadSelfAttention output")
+    """출력 모양 (B, T, d_model)"""
+    expect_shape(student["mha_cases"][0]["out"], (2, 5, 8), "MultiHeadSelfAttention 출력")
 
 
 @question("e4")
 def test_mha_matches_torch(student, reference):
-    """same output as nn.MultiheadAttention with the same weights (8 wide, 2 heads)"""
+    """같은 가중치의 nn.MultiheadAttention과 같은 출력 (너비 8, 헤드 2개)"""
     check_mha(student, [0])
 
 
 @question("e4")
 @hidden
 def test_mha_matches_torch_other_sizes(student, reference):
-    """same output as nn.MultiheadAttention with 3 and 4 heads"""
+    """헤드 3개와 4개에서 nn.MultiheadAttention과 같은 출력"""
     check_mha(student, [1, 2])
 
 
@@ -134,21 +134,21 @@ def check_block(student, index):
 
 @question("e5")
 def test_block_matches_torch(student, reference):
-    """same output as nn.TransformerEncoderLayer (post-norm, dropout 0)"""
+    """nn.TransformerEncoderLayer와 같은 출력 (post-norm, 드롭아웃 0)"""
     check_block(student, 0)
 
 
 @question("e5")
 @hidden
 def test_block_matches_torch_other_sizes(student, reference):
-    """same output as nn.TransformerEncoderLayer at another size"""
+    """다른 크기에서 nn.TransformerEncoderLayer와 같은 출력"""
     check_block(student, 1)
 
 
 @question("e5")
 @hidden
 def test_encoder_of_blocks_matches_torch(student, reference):
-    """three of your blocks in a row equal nn.TransformerEncoder"""
+    """블록 세 개를 이어 붙이면 nn.TransformerEncoder와 같음"""
     case = student["encoder_with_torch_blocks"]
     x = case["x"]
     with torch.no_grad():
@@ -160,13 +160,13 @@ def test_encoder_of_blocks_matches_torch(student, reference):
 # e6: the stack, graded with stand-in blocks so that only the stacking counts
 @question("e6")
 def test_encoder_makes_num_layers_blocks(student, reference):
-    """num_layers blocks, each made with (d_model, num_heads, d_ff)"""
-    expect_equal(student["encoder_with_stand_in_blocks"]["made"], [[6, 3, 10]] * 4, "blocks made for Encoder(4, 6, 3, 10)")
+    """(d_model, num_heads, d_ff)로 만든 블록 num_layers개"""
+    expect_equal(student["encoder_with_stand_in_blocks"]["made"], [[6, 3, 10]] * 4, "Encoder(4, 6, 3, 10)이 만든 블록")
 
 
 @question("e6")
 @hidden
 def test_encoder_applies_blocks_in_order(student, reference):
-    """each block's output is the next block's input, in order"""
+    """각 블록의 출력이 순서대로 다음 블록의 입력"""
     expect_close(student["encoder_with_stand_in_blocks"]["out"], reference["encoder_with_stand_in_blocks"]["out"],
                  "Encoder output")
