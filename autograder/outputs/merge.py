@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import AutograderError
 from ..files import make_folders, output_owner, write_atomically
+from .hand_grades import QUESTIONS
 
 SHARD = "shard.json"  # written by `grade` beside grades.csv: {"shard": K, "of": N, "fingerprint", "submissions"}
 
@@ -46,7 +47,10 @@ def merge(folders: list[Path], out: Path) -> int:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header or [])
     writer.writerows(sorted(rows))
-    write_atomically({out / "grades.csv": buffer.getvalue().encode("utf-8")})
+    files = {out / "grades.csv": buffer.getvalue().encode("utf-8")}
+    if (folders[0] / QUESTIONS).is_file():  # the questions graded by hand, the same in every shard
+        files[out / QUESTIONS] = (folders[0] / QUESTIONS).read_bytes()
+    write_atomically(files)
     return len(rows)
 
 
