@@ -152,7 +152,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
         if store is not None:
             store.close()
     k, n = shard or (1, 1)
-    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config),
+    handout = [cell.source for cell in assignment.release]
+    write_atomically({out / "grades.csv": grades_csv(reports, config), out / QUESTIONS: questions_json(config, handout),
                       out / SHARD: json.dumps({"shard": k, "of": n, "fingerprint": fingerprint,
                                                "submissions": len(paths)}).encode("utf-8")})
     return reports

@@ -6,7 +6,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from .course import Layout, resolve_slugs
+from .course import Layout, course_files, resolve_slugs
 from .errors import AutograderError, GraderError
 from .files import write_atomically
 
@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("slug", metavar="SLUG")
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(run=_export)
+
+    fetch = commands.add_parser("fetch", help="download the resources assignment.yaml lists into the course's cache")
+    fetch.add_argument("slugs", nargs="*", metavar="SLUG", help="assignments (default: all)")
+    fetch.set_defaults(run=_fetch)
 
     handout = commands.add_parser("handout", help="the student handout: a zip of the student notebook and the "
                                                   "assignment's files")
@@ -183,11 +187,8 @@ def _start_fork_server(root: Path, slug: str):
     from .engine.fork_client import ForkClient
 
     layout = Layout(root, slug)
-    try:
-        packages = load_config(layout.config).packages
-    except AutograderError:
-        packages = ()  # loading the assignment reports the mistake
-    server = ForkClient(str(layout.probes), str(layout.student), layout.assignment_files(), packages)
+    config = load_config(layout.config)
+    server = ForkClient(str(layout.probes), str(layout.student), course_files(layout, config.resources), config.packages)
     server.start()
     return server
 
@@ -203,6 +204,30 @@ def _export(args) -> int:
         print(export_otter(root, slug, args.out, assignment.suite, assignment.config))
     else:
         print(export_gradescope(root, slug, args.out))
+    return 0
+
+
+def _fetch(args) -> int:
+    from tqdm import tqdm
+
+    from .authoring.resources import fetch_resources
+
+    root = args.root.resolve()
+    bars = []
+
+    def progress(resource, total):
+        bar = tqdm(total=total, unit="B", unit_scale=True, desc=resource.name, file=sys.stderr,
+                   disable=not sys.stderr.isatty())
+        bars.append(bar)
+        return bar.update
+
+    try:
+        for slug in resolve_slugs(root, args.slugs):
+            for line in fetch_resources(Layout(root, slug), progress):
+                print(line)
+    finally:
+        for bar in bars:
+            bar.close()
     return 0
 
 
@@ -244,6 +269,11 @@ def _review(args) -> int:
             _serve_review(args, store, graders)
     finally:
         store.close()
+    changed = args.import_csv or not args.export_csv  # an import, or the page was served
+    if changed and (args.folder / "report.html").is_file():
+        from .outputs.staff_report import write_report
+
+        write_report(args.folder)  # the staff report shows the points given by hand too
     return 0
 
 

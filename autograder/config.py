@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,15 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Resource:
+    """A file the assignment needs that is downloaded once (`autograder fetch`): pretrained weights, a data set."""
+
+    name: str  # how the notebook opens it, in its own folder
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class AssignmentConfig:
     """Per-assignment settings written by the instructor."""
 
@@ -71,6 +81,8 @@ class AssignmentConfig:
     # Modules beyond the package's own the notebook imports (`matplotlib.pyplot`, `tiktoken`): each must
     # be installed (pyproject.toml's `course` extra) and is imported once by the workers' fork server.
     packages: tuple[str, ...] = ()
+    # Files downloaded once into the course's cache and shown read-only beside the notebook.
+    resources: tuple[Resource, ...] = ()
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -121,6 +133,7 @@ def _build(cls: type, node: yaml.Node, path: Path, prefix: str):
         raise ConfigError(_loc(path, node), f"missing required key '{prefix}{missing[0]}'")
     if cls is AssignmentConfig:
         _check_questions(values.get("questions", ()), node, path)
+        _check_resources(values.get("resources", ()), node, path)
         _check_language(values.get("language", "en"), node, path)
     return cls(**values)
 
@@ -158,6 +171,21 @@ def _check_manual(question: Question, where: Location) -> None:
     if not 0 <= question.manual_points <= question.points:
         raise ConfigError(where, f"question '{question.id}': manual_points must be between 0 and its points "
                                  f"({question.points:g})")
+
+
+def _check_resources(resources: tuple[Resource, ...], node: yaml.MappingNode, path: Path) -> None:
+    items: list[yaml.Node] = next((value.value for key, value in node.value if key.value == "resources"), [])
+    seen: set[str] = set()
+    for resource, item in zip(resources, items):
+        if not re.fullmatch(r"\w[\w.-]*", resource.name) or resource.name in seen:
+            raise ConfigError(_loc(path, item), f"resource name '{resource.name}' must be a plain file name "
+                                                "(letters, digits, '.', '-', '_'), used once")
+        if not re.fullmatch(r"https?://\S+", resource.url):
+            raise ConfigError(_loc(path, item), f"resource '{resource.name}': url must start with http:// or https://")
+        if not re.fullmatch(r"[0-9a-f]{64}", resource.sha256):
+            raise ConfigError(_loc(path, item), f"resource '{resource.name}': sha256 must be 64 lowercase hex digits "
+                                                "(as `sha256sum` prints them)")
+        seen.add(resource.name)
 
 
 def _convert(hint, node: yaml.Node, path: Path, name: str):

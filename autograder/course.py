@@ -1,16 +1,18 @@
 """Where a course's files live: the one definition every command uses (no nbclient, no torch)."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import CONFIG_NAME
+from .config import CONFIG_NAME, Resource
 from .errors import AutograderError
 
 SOURCE_NAME = "source.ipynb"
 PROBES_NAME = "probes.py"
 CACHE = Path(".cache") / "references"
+RESOURCES = Path(".cache") / "resources"
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,49 @@ class Layout:
         return sorted(self.graders.glob("*.py"))
 
     @property
+    def resources(self) -> Path:
+        """Downloaded resources, by their SHA-256 (`autograder fetch`)."""
+        return self.root / RESOURCES
+
+    @property
     def cache(self) -> Path:
         """Reference values computed from the solution, per torch build."""
         return self.root / CACHE
+
+
+def course_files(layout: Layout, resources: tuple[Resource, ...] = ()) -> dict[str, Path]:
+    """What a worker sees beside the notebook, by name: the assignment's files, then its downloaded
+    resources, each checked to be in the cache with its SHA-256."""
+    files = {path.name: path for path in layout.assignment_files()}
+    for resource in resources:
+        if resource.name in files:
+            raise AutograderError(layout.config, f"resource '{resource.name}' has the name of a file in the assignment "
+                                                 "folder; rename one of them")
+        path = layout.resources / resource.sha256
+        if not path.is_file():
+            raise AutograderError(layout.config, f"resource '{resource.name}' is not downloaded yet; run "
+                                                 f"'autograder fetch {layout.slug}'")
+        if sha256_of(path) != resource.sha256:
+            raise AutograderError(path, f"the cached copy of resource '{resource.name}' does not match its SHA-256 in "
+                                        f"assignment.yaml; run 'autograder fetch {layout.slug}' again")
+        files[resource.name] = path
+    return files
+
+
+_hashes: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: Path) -> str:
+    """A file's SHA-256, read once per process for an unchanged file (resources can be large)."""
+    status = path.stat()
+    key = (str(path), status.st_size, status.st_mtime_ns)
+    if key not in _hashes:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _hashes[key] = digest.hexdigest()
+    return _hashes[key]
 
 
 def check_packages(layout: Layout, packages: tuple[str, ...]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 
 # Read once, while the process is still single-threaded: os.umask can only be read by setting it.
@@ -12,15 +12,23 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def files_digest(paths: Iterable[Path]) -> str:
-    """One hash of files and folders, names and contents (the assignment's files, in a cache key)."""
+def files_digest(files: Mapping[str, Path]) -> str:
+    """One hash of named files and folders, names and contents (the assignment's files, in a cache key)."""
     digest = hashlib.sha256()
-    for path in paths:
+    for shown, path in sorted(files.items()):
         entries = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for entry in entries:
-            name = entry.relative_to(path.parent).as_posix()
-            digest.update(name.encode() + b"\0" + hashlib.sha256(entry.read_bytes()).digest())
+            name = shown + "/" + entry.relative_to(path).as_posix() if path.is_dir() else shown
+            digest.update(name.encode() + b"\0" + _file_hash(entry))
     return digest.hexdigest()
+
+
+def _file_hash(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
 
 
 def write_atomically(files: dict[Path, bytes], durable: bool = True) -> None:

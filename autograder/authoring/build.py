@@ -10,7 +10,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from ..config import AssignmentConfig, load_config
-from ..course import Layout, check_packages
+from ..course import Layout, check_packages, course_files
 from ..notebooks import read_notebook
 from .compile import compile_notebook, serialize
 from .solution_kernel import execute_solution
@@ -29,26 +29,30 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
     layout = Layout(root, slug)
     config = load_config(layout.config)
     check_packages(layout, config.packages)
+    files = course_files(layout, config.resources)
     source = read_notebook(layout.source)
     compiled = compile_notebook(source, layout.source)
     solution = compiled.solution
     with tempfile.TemporaryDirectory(prefix=f"build-{slug}-") as workdir:
         shutil.copytree(layout.folder, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb"))
+        for name, path in files.items():
+            if path.parent != layout.folder:  # a downloaded resource, from the cache
+                shutil.copyfile(path, Path(workdir) / name)
         execute_solution(solution, Path(workdir), config.limits, layout.source,
                          compiled.solution_lines, compiled.source_index)
     student = _with_outputs(compiled.student, solution, config)
     # Lets `autograder check` find the assignment even when the student renames the file.
     student.metadata["autograder"] = {"assignment": slug}
-    files = {}
+    outputs: dict[Path, bytes] = {}
     if config.notebook_checks:
-        files[layout.checks] = _notebook_checks(layout, config, solution, student)
+        outputs[layout.checks] = _notebook_checks(layout, config, solution, student, files)
     if not config.solution_execution_counts:
         _clear_counts(solution)
-    files |= {layout.student: serialize(student), layout.solution: serialize(solution)}
-    return BuildOutput(slug, files)
+    outputs |= {layout.student: serialize(student), layout.solution: serialize(solution)}
+    return BuildOutput(slug, outputs)
 
 
-def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student) -> bytes:
+def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student, files: dict[str, Path]) -> bytes:
     """Reference values from the grader's own worker, and the check cells they allow."""
     from ..engine.executor import Executor
     from ..scoring.references import run_solution, validate_suite_on_solution
@@ -57,7 +61,7 @@ def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student
     from .notebook_checks import add_checks, shippable_checks
 
     suite = load_suite(layout.graders, config)
-    executor = Executor(str(suite.probes_path), config.limits, config.seeds, course_files=layout.assignment_files())
+    executor = Executor(str(suite.probes_path), config.limits, config.seeds, course_files=files)
     try:
         reference = Run(run_solution(solution, suite, executor, layout.source))
     finally:

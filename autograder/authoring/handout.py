@@ -10,7 +10,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from ..course import Layout
+from ..config import load_config
+from ..course import Layout, course_files
 from ..errors import AutograderError
 
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # no build time inside: the same assignment gives the same bytes
@@ -24,11 +25,12 @@ def handout_zip(root: Path, slug: str) -> bytes:
     entries = {f"{slug}/{layout.student.name}": layout.student.read_bytes()}
     if layout.checks.is_file():
         entries[f"{slug}/{layout.checks.name}"] = layout.checks.read_bytes()
-    for path in layout.assignment_files():
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*")
-                                                     if p.is_file() and "__pycache__" not in p.parts)
-        for file in files:
-            entries[f"{slug}/{file.relative_to(layout.folder).as_posix()}"] = file.read_bytes()
+    for name, path in course_files(layout, load_config(layout.config).resources).items():
+        if path.is_file():
+            entries[f"{slug}/{name}"] = path.read_bytes()
+            continue
+        for file in sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            entries[f"{slug}/{name}/{file.relative_to(path).as_posix()}"] = file.read_bytes()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(entries):

@@ -6,7 +6,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import AutograderError
@@ -14,16 +14,15 @@ from ..errors import AutograderError
 _PREFIX = "autograder-files-"
 
 
-def stage_files(files: Iterable[Path]) -> Path | None:
-    """Copy `files` (files or folders) into a new folder every user may read and none may change;
+def stage_files(files: Mapping[str, Path]) -> Path | None:
+    """Copy `files` (name -> file or folder) into a new folder every user may read and none may change;
     None when there are none. The caller removes it with `remove_staged`."""
-    files = list(files)
     if not files:
         return None
     folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
     try:
-        for path in files:
-            target = folder / path.name
+        for name, path in files.items():
+            target = folder / name
             if path.is_dir():
                 shutil.copytree(path, target, ignore=shutil.ignore_patterns("__pycache__", ".*"))
             elif path.is_file():

@@ -13,7 +13,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -67,7 +67,7 @@ class Executor:
     """Runs notebooks for one assignment; safe to use from several threads at once."""
 
     def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
-                 release: str | None = None, server: ForkClient | None = None, course_files: Iterable[Path] = (),
+                 release: str | None = None, server: ForkClient | None = None, course_files: Mapping[str, Path] | None = None,
                  preload: tuple[str, ...] = ()):
         """`release`: the student notebook, if most runs will be of submissions of it (compiled once);
         `server`: a fork server for the same probes, release and files, started earlier (this executor closes it);

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import GraderError
@@ -30,11 +30,11 @@ _SERVER_PATH = "/usr/local/bin:/usr/bin:/bin"
 class ForkClient:
     """Starts the fork server on first use and asks it for workers; safe to share between threads."""
 
-    def __init__(self, probes_path: str | None = None, release: str | None = None, course_files: Iterable[Path] = (),
+    def __init__(self, probes_path: str | None = None, release: str | None = None, course_files: Mapping[str, Path] | None = None,
                  preload: tuple[str, ...] = ()):
         """`course_files`: the assignment's files, staged here (read-only) for every worker to see; `preload`:
         modules the server imports once (the assignment's `packages`), so workers start with them."""
-        staged = stage_files(course_files)
+        staged = stage_files(course_files or {})
         self.files = str(staged) if staged is not None else None
         # Loaded once by the fork server, not by every worker.
         self._preload = [*(["--probes", probes_path] if probes_path else []), *(["--release", release] if release else []),

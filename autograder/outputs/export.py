@@ -9,7 +9,8 @@ import zipfile
 from pathlib import Path
 
 from .. import otter_plugin
-from ..course import Layout
+from ..config import load_config
+from ..course import Layout, course_files
 from ..files import write_atomically
 from ..requirements import torch_requirement
 from ..scoring.points import question_weights, test_points
@@ -143,7 +144,12 @@ def _course_files(root: Path, slug: str, prefix: str) -> dict[str, bytes]:
     the assignment's own files (data, helper modules), which workers see next to the notebook."""
     layout = Layout(root, slug)
     paths = [layout.config, layout.student, layout.solution, *layout.grader_sources(), *_walk(layout.assignment_files())]
-    return {prefix + path.relative_to(root).as_posix(): path.read_bytes() for path in paths}
+    files = {prefix + path.relative_to(root).as_posix(): path.read_bytes() for path in paths}
+    # Downloaded resources travel in the course's cache, where the grader finds them by their hash.
+    for resource in load_config(layout.config).resources:
+        path = course_files(layout, (resource,))[resource.name]
+        files[prefix + path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
 
 
 def _walk(paths: list[Path]) -> list[Path]:

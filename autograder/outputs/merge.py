@@ -47,10 +47,11 @@ def merge(folders: list[Path], out: Path) -> int:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header or [])
     writer.writerows(sorted(rows))
-    files = {out / "grades.csv": buffer.getvalue().encode("utf-8")}
-    if (folders[0] / QUESTIONS).is_file():  # the questions graded by hand, the same in every shard
-        files[out / QUESTIONS] = (folders[0] / QUESTIONS).read_bytes()
-    write_atomically(files)
+    merged = {out / "grades.csv": buffer.getvalue().encode("utf-8")}
+    questions = folders[0] / QUESTIONS  # the same assignment in every shard (checked above)
+    if questions.is_file() and questions.resolve() != (out / QUESTIONS).resolve():
+        merged[out / QUESTIONS] = questions.read_bytes()  # the review page and the staff report read it
+    write_atomically(merged)
     return len(rows)
 
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..config import AssignmentConfig, load_config
-from ..course import Layout, check_packages
+from ..course import Layout, check_packages, course_files
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
@@ -40,6 +40,8 @@ class Assignment:
     probe_cells: dict[str, str]  # probe name -> id of the cell it runs after
     # (id, source) of every cell of the student notebook, markdown too: where hand-graded answers are
     notebook_cells: tuple[tuple[str, str], ...] = ()
+    # What workers see beside the notebook, by name: the assignment's files and downloaded resources.
+    files: dict[str, Path] = field(default_factory=dict)
 
 
 def load_assignment(root: Path, slug: str) -> Assignment:
@@ -56,7 +58,8 @@ def load_assignment(root: Path, slug: str) -> Assignment:
     release = tuple(released_cells(student))
     notebook_cells = tuple((str(c.get("id", "")), cell_text(c.source)) for c in student.cells)
     _check_hand_cells(layout, config, {cell_id for cell_id, _ in notebook_cells})
-    return Assignment(layout, config, suite, release, _probe_cells(suite, release), notebook_cells)
+    files = course_files(layout, config.resources)
+    return Assignment(layout, config, suite, release, _probe_cells(suite, release), notebook_cells, files)
 
 
 def _check_hand_cells(layout: Layout, config: AssignmentConfig, ids: set[str]) -> None:
@@ -88,10 +91,10 @@ class Grader:
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
                                  release=str(assignment.layout.student), server=server,
-                                 course_files=assignment.layout.assignment_files(), preload=assignment.config.packages)
+                                 course_files=assignment.files, preload=assignment.config.packages)
         self.executor.worker_setup()  # workers that cannot run stop here, before anyone is graded
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir,
-                                       assignment.layout.assignment_files())
+                                       assignment.files)
         self.test_cells = self._test_cells(validate_suite_on_solution(assignment.suite, self.reference))
 
     def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
@@ -113,7 +116,7 @@ class Grader:
         layout = self.assignment.layout
         for path in [layout.config, layout.student, layout.solution, *layout.grader_sources()]:
             digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
-        digest.update(files_digest(layout.assignment_files()).encode())
+        digest.update(files_digest(self.assignment.files).encode())
         digest.update(torch.__version__.encode())
         return digest.hexdigest()[:16]
 

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..config import AssignmentConfig
 from ..protocol.messages import CellResult
-from .suite import SuiteTest, TestOutcome
+
+if TYPE_CHECKING:  # the suite imports pytest and torch; the review page needs neither
+    from .suite import SuiteTest, TestOutcome
 
 
 @dataclass(frozen=True)

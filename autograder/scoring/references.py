@@ -26,10 +26,10 @@ FORMAT = 2  # 2: tensors as raw bytes
 
 
 def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: Path,
-                  course_files: list[Path] | None = None) -> Run:
+                  course_files: dict[str, Path] | None = None) -> Run:
     """The solution's probe values, from the cache when nothing that shapes them has changed (the
     assignment's files among them)."""
-    key = _cache_key(solution, suite, course_files or [])
+    key = _cache_key(solution, suite, course_files or {})
     cache = cache_dir / f"{solution.stem}-{key}.json"
     if cache.is_file():
         probes = {name: ProbeResult(**value) for name, value in json.loads(cache.read_text())["probes"].items()}
@@ -71,7 +71,7 @@ def run_solution(nb: NotebookNode, suite: Suite, executor: Executor, where: Path
     return dict(execution.probes)
 
 
-def _cache_key(solution: Path, suite: Suite, course_files: list[Path]) -> str:
+def _cache_key(solution: Path, suite: Suite, course_files: dict[str, Path]) -> str:
     digest = hashlib.sha256()
     for part in (solution.read_bytes(), suite.probes_path.read_bytes(), torch.__version__.encode(),
                  files_digest(course_files).encode(),

@@ -1,0 +1,59 @@
+"""`autograder fetch`: download an assignment's resources once into the course's cache, each checked
+against the SHA-256 in assignment.yaml before it is kept (grading never touches the network)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from ..config import Resource, load_config
+from ..course import Layout, sha256_of
+from ..errors import AutograderError
+
+_BLOCK = 1 << 16
+_TIMEOUT = 60.0
+
+
+def fetch_resources(layout: Layout, progress: Callable[[Resource, int | None], Callable[[int], None]]) -> list[str]:
+    """Download every resource not yet in the cache (or whose cached copy is damaged); returns a line per
+    resource. `progress(resource, total bytes or None)` gives a function told of each block's size."""
+    lines = []
+    for resource in load_config(layout.config).resources:
+        target = layout.resources / resource.sha256
+        if target.is_file() and sha256_of(target) == resource.sha256:
+            lines.append(f"{layout.slug}/{resource.name}: already downloaded")
+            continue
+        _download(layout, resource, target, progress)
+        lines.append(f"{layout.slug}/{resource.name}: downloaded and verified ({target.stat().st_size} bytes)")
+    return lines
+
+
+def _download(layout: Layout, resource: Resource, target: Path, progress) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{resource.sha256[:12]}.", suffix=".part", dir=target.parent)
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(resource.url, timeout=_TIMEOUT) as response:
+            length = response.headers.get("Content-Length")
+            advance = progress(resource, int(length) if length and length.isdigit() else None)
+            for block in iter(lambda: response.read(_BLOCK), b""):
+                digest.update(block)
+                out.write(block)
+                advance(len(block))
+        if digest.hexdigest() != resource.sha256:
+            raise AutograderError(layout.config, f"resource '{resource.name}' from {resource.url} has SHA-256 "
+                                                 f"{digest.hexdigest()}, not {resource.sha256} as assignment.yaml says; "
+                                                 "nothing was kept (check the url and the hash)")
+        os.replace(partial, target)
+        os.chmod(target, 0o444)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise AutograderError(layout.config, f"resource '{resource.name}' could not be downloaded from "
+                                             f"{resource.url}: {reason}") from None
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
