@@ -6,10 +6,12 @@ notebook produced, `reference["probe"]` what the solution produced on the same i
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import torch
 
+from .diagnosis import Mistake, likely_cause, shape_cause
 from .i18n import _, ngettext
 from .protocol.plaindata import Opaque, decode
 
@@ -86,11 +88,28 @@ def expect_shape(got: Any, shape, what: str) -> torch.Tensor:
     return tensor
 
 
-def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4) -> None:
-    """Same shape and values within tolerance; the message names the largest difference and where."""
+def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4,
+                 mistakes: Iterable[Mistake] = ()) -> None:
+    """Same shape and values within tolerance; the message names the largest difference and where,
+    and the likely mistake: one of `mistakes` (values made from the reference's inputs with a
+    common mistake) or a generic one (see autograder.diagnosis)."""
     expected = expect_tensor(expected, _("{what} (reference)").format(what=what))
-    tensor = expect_shape(got, expected.shape, what).double()
-    expected = expected.double()
+    tensor = expect_tensor(got, what)
+    try:
+        expect_shape(tensor, expected.shape, what)
+        _expect_values(tensor.double(), expected.double(), what, atol, rtol)
+    except AssertionError as failure:
+        cause = likely_cause(tensor, expected, mistakes, atol, rtol)
+        if cause is None:
+            raise
+        raise AssertionError(_with_cause(str(failure), cause)) from None
+
+
+def _with_cause(message: str, cause: str) -> str:
+    return message + " — " + _("likely cause: {cause}").format(cause=cause)
+
+
+def _expect_values(tensor: torch.Tensor, expected: torch.Tensor, what: str, atol: float, rtol: float) -> None:
     if tensor.numel() == 0 or torch.allclose(tensor, expected, rtol=rtol, atol=atol, equal_nan=True):
         return  # the common case, in one operation; the rest explains a difference
     same_inf = (tensor == expected) & torch.isinf(expected)
@@ -113,14 +132,18 @@ def expect_equal(got: Any, expected: Any, what: str) -> None:
         if not torch.equal(tensor.to(expected.dtype), expected):
             raise AssertionError(_("{what}: values differ from what was expected").format(what=what))
     elif got != expected:
-        raise AssertionError(_("{what}: expected {expected}, got {got}").format(
-            what=what, expected=_short(expected), got=_short(got)))
+        message = _("{what}: expected {expected}, got {got}").format(what=what, expected=_short(expected), got=_short(got))
+        cause = shape_cause(got, expected)
+        raise AssertionError(message if cause is None else _with_cause(message, cause))
 
 
-def expect_same(student: Run, reference: Run, probe: str, what: str | None = None, **tolerance) -> None:
+def expect_same(student: Run, reference: Run, probe: str, what: str | None = None,
+                mistakes: Iterable[Mistake] = (), **tolerance) -> None:
     """The student's value of `probe` matches the solution's: tensors and floats within tolerance,
     everything else (ints, bools, None, text, lists, tuples, dicts, nested) exactly; the message
-    names the first difference (`ids[3]`, `stats['mean']`). A list of tensors is checked case by case."""
+    names the first difference (`ids[3]`, `stats['mean']`). A list of tensors is checked case by
+    case. `mistakes`: values made with common mistakes from the reference's inputs, to name the
+    likely one (for a list, those of its first case)."""
     what = what or shown_name(probe)
     got, expected = student[probe], reference[probe]
     if isinstance(expected, list) and expected and all(isinstance(item, torch.Tensor) for item in expected):
@@ -128,17 +151,19 @@ def expect_same(student: Run, reference: Run, probe: str, what: str | None = Non
             raise AssertionError(_("{what}: expected {count} results, got {type}").format(
                 what=what, count=len(expected), type=_kind(got)))
         for number, (one, other) in enumerate(zip(got, expected), start=1):
-            expect_close(one, other, _("{what} (case {number})").format(what=what, number=number), **tolerance)
+            expect_close(one, other, _("{what} (case {number})").format(what=what, number=number),
+                         mistakes=mistakes if number == 1 else (), **tolerance)
     else:
-        expect_match(got, expected, what, **tolerance)
+        expect_match(got, expected, what, mistakes=mistakes, **tolerance)
 
 
-def expect_match(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4) -> None:
+def expect_match(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4,
+                 mistakes: Iterable[Mistake] = ()) -> None:
     """`got` has the shape of `expected` all the way down; the first difference found is the message."""
     if isinstance(expected, torch.Tensor):
         if type(got) in (int, float) and expected.dim() == 0:
             got = torch.tensor(got)  # a number where the solution kept a 0-d tensor: the same answer
-        expect_close(got, expected, what, atol=atol, rtol=rtol)
+        expect_close(got, expected, what, atol=atol, rtol=rtol, mistakes=mistakes)
         return
     if isinstance(got, torch.Tensor) and got.dim() == 0 and type(expected) in (int, float):
         got = got.item()  # a 0-d tensor where the solution has a number (`.sum()` without `.item()`)

@@ -47,7 +47,17 @@ def cosine_unseen(ns):
 
 
 probes.capture("variance", "variances", "scaled_variances")
-probes.capture("saturation", "weights_scaled")
+probes.capture("saturation", "weights_scaled", "scores", "d_k")
+
+
+@probes.after("sdpa")
+def sdpa_lesson(ns):
+    """The student's function on the lesson's q, k, v (made here as the lesson makes them), with and
+    without the causal mask: what the visible test compares, so that it shows no unseen input."""
+    sdpa = need(ns, "scaled_dot_product_attention")
+    torch.manual_seed(2)
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 5, 8), torch.randn(2, 3, 5, 8)
+    return {"q": q, "k": k, "v": v, "out": sdpa(q, k, v), "causal": sdpa(q, k, v, causal=True)}
 
 
 @probes.after("sdpa")

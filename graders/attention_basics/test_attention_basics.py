@@ -4,6 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from autograder import diagnosis
+from autograder.diagnosis import Mistake
 from autograder.testing import cases, expect_close, expect_same
 
 question = pytest.mark.question
@@ -99,7 +101,10 @@ def test_variance_grows_with_dimension(student, reference):
 @question("b8")
 def test_scaled_softmax_spreads_the_weights(student, reference):
     """weights_scaled: 점수를 sqrt(d_k)로 나눈 뒤의 소프트맥스"""
-    expect_same(student, reference, "saturation:weights_scaled")
+    scores, d_k = reference["saturation:scores"], reference["saturation:d_k"]
+    expect_same(student, reference, "saturation:weights_scaled", mistakes=[
+        Mistake(diagnosis.no_scaling, torch.softmax(scores, dim=-1)),
+        Mistake(diagnosis.scaled_by_d_k, torch.softmax(scores / d_k, dim=-1))])
 
 
 @question("b9")
@@ -112,8 +117,35 @@ def test_sdpa_matches_pytorch(student, reference):
         expect_close(case["out"], expected, f"q의 모양이 {tuple(case['q'].shape)}일 때 {what}", atol=1e-5)
 
 
+def sdpa_mistakes(q, k, v, causal):
+    """The lesson's attention with the common mistakes, computed here from the solution's inputs."""
+    d_k = q.shape[-1]
+    future = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).triu(diagonal=1)
+
+    def attend(scale, mask):
+        scores = q @ k.transpose(-2, -1) / scale
+        if mask is not None:
+            scores = scores.masked_fill(mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ v
+
+    mask = future if causal else None
+    made = [Mistake(diagnosis.no_scaling, attend(1.0, mask)), Mistake(diagnosis.scaled_by_d_k, attend(d_k, mask))]
+    if causal:
+        made.append(Mistake(diagnosis.mask_direction, attend(d_k ** 0.5, future.T)))
+    return made
+
+
 @question("b9")
 def test_sdpa_without_mask(student, reference):
     """마스크 없이, 수업의 q, k, v에서"""
-    case = cases(student, "sdpa_unseen", 4)[0]
-    expect_close(case["out"], F.scaled_dot_product_attention(case["q"], case["k"], case["v"]), "attention", atol=1e-5)
+    lesson = reference["sdpa_lesson"]
+    expect_close(student["sdpa_lesson"]["out"], lesson["out"], "scaled_dot_product_attention(q, k, v)", atol=1e-5,
+                 mistakes=sdpa_mistakes(lesson["q"], lesson["k"], lesson["v"], causal=False))
+
+
+@question("b9")
+def test_sdpa_with_mask(student, reference):
+    """코잘 마스크와 함께, 수업의 q, k, v에서"""
+    lesson = reference["sdpa_lesson"]
+    expect_close(student["sdpa_lesson"]["causal"], lesson["causal"], "scaled_dot_product_attention(q, k, v, causal=True)",
+                 atol=1e-5, mistakes=sdpa_mistakes(lesson["q"], lesson["k"], lesson["v"], causal=True))

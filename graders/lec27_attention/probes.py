@@ -124,6 +124,7 @@ def v2_bias(ns):
 
 
 # 3.5.1 Causal masks
+probes.capture("batch", "batch")
 probes.capture("mask-simple", "mask_simple")
 probes.capture("masked-simple", "masked_simple")
 probes.capture("masked-simple-norm", "masked_simple_norm")

@@ -3,10 +3,39 @@ call the student's functions and classes on inputs, sizes and weights the studen
 import pytest
 import torch
 
+from autograder import diagnosis
+from autograder.diagnosis import Mistake
 from autograder.testing import expect_close, expect_equal, expect_same, expect_shape, expect_tensor
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
+
+
+def attention_mistakes(reference, scale=True):
+    """What the lesson's self-attention (seed 123) gives with its common mistakes, from the
+    solution's queries, keys and values."""
+    q, k, v = (reference[f"qkv-all:{name}"] for name in ("querys", "keys", "values"))
+    scores = q @ k.T
+    return [Mistake(diagnosis.no_scaling, torch.softmax(scores, dim=-1) @ v),
+            Mistake(lambda: diagnosis.softmax_over(0, 2), torch.softmax(scores / k.shape[-1] ** 0.5, dim=0) @ v)]
+
+
+def lesson_mha(batch, transpose=True, scale=True, softmax_dim=-1):
+    """The lesson's MultiHeadAttention (seed 123, d_out=4, two heads) rebuilt here, with a mistake or not."""
+    torch.manual_seed(123)
+    d_in, d_out, heads = batch.shape[-1], 4, 2
+    w_query, w_key, w_value = (torch.nn.Linear(d_in, d_out, bias=False) for _ in range(3))
+    out_proj = torch.nn.Linear(d_out, d_out)
+    b, tokens, _ = batch.shape
+    split = (b, tokens, heads, d_out // heads) if transpose else (b, heads, tokens, d_out // heads)
+    q, k, v = (layer(batch).view(*split) for layer in (w_query, w_key, w_value))
+    if transpose:
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+    scores = (q @ k.transpose(2, 3)).masked_fill(torch.ones(tokens, tokens).triu(1).bool(), -torch.inf)
+    weights = torch.softmax(scores / (k.shape[-1] ** 0.5 if scale else 1), dim=softmax_dim)
+    context = (weights @ v).transpose(1, 2).contiguous().view(b, tokens, d_out)
+    with torch.no_grad():
+        return out_proj(context)
 
 
 # q1: dot products and attention scores for query x^(2)
@@ -92,8 +121,11 @@ def test_context_all(student, reference):
 @question("q6")
 def test_qkv_weights(student, reference):
     """seed 123에서 torch.rand로 W_query, W_key, W_value 순서로 만든 가중치"""
-    for name in ("W_query", "W_key", "W_value"):
-        expect_same(student, reference, f"qkv-weights:{name}")
+    names = ("W_query", "W_key", "W_value")
+    for name in names:
+        expect_same(student, reference, f"qkv-weights:{name}", mistakes=[
+            Mistake(lambda other=other, name=name: diagnosis.drawn_in_another_order(name, other),
+                    reference[f"qkv-weights:{other}"]) for other in names if other != name])
 
 
 @question("q6")
@@ -126,20 +158,27 @@ def test_scores_query_2(student, reference):
 @question("q7")
 def test_scaled_weights_query_2(student, reference):
     """점수를 sqrt(d_k)로 나눈 뒤의 소프트맥스"""
-    expect_same(student, reference, "weights-q2-scaled:attn_weights_2")
+    scores, d_k = reference["scores-q2-qk:attn_scores_2"], reference["qkv-all:keys"].shape[-1]
+    expect_same(student, reference, "weights-q2-scaled:attn_weights_2", mistakes=[
+        Mistake(diagnosis.no_scaling, torch.softmax(scores, dim=-1)),
+        Mistake(diagnosis.scaled_by_d_k, torch.softmax(scores / d_k, dim=-1))])
 
 
 @question("q7")
 def test_context_query_2(student, reference):
     """쿼리 2의 문맥 벡터"""
-    expect_same(student, reference, "context-q2-qk:context_vec_2")
+    scores, values = reference["scores-q2-qk:attn_scores_2"], reference["qkv-all:values"]
+    d_k = reference["qkv-all:keys"].shape[-1]
+    expect_same(student, reference, "context-q2-qk:context_vec_2", mistakes=[
+        Mistake(diagnosis.no_scaling, torch.softmax(scores, dim=-1) @ values),
+        Mistake(diagnosis.scaled_by_d_k, torch.softmax(scores / d_k, dim=-1) @ values)])
 
 
 # q8: SelfAttention_v1
 @question("q8")
 def test_v1_seed_123(student, reference):
     """수업의 입력에서 seed 123으로 만든 SelfAttention_v1"""
-    expect_same(student, reference, "v1_seeded", "sa_v1(inputs)")
+    expect_same(student, reference, "v1_seeded", "sa_v1(inputs)", mistakes=attention_mistakes(reference))
 
 
 @question("q8")
@@ -284,7 +323,11 @@ def test_wrapper_concatenates_heads(student, reference):
 @question("q14")
 def test_mha_seed_123(student, reference):
     """배치에서 seed 123으로 만든 MultiHeadAttention"""
-    expect_same(student, reference, "mha_seeded", "context_vecs")
+    batch = reference["batch:batch"]
+    expect_same(student, reference, "mha_seeded", "context_vecs", mistakes=[
+        Mistake(diagnosis.heads_not_transposed, lesson_mha(batch, transpose=False)),
+        Mistake(diagnosis.no_scaling, lesson_mha(batch, scale=False)),
+        Mistake(lambda: diagnosis.softmax_over(0, 4), lesson_mha(batch, softmax_dim=0))])
 
 
 @question("q14")

@@ -5,6 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from autograder import diagnosis
+from autograder.diagnosis import Mistake
 from autograder.testing import expect_close, expect_equal, expect_shape
 
 question = pytest.mark.question
@@ -124,12 +126,28 @@ def test_mha_matches_torch_other_sizes(student, reference):
 
 
 # e5: encoder block against nn.TransformerEncoderLayer
+def block_mistakes(layer, x):
+    """The block's common mistakes, made here from the same torch layer: no residual, LayerNorm first."""
+    def attend(h):
+        return layer.self_attn(h, h, h, need_weights=False)[0]
+
+    def feed(h):
+        return layer.linear2(torch.relu(layer.linear1(h)))
+
+    with torch.no_grad():
+        no_residual = layer.norm2(feed(layer.norm1(attend(x))))
+        h = x + attend(layer.norm1(x))
+        pre_norm = h + feed(layer.norm2(h))
+    return [Mistake(diagnosis.no_residual, no_residual), Mistake(diagnosis.norm_before_residual, pre_norm)]
+
+
 def check_block(student, index):
     case = student["block_cases"][index]
     layer = torch_layer(case["seed"], case["d_model"], case["heads"], case["d_ff"])
     with torch.no_grad():
         expected = layer(case["x"])
-    expect_close(case["out"], expected, f"EncoderBlock({case['d_model']}, {case['heads']}, {case['d_ff']})", atol=1e-4)
+    expect_close(case["out"], expected, f"EncoderBlock({case['d_model']}, {case['heads']}, {case['d_ff']})", atol=1e-4,
+                 mistakes=block_mistakes(layer, case["x"]))
 
 
 @question("e5")
