@@ -268,9 +268,11 @@ class Executor:
                 # fresh run, and nothing this run reported is kept.
                 attempt.forged = True
                 attempt.stopped_at = progress.position()
-                attempt.probes = {name: ProbeResult(False, error=_FORGED) for names in self.probes_by_cell.values()
+                void = _("the notebook wrote into the grader's report channel itself, so none of its values were used")
+                attempt.probes = {name: ProbeResult(False, error=void) for names in self.probes_by_cell.values()
                                   for name in names}
-                attempt.failure = f"the notebook wrote reports of its own into the grader's channel ({forged})"
+                attempt.failure = _("the notebook wrote reports of its own into the grader's channel ({detail})").format(
+                    detail=forged)
                 return
             if done:
                 return
@@ -314,9 +316,6 @@ class Executor:
             attempt.fallbacks = message.get("fallbacks") not in (0, None)
             return True
         return False
-
-
-_FORGED = "the notebook wrote into the grader's report channel itself, so none of its values were used"
 
 
 def _within_output_budget(cells: list[CellResult], budget: int) -> tuple[CellResult, ...]:

@@ -103,8 +103,7 @@ class Grader:
         reads = validate_suite_on_solution(assignment.suite, self.reference)
         self.test_cells = self._test_cells(reads)
         self.second_run = prepare_second_run(assignment.lesson_data, assignment.layout.solution, assignment.suite,
-                                             self.executor, self.reference, reads, cache_dir, assignment.release,
-                                             assignment.files)
+                                             self.executor, self.reference, reads, cache_dir, assignment.files)
 
 
     def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:

@@ -14,13 +14,11 @@ from pathlib import Path
 from ..engine.executor import Execution, Executor
 from ..engine.intake import ReleasedCell
 from ..errors import AutograderError
+from ..i18n import _
 from ..protocol.messages import ProbeResult
 from ..testing import Run
 from .references import reference_run, validate_suite_on_solution
 from .suite import Suite, TestOutcome, run_test
-
-FAILED_ON_VARIED_DATA = ("correct on the lesson's own data, but not when the grader runs it again with other data in "
-                         "{cells}: compute the values in your code instead of copying printed ones")
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,6 @@ class SecondRun:
     reference: Run                  # the solution on the varied data, other probes as in the first run
     step_probes: tuple[str, ...]    # probes whose value depends on the varied data
     step_tests: frozenset[str]      # tests that read one of them (function names)
-    cells: str                      # the marked cells, as the student finds them
 
     def needed(self, outcomes: list[TestOutcome]) -> bool:
         """Only a passed step test can be taken back; otherwise the second run is not made."""
@@ -46,12 +43,15 @@ class SecondRun:
         probes: dict[str, ProbeResult] = {n: p for n, p in first.probes.items() if n not in self.step_probes}
         probes |= {n: p for n, p in second.probes.items() if n in self.step_probes}
         student = Run(probes, known)
+        cells = ", ".join(job.named for job in first.jobs if job.id in self.varied)
+        message = _("correct on the lesson's own data, but not when the grader runs it again with other data in "
+                    "{cells}: compute the values in your code instead of copying printed ones").format(cells=cells)
         checked = []
         for outcome in outcomes:
             if outcome.passed and outcome.test.function_name in self.step_tests:
                 again = run_test(outcome.test, student, self.reference, suite.inputs.given)
                 if not again.passed:
-                    outcome = TestOutcome(outcome.test, False, FAILED_ON_VARIED_DATA.format(cells=self.cells))
+                    outcome = TestOutcome(outcome.test, False, message)
             checked.append(outcome)
         return checked
 
@@ -73,7 +73,6 @@ def check_marked_cells(marked: tuple[str, ...], release: tuple[ReleasedCell, ...
 
 def prepare_second_run(varied: dict[str, str], solution: Path, suite: Suite,
                        executor: Executor, first: Run, reads: dict[str, set[str]], cache_dir: Path,
-                       release: tuple[ReleasedCell, ...],
                        course_files: dict[str, Path] | None = None) -> SecondRun | None:
     """Run the solution with the marked cells varied (`varied`: id -> source), and find the steps that depend on them."""
     if not varied:
@@ -84,6 +83,4 @@ def prepare_second_run(varied: dict[str, str], solution: Path, suite: Suite,
     merged = Run({name: (theirs[name] if name in steps else ours[name]) for name in ours})
     validate_suite_on_solution(suite, merged, on=" with the lesson data the grader varied")
     tests = frozenset(name for name, read in reads.items() if read & set(steps))
-    numbers = {cell.id: number for number, cell in enumerate(release, start=1)}
-    shown = ", ".join(f"code cell {numbers[cell_id]}" for cell_id in varied)
-    return SecondRun(varied, merged, steps, tests, shown)
+    return SecondRun(varied, merged, steps, tests)
