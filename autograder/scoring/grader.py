@@ -151,8 +151,10 @@ class Grader:
         given = self.assignment.suite.inputs.given
         outcomes = [run_test(test, student, self.reference, given) for test in self.assignment.suite.tests]
         second, second_seconds = self.second_run, None
-        if second is not None and second.needed(outcomes):
-            again = self.executor.run(second.jobs(execution), only_probes=second.step_probes)
+        needed = second.needed(outcomes) if second is not None else ()
+        if second is not None and needed:
+            again = self.executor.run(second.jobs(execution, needed, self.assignment.probe_cells), only_probes=needed,
+                                      quiet=True)
             honest = honest_probes(again.probes, again.cells, self.assignment.probe_cells)
             outcomes = second.recheck(outcomes, execution, replace(again, probes=honest), self.assignment.suite,
                                       self.reference.names)
