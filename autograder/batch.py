@@ -23,6 +23,7 @@ from .outputs.hand_grades import QUESTIONS, questions_json, with_hand_scores
 from .outputs.merge import SHARD
 from .outputs.results import feedback_body, feedback_markdown, graded_notebook, grades_csv, results_json
 from .outputs.review_store import DATABASE, ReviewStore
+from .protocol.jobs import NOT_ANSWERED
 from .protocol.messages import WorkerSetup
 from .scoring.grader import Assignment, Grader, submission_bytes
 from .scoring.points import GradeReport, zero_scores
@@ -124,7 +125,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
                 report = GradeReport(path.name, stem, zero_scores(config), error=error)
             files = {}
             if by_hand and raw is not None and report.error is None:
-                answers = hand_answers(raw, config, assignment.notebook_cells)
+                ran = {cell.id: (cell.output, cell.figures) for cell in report.cells if cell.status != NOT_ANSWERED}
+                answers = hand_answers(raw, config, assignment.notebook_cells, ran)
                 files[folder / ANSWERS] = json.dumps(answers, ensure_ascii=False).encode("utf-8")
                 if store is not None:
                     store.flag_changed(stem, {q: a["hash"] for q, a in answers.items()})
