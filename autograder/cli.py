@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -269,6 +270,11 @@ def _review(args) -> int:
             _serve_review(args, store, graders)
     finally:
         store.close()
+    changed = args.import_csv or not args.export_csv  # an import, or the page was served
+    if changed and (args.folder / "report.html").is_file():
+        from .outputs.staff_report import write_report
+
+        write_report(args.folder)  # the staff report shows the points given by hand too
     return 0
 
 
@@ -329,9 +335,17 @@ def _announce_setup(setup) -> None:
     for layer in setup.missing:
         _warn(f"isolation NOT in effect: {layer}")
     if setup.missing:
-        _warn("run the grader as root (or where user namespaces are allowed) for full isolation")
+        _warn(_isolation_advice())
     for warning in setup.warnings:
         _warn(warning)
+
+
+def _isolation_advice() -> str:
+    if os.geteuid() == 0:  # root without the capabilities: a container with Docker's defaults, say
+        return ("the grader runs as root without some capabilities (CAP_SYS_ADMIN for namespaces and mounts, "
+                "CAP_SETUID for a user per worker): allow them (docker run --cap-add SYS_ADMIN) or user namespaces "
+                "for full isolation")
+    return "run the grader as root (sudo; or where user namespaces are allowed) for full isolation"
 
 
 def printable(text: str) -> str:

@@ -6,10 +6,12 @@ notebook produced, `reference["probe"]` what the solution produced on the same i
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import torch
 
+from .diagnosis import Mistake, likely_cause, shape_cause
 from .i18n import _, ngettext
 from .protocol.plaindata import Opaque, decode
 
@@ -29,6 +31,11 @@ class Run:
     @property
     def names(self) -> set[str]:
         return set(self._known)
+
+    @property
+    def results(self) -> dict:
+        """The probe results as received (name -> protocol.messages.ProbeResult), not decoded."""
+        return dict(self._probes)
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._decoded:
@@ -86,11 +93,28 @@ def expect_shape(got: Any, shape, what: str) -> torch.Tensor:
     return tensor
 
 
-def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4) -> None:
-    """Same shape and values within tolerance; the message names the largest difference and where."""
+def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4,
+                 mistakes: Iterable[Mistake] = ()) -> None:
+    """Same shape and values within tolerance; the message names the largest difference and where,
+    and the likely mistake: one of `mistakes` (values made from the reference's inputs with a
+    common mistake) or a generic one (see autograder.diagnosis)."""
     expected = expect_tensor(expected, _("{what} (reference)").format(what=what))
-    tensor = expect_shape(got, expected.shape, what).double()
-    expected = expected.double()
+    tensor = expect_tensor(got, what)
+    try:
+        expect_shape(tensor, expected.shape, what)
+        _expect_values(tensor.double(), expected.double(), what, atol, rtol)
+    except AssertionError as failure:
+        cause = likely_cause(tensor, expected, mistakes, atol, rtol)
+        if cause is None:
+            raise
+        raise AssertionError(_with_cause(str(failure), cause)) from None
+
+
+def _with_cause(message: str, cause: str) -> str:
+    return message + " — " + _("likely cause: {cause}").format(cause=cause)
+
+
+def _expect_values(tensor: torch.Tensor, expected: torch.Tensor, what: str, atol: float, rtol: float) -> None:
     if tensor.numel() == 0 or torch.allclose(tensor, expected, rtol=rtol, atol=atol, equal_nan=True):
         return  # the common case, in one operation; the rest explains a difference
     same_inf = (tensor == expected) & torch.isinf(expected)
@@ -107,20 +131,87 @@ def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: f
             expected=f"{float(expected.reshape(-1)[flat]):.4f}", got=f"{float(tensor.reshape(-1)[flat]):.4f}"))
 
 
+def expect_finite(got: Any, what: str) -> torch.Tensor:
+    """A tensor without NaN or infinity (NaN would pass any "these two are equal" check with itself)."""
+    tensor = expect_tensor(got, what)
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        bad = int((~torch.isfinite(tensor)).sum())
+        raise AssertionError(f"{what}: {bad} of {tensor.numel()} values are NaN or infinite")
+    return tensor
+
+
+def expect_nontrivial(got: Any, what: str, given_input: torch.Tensor | None = None) -> torch.Tensor:
+    """Finite, not one value everywhere, and (when shapes allow) not the input itself: what a
+    constant, zero, NaN or identity module cannot give, whatever shape it returns."""
+    tensor = expect_finite(got, what).double()
+    if tensor.numel() > 1 and float(tensor.max() - tensor.min()) <= 1e-6:
+        raise AssertionError(f"{what}: every value is {float(tensor.reshape(-1)[0]):.4f}; "
+                             "the output does not depend on what goes in")
+    if given_input is not None and tensor.dim() == given_input.dim() and tensor.shape[:-1] == given_input.shape[:-1]:
+        width = min(tensor.shape[-1], given_input.shape[-1])
+        if torch.allclose(tensor[..., :width], given_input[..., :width].double(), atol=1e-6):
+            raise AssertionError(f"{what}: the output is the input itself")
+    return tensor
+
+
+def expect_responds(output: Any, changed: Any, what: str, given_input: torch.Tensor | None = None,
+                    mixes_tokens: bool = False) -> torch.Tensor:
+    """`output` for x and `changed` for x with its first token changed: a real output that moves
+    with its input; with `mixes_tokens` (attention), every later token's output moves too."""
+    tensor = expect_nontrivial(output, what, given_input)
+    other = expect_shape(expect_finite(changed, what), tensor.shape, what).double()
+    if not differs(tensor, other):
+        raise AssertionError(f"{what}: the output does not change when the input does")
+    if mixes_tokens and tensor.dim() >= 2:
+        moved = (other - tensor).abs().amax(dim=tuple(d for d in range(tensor.dim()) if d != tensor.dim() - 2)) > 1e-6
+        if not bool(moved[1:].all()):
+            raise AssertionError(f"{what}: changing the first token leaves later tokens' outputs unchanged; "
+                                 "attention should mix the tokens")
+    return tensor
+
+
+def differs(one: torch.Tensor, other: torch.Tensor, atol: float = 1e-5) -> bool:
+    """Some value differs by more than `atol` (both finite tensors of one shape)."""
+    return tuple(one.shape) != tuple(other.shape) or bool(((one.double() - other.double()).abs() > atol).any())
+
+
+def expect_causal(outputs: Any, split: int, what: str) -> None:
+    """Outputs for x, for x with tokens split.. changed, and for x with token 0 changed: the first
+    change leaves tokens 0..split-1 alone and moves the rest; the second moves every later token.
+    A zero, constant, NaN, token-by-token or input-independent module fails one of the three."""
+    if not isinstance(outputs, list) or len(outputs) != 3:
+        raise AssertionError(f"{what}: expected three outputs")
+    base, late, early = (expect_finite(out, what) for out in outputs)
+    expect_shape(late, base.shape, what)
+    expect_shape(early, base.shape, what)
+    expect_close(late[:, :split], base[:, :split], f"{what}: outputs of tokens 0..{split - 1} after changing tokens {split}..")
+    if not differs(late[:, split:], base[:, split:]):
+        raise AssertionError(f"{what}: changing tokens {split}.. does not change their outputs")
+    moved = (early.double() - base.double()).abs().amax(dim=tuple(d for d in range(early.dim()) if d != 1)) > 1e-6
+    unmoved = [int(t) for t in torch.nonzero(~moved[1:]).reshape(-1) + 1]
+    if unmoved:
+        raise AssertionError(f"{what}: changing token 0 leaves the output of token {unmoved[0]} unchanged; "
+                             "each token should attend to the tokens before it")
+
+
 def expect_equal(got: Any, expected: Any, what: str) -> None:
     if isinstance(expected, torch.Tensor):
         tensor = expect_shape(got, expected.shape, what)
         if not torch.equal(tensor.to(expected.dtype), expected):
             raise AssertionError(_("{what}: values differ from what was expected").format(what=what))
     elif got != expected:
-        raise AssertionError(_("{what}: expected {expected}, got {got}").format(
-            what=what, expected=_short(expected), got=_short(got)))
+        message = _("{what}: expected {expected}, got {got}").format(what=what, expected=_short(expected), got=_short(got))
+        cause = shape_cause(got, expected)
+        raise AssertionError(message if cause is None else _with_cause(message, cause))
 
 
-def expect_same(student: Run, reference: Run, probe: str, what: str | None = None, **tolerance) -> None:
+def expect_same(student: Run, reference: Run, probe: str, what: str | None = None,
+                mistakes: Iterable[Mistake] = (), **tolerance) -> None:
     """The student's value of `probe` matches the solution's: tensors and floats within tolerance,
     everything else (ints, bools, None, text, lists, tuples, dicts, nested) exactly; the message
-    names the first difference (`ids[3]`, `stats['mean']`). A list of tensors is checked case by case."""
+    names the first difference (`ids[3]`, `stats['mean']`). A list of tensors is checked case by
+    case. `mistakes`: values made with common mistakes from the reference's inputs, to name the
+    likely one (for a list, those of its first case)."""
     what = what or shown_name(probe)
     got, expected = student[probe], reference[probe]
     if isinstance(expected, list) and expected and all(isinstance(item, torch.Tensor) for item in expected):
@@ -128,17 +219,19 @@ def expect_same(student: Run, reference: Run, probe: str, what: str | None = Non
             raise AssertionError(_("{what}: expected {count} results, got {type}").format(
                 what=what, count=len(expected), type=_kind(got)))
         for number, (one, other) in enumerate(zip(got, expected), start=1):
-            expect_close(one, other, _("{what} (case {number})").format(what=what, number=number), **tolerance)
+            expect_close(one, other, _("{what} (case {number})").format(what=what, number=number),
+                         mistakes=mistakes if number == 1 else (), **tolerance)
     else:
-        expect_match(got, expected, what, **tolerance)
+        expect_match(got, expected, what, mistakes=mistakes, **tolerance)
 
 
-def expect_match(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4) -> None:
+def expect_match(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4,
+                 mistakes: Iterable[Mistake] = ()) -> None:
     """`got` has the shape of `expected` all the way down; the first difference found is the message."""
     if isinstance(expected, torch.Tensor):
         if type(got) in (int, float) and expected.dim() == 0:
             got = torch.tensor(got)  # a number where the solution kept a 0-d tensor: the same answer
-        expect_close(got, expected, what, atol=atol, rtol=rtol)
+        expect_close(got, expected, what, atol=atol, rtol=rtol, mistakes=mistakes)
         return
     if isinstance(got, torch.Tensor) and got.dim() == 0 and type(expected) in (int, float):
         got = got.item()  # a 0-d tensor where the solution has a number (`.sum()` without `.item()`)

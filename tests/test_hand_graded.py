@@ -2,6 +2,8 @@
 CSV, kept across a regrade while the answer stays the same, flagged when it changes."""
 import csv
 import json
+import re
+import shutil
 import sqlite3
 
 import nbformat
@@ -24,15 +26,25 @@ def rows(folder):
         return {r["submission"]: r for r in csv.DictReader(handle)}
 
 
-@pytest.fixture
-def graded(course, tmp_path):
-    subs = tmp_path / "subs"
+@pytest.fixture(scope="module")
+def graded_once(course, tmp_path_factory):
+    root = tmp_path_factory.mktemp("graded")
+    subs = root / "subs"
     subs.mkdir()
     answered(course, subs / "alice.ipynb")
     answered(course, subs / "bob.ipynb", square="x * 2")
-    out = tmp_path / "out"
+    out = root / "out"
     result = course.run("grade", "curves", str(subs), "--out", str(out))
     assert result.returncode == 0, result.stderr
+    return subs, out
+
+
+@pytest.fixture
+def graded(graded_once, tmp_path):
+    """A fresh copy of one graded folder (and its submissions) for each test."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    shutil.copytree(graded_once[0], subs)
+    shutil.copytree(graded_once[1], out)
     return subs, out
 
 
@@ -53,7 +65,9 @@ def test_hand_graded_parts_are_pending_after_grading(graded):
     answers = json.loads((out / "alice" / "answers.json").read_text())
     analysis, plot = answers["w1"]["cells"]
     assert (analysis["id"], analysis["type"], analysis["source"], analysis["answered"]) == ("analysis", "markdown", "손실이 줄어듭니다.", True)
-    assert plot["outputs"][0] == {"type": "image", "mime": "image/png", "data": png()}
+    # The figure the grader's own run drew, not the one saved in the file.
+    assert plot["graded_run"] and [o["type"] for o in plot["outputs"]] == ["image"]
+    assert plot["outputs"][0]["data"] != png() and plot["outputs"][0]["data"].startswith("iVBOR")
 
 
 def test_points_given_by_hand_reach_every_output(graded):
@@ -108,9 +122,12 @@ def test_scores_round_trip_through_csv(course, graded, tmp_path):
     assert sorted(lines[1:]) == [["alice.ipynb", "q2", "", ""], ["alice.ipynb", "w1", "", ""],
                                  ["bob.ipynb", "q2", "", ""], ["bob.ipynb", "w1", "", ""]]
     sheet.write_text("submission,question,points,comment\nalice.ipynb,w1,4.5,=HYPERLINK(\"x\")\nbob,q2,1,\n", encoding="utf-8")
+    assert course.run("report", str(out)).returncode == 0
     result = course.run("review", str(out), "--import", str(sheet), "--grader", "민수")
     assert result.returncode == 0, result.stderr
     assert (rows(out)["alice.ipynb"]["w1"], rows(out)["bob.ipynb"]["q2"]) == ("4.5", "1")
+    table = (out / "report.html").read_text().split('id="submissions"')[1]
+    assert re.search(r'alice.ipynb</a></td><td class="num">9.5</td>', table)  # the staff report follows
     again = tmp_path / "again.csv"
     assert course.run("review", str(out), "--export", str(again)).returncode == 0
     exported = {(r[0], r[1]): r for r in csv.reader(again.open(encoding="utf-8"))}
@@ -134,24 +151,34 @@ def test_a_wrong_csv_row_imports_nothing_and_names_each_line(course, graded, tmp
 
 
 def test_hand_graded_config_mistakes_name_the_file_and_question(tmp_path):
-    course = Course(tmp_path)
+    from autograder.config import load_config
+    from autograder.errors import ConfigError
+
     bad = {
-        "manual: true": "question 'w1' is graded by hand but lists no answer cells",
-        "rubric: x": "question 'w1' has 'rubric' but is not graded by hand; add 'manual: true' or remove it",
-        "manual: true, cells: [nowhere]": "question 'w1' names cell 'nowhere', which the student notebook",
-        "manual: true, cells: [analysis], manual_points: 9": "manual_points must be between 0 and its points (5)",
+        "manual: true": "line 4: question 'w1' is graded by hand but lists no answer cells",
+        "rubric: x": "line 4: question 'w1' has 'rubric' but is not graded by hand; add 'manual: true' or remove it",
+        "manual: true, cells: [analysis], manual_points: 9": "line 4: question 'w1': manual_points must be between 0 and its points (5)",
     }
-    for index, (extra, message) in enumerate(bad.items()):
-        slug = f"bad{index}"
-        course.add(slug, SOURCE, f"title: T\nquestions:\n  - {{id: q1, name: a, points: 2}}\n  - {{id: w1, name: b, points: 5, {extra}}}\n")
-        graders = tmp_path / "graders" / slug
-        graders.mkdir(parents=True)
-        (graders / "probes.py").write_text(PROBES)
-        (graders / "test_x.py").write_text(TESTS.split("@pytest.mark.question(\"q2\")")[0])
-        result = course.run("build", slug)
-        if result.returncode == 0:
-            result = course.run("grade", slug, str(tmp_path / "nothing.ipynb"), "--out", str(tmp_path / "out"))
-        assert result.returncode == 2 and message in result.stderr, (extra, result.stderr)
+    for extra, message in bad.items():
+        path = tmp_path / "assignment.yaml"
+        path.write_text(f"title: T\nquestions:\n  - {{id: q1, name: a, points: 2}}\n  - {{id: w1, name: b, points: 5, {extra}}}\n")
+        with pytest.raises(ConfigError) as error:
+            load_config(path)
+        assert f"assignment.yaml: {message}" in str(error.value)
+
+
+def test_a_hand_graded_question_must_name_cells_the_notebook_has(tmp_path):
+    course = Course(tmp_path)
+    course.add("bad", SOURCE, "title: T\nquestions:\n  - {id: q1, name: a, points: 2}\n"
+                              "  - {id: w1, name: b, points: 5, manual: true, cells: [nowhere]}\n")
+    graders = tmp_path / "graders" / "bad"
+    graders.mkdir(parents=True)
+    (graders / "probes.py").write_text(PROBES)
+    (graders / "test_x.py").write_text(TESTS.split("@pytest.mark.question(\"q2\")")[0])
+    assert course.run("build", "bad").returncode == 0
+    result = course.run("grade", "bad", str(tmp_path / "nothing.ipynb"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "assignments/bad/assignment.yaml: question 'w1' names cell 'nowhere', which the student notebook" in result.stderr
 
 
 def test_only_inert_answer_content_is_kept():

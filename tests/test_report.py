@@ -61,9 +61,15 @@ def test_alike_answers_are_paired_even_when_renamed(tmp_path):
     assert autograder("grade", "lec27_attention", subs, "--out", out).returncode == 0
     assert autograder("report", out).returncode == 0
     pairs = (out / "report.html").read_text().split("Answer code suspiciously alike")[1].split("<h2>")[0]
-    rows = re.findall(r"<tr><td[^>]*>(\d+)%</td><td>(.*?)</td><td>(.*?)</td></tr>", pairs)
+    rows = re.findall(r"<tr><td[^>]*>(\d+)%</td><td>(.*?)</td><td>(.*?)</td>", pairs)
     named = [(int(score), re.sub("<[^>]+>", "", a), re.sub("<[^>]+>", "", b)) for score, a, b in rows]
     assert named == [(100, "correct.ipynb", "renamed_copy.ipynb")]
+
+
+def test_samples_sharing_the_handed_out_code_are_not_paired(graded):
+    """The lab's samples all build on the released notebook (and on one solution): none stands out."""
+    pairs = (graded / "report.html").read_text().split("Answer code suspiciously alike")[1].split("<h2>")[0]
+    assert "No pair stands out." in pairs
 
 
 def test_each_submission_gets_a_rendered_feedback_page(graded):

@@ -18,8 +18,9 @@ from ..errors import AutograderError
 from ..files import write_atomically
 from ..i18n import LANGUAGES, language
 from ..scoring.points import GradeReport, HandScore
-from .results import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test
+from .hand_feedback import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test
 from .review_store import ReviewStore
+from .spreadsheet import spreadsheet_text
 
 QUESTIONS = "questions.json"
 RECORD = "record.json"
@@ -47,10 +48,12 @@ class FolderQuestions:
         return next((q for q in self.hand if q.id == question_id), None)
 
 
-def questions_json(config: AssignmentConfig) -> bytes:
+def questions_json(config: AssignmentConfig, handout: list[str]) -> bytes:
+    """The assignment as the folder's readers need it; `handout`: the code cells students were given
+    (the staff report's similarity leaves that code out)."""
     data = {"title": config.title, "language": config.language, "questions": [
         {"id": q.id, "name": q.name, "points": q.points, "hand_points": q.hand_points, "rubric": q.rubric,
-         "cells": list(q.cells)} for q in config.questions]}
+         "cells": list(q.cells)} for q in config.questions], "handout": handout}
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
@@ -133,24 +136,16 @@ def rewrite_gradebook(folder: Path, questions: FolderQuestions, records: dict[st
     if not rows:
         return
     header, body = rows[0], rows[1:]
-    stems_of: dict[str, list[str]] = {}
-    for stem, record in sorted(records.items(), key=lambda item: _stem_order(item[0])):
-        stems_of.setdefault(str(record.get("submission")), []).append(stem)
-    seen: dict[str, int] = {}
-    for row in body:
-        name = row[0]
-        index = seen.get(name, 0)
-        seen[name] = index + 1
-        stems = stems_of.get(name, [])
-        if index >= len(stems):
+    for row, stem in zip(body, row_stems([row[0] for row in body], records)):
+        if stem is None:
             continue
-        record = records[stems[index]]
+        record = records[stem]
         if record.get("error"):
             continue
         total = sum(float(v) for v in record.get("scores", {}).values())
         values = dict(zip(header, row))
         for question in questions.hand:
-            hand = scores.get((stems[index], question.id))
+            hand = scores.get((stem, question.id))
             test_part = float(record.get("scores", {}).get(question.id, 0.0))
             if hand is None or hand.flagged:
                 values[question.id] = PENDING
@@ -162,6 +157,23 @@ def rewrite_gradebook(folder: Path, questions: FolderQuestions, records: dict[st
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([header, *body])
     write_atomically({book: buffer.getvalue().encode("utf-8")})
+
+
+def row_stems(names: list[str], records: dict[str, dict]) -> list[str | None]:
+    """The result folder of each gradebook row (by file name as grades.csv shows it; x, x-2, ... for
+    files sharing a name)."""
+    stems_of: dict[str, list[str]] = {}
+    for stem, record in sorted(records.items(), key=lambda item: _stem_order(item[0])):
+        # grades.csv holds names as a spreadsheet reads them; record.json as they are.
+        stems_of.setdefault(spreadsheet_text(str(record.get("submission"))), []).append(stem)
+    seen: dict[str, int] = {}
+    found: list[str | None] = []
+    for name in names:
+        index = seen.get(name, 0)
+        seen[name] = index + 1
+        stems = stems_of.get(name, [])
+        found.append(stems[index] if index < len(stems) else None)
+    return found
 
 
 def rewrite_folder(folder: Path, store: ReviewStore, stems: list[str] | None = None) -> None:

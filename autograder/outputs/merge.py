@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import AutograderError
 from ..files import make_folders, output_owner, write_atomically
+from .hand_grades import QUESTIONS
 
 SHARD = "shard.json"  # written by `grade` beside grades.csv: {"shard": K, "of": N, "fingerprint", "submissions"}
 
@@ -46,7 +47,11 @@ def merge(folders: list[Path], out: Path) -> int:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header or [])
     writer.writerows(sorted(rows))
-    write_atomically({out / "grades.csv": buffer.getvalue().encode("utf-8")})
+    merged = {out / "grades.csv": buffer.getvalue().encode("utf-8")}
+    questions = folders[0] / QUESTIONS  # the same assignment in every shard (checked above)
+    if questions.is_file() and questions.resolve() != (out / QUESTIONS).resolve():
+        merged[out / QUESTIONS] = questions.read_bytes()  # the review page and the staff report read it
+    write_atomically(merged)
     return len(rows)
 
 

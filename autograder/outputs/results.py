@@ -8,13 +8,11 @@ import json
 from ..config import AssignmentConfig
 from ..i18n import _, language
 from ..protocol.jobs import ERROR
-from ..scoring.points import GradeReport, HandScore, question_weights, test_points
+from ..scoring.points import GradeReport, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-PENDING = "pending"  # grades.csv: a part graded by hand that no TA has graded yet
-HAND_SUFFIX = ": graded by hand"
+from .hand_feedback import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test  # noqa: F401  (re-exported)
+from .spreadsheet import spreadsheet_text
 
 
 def hidden_message() -> str:
@@ -62,12 +60,6 @@ def _results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def hand_test(name: str, question_id: str, hand: HandScore, hand_max: float) -> dict:
-    """A hand-graded part in results.json, once a TA graded it."""
-    return {"name": f"{name}{HAND_SUFFIX}", "number": question_id, "score": round(hand.points, 4),
-            "max_score": round(hand_max, 4), "output": hand.comment or _("Graded by hand."), "visibility": "visible"}
-
-
 def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
     """What the student reads: the score, each question's points, and what to fix."""
     with language(config.language):
@@ -80,17 +72,6 @@ def _feedback_text(report: GradeReport, config: AssignmentConfig) -> str:
                          0.0 if report.error else report.pending_points)
     hand = [] if report.error else [(q.name, q.hand, q.hand_max) for q in report.questions if q.hand_max]
     return head + body + hand_section(hand)
-
-
-def feedback_head(title: str, submission: str, score: float, max_score: float, pending: float) -> str:
-    """The title and score (in the language of the caller's `with language(...)`)."""
-    lines = [f"# {title}", "", _("Submission: `{file}`").format(file=submission), ""]
-    if pending:
-        lines += ["**" + _("Score so far: {score} / {max_score}").format(score=_num(score), max_score=_num(max_score))
-                  + "** " + _("({points} points graded by hand are waiting for a TA)").format(points=_num(pending)), ""]
-    else:
-        lines += ["**" + _("Score: {score} / {max_score}").format(score=_num(score), max_score=_num(max_score)) + "**", ""]
-    return "\n".join(lines) + "\n"
 
 
 def feedback_body(report: GradeReport) -> str:
@@ -119,29 +100,6 @@ def feedback_body(report: GradeReport) -> str:
         lines += problems
         lines.append("")
     return "\n".join(lines) + ("\n" if lines else "")
-
-
-def hand_section(parts: list[tuple[str, HandScore | None, float]]) -> str:
-    """The parts a TA grades: (question name, the TA's score or None, its points)."""
-    if not parts:
-        return ""
-    lines = ["## " + _("Graded by hand"), ""]
-    for name, hand, most in parts:
-        if hand is None:
-            lines.append(f"- **{name}** — " + _("{points} points: waiting for a TA").format(points=_num(most)))
-        elif hand.flagged:
-            lines.append(f"- **{name}** — " + _("{points} points: your answer changed after it was graded; "
-                                               "waiting for a TA to look again").format(points=_num(most)))
-        else:
-            lines.append(f"- **{name}** — {_num(hand.points)} / {_num(most)}")
-            if hand.comment:
-                lines += [f"  > {line}" for line in _plain(hand.comment).splitlines()]
-    return "\n".join(lines) + "\n\n"
-
-
-def _plain(text: str) -> str:
-    """A TA's comment shown as text in Markdown, never as HTML."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str, str],
@@ -175,7 +133,7 @@ def _graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str,
             outputs.append({"output_type": "error", "ename": result.error["ename"], "evalue": result.error["evalue"],
                             "traceback": result.error["traceback"].splitlines()})
         cells.append({"cell_type": "code", "execution_count": None, "outputs": outputs, "source": result.source,
-                      "metadata": {"autograder": {"origin": result.origin, "status": result.status}}})
+                      "metadata": {"autograder": {"origin": result.origin, "status": result.status, "cell": result.id}}})
         note = cell_note(result, report.cells[:index])
         lines = ([f"**{result.label}:** {note}"] if note else []) + beside.get(result.id, [])
         if lines:
@@ -203,12 +161,6 @@ def grades_csv(reports: list[GradeReport], config: AssignmentConfig) -> bytes:
                  else _num(q.score if q else 0.0) for c in config.questions]
         writer.writerow([spreadsheet_text(report.submission), _num(report.score), _num(report.max_score)] + cells)
     return buffer.getvalue().encode("utf-8")
-
-
-def spreadsheet_text(text: str) -> str:
-    """Text a spreadsheet shows as text: one starting with = + - @ or a tab/return would be read as a
-    formula (`=cmd|' calc'!A0`), so it gets a leading apostrophe (OWASP's advice for CSV injection)."""
-    return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
 def _message(outcome) -> str:

@@ -13,9 +13,9 @@ from ..files import write_atomically
 from .hand_answers import ANSWERS
 from .hand_grades import FolderQuestions, read_questions, rewrite_folder, submission_stems
 from .review_store import ReviewStore
+from .spreadsheet import plain_text, spreadsheet_text
 
 COLUMNS = ["submission", "question", "points", "comment"]
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ def export_scores(folder: Path, store: ReviewStore, path: Path) -> int:
         for question in questions.hand:
             given = scores.get((stem, question.id))
             points = "" if given is None or given.flagged else f"{given.points:g}"
-            writer.writerow([_cell(names[stem]), question.id, points, _cell(given.comment if given else "")])
+            comment = given.comment if given else ""
+            writer.writerow([spreadsheet_text(names[stem]), question.id, points, spreadsheet_text(comment)])
             count += 1
     write_atomically({path: buffer.getvalue().encode("utf-8")})
     return count
@@ -79,8 +80,8 @@ def _read(path: Path, questions: FolderQuestions, records: dict[str, dict]) -> l
         if len(row) < 3:
             problems.append(f"line {line}: expected {len(COLUMNS)} columns, got {len(row)}")
             continue
-        name, question_id, points_text = (_plain(c.strip()) for c in row[:3])
-        comment = _plain(row[3]) if len(row) > 3 else ""
+        name, question_id, points_text = (plain_text(c.strip()) for c in row[:3])
+        comment = plain_text(row[3]) if len(row) > 3 else ""
         if not points_text:
             continue
         stem = stems.get(name)
@@ -128,12 +129,3 @@ def _answer_hash(folder: Path, stem: str, question: str) -> str:
         return str(json.loads((folder / stem / ANSWERS).read_text(encoding="utf-8"))[question]["hash"])
     except (OSError, ValueError, KeyError, TypeError):
         return ""
-
-
-def _cell(text: str) -> str:
-    """Text a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text.startswith(_FORMULA) else text
-
-
-def _plain(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA) else text

@@ -1,124 +1,150 @@
 """One HTML page for the course staff about a graded folder, and an HTML feedback page per submission.
 
-Made from what `autograder grade` wrote (grades.csv, and per submission results.json, record.json
-and graded.ipynb), so it can be made again at any time, also after `merge`.
+Made from what `autograder grade` wrote (grades.csv, questions.json, and per submission
+results.json, record.json and graded.ipynb), so it can be made again at any time, also after
+`merge` or a TA's review. Its cost is bounded by input size: notebooks are rendered up to a
+number of cells, files over a size are not read, similarity reads a bounded number of tokens.
 """
 from __future__ import annotations
 
-import base64
 import csv
-import io
 import json
-import re
-from collections import Counter
 from pathlib import Path
 
 import jinja2
-import matplotlib
+import nbformat
+from nbconvert import HTMLExporter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import nbformat  # noqa: E402
-from nbconvert import HTMLExporter  # noqa: E402
-
-from ..errors import AutograderError  # noqa: E402
-from ..files import write_atomically  # noqa: E402
-from ..protocol.jobs import NOT_ANSWERED  # noqa: E402
-from .results import PENDING, spreadsheet_text  # noqa: E402
-from .similarity import fingerprint, similar_pairs  # noqa: E402
+from ..errors import AutograderError
+from ..files import write_atomically
+from ..protocol.jobs import NOT_ANSWERED
+from .hand_feedback import HAND_SUFFIX
+from .hand_grades import QUESTIONS, row_stems, submission_stems
+from .report_plots import question_plot, score_plot, slowest_plot
+from .report_stats import common_failures, question_stats, test_stats
+from .similarity import similar_pairs
 
 # Student-controlled text (names, messages) reaches this page: the environment escapes everything.
 _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("autograder.outputs", "templates"), autoescape=True)
+MAX_JSON_BYTES = 20 << 20   # a result file larger than this is not read
+MAX_RENDERED_CELLS = 400    # a feedback page shows at most this many cells
 
 
-def write_report(folder: Path, threshold: float = 0.9) -> Path:
+def write_report(folder: Path, threshold: float = 0.6) -> Path:
     """Write folder/report.html and folder/<stem>/feedback.html for every graded submission."""
     book = folder / "grades.csv"
     if not book.is_file():
         raise AutograderError(book, "missing; run `autograder grade ... --out` into this folder first")
     with book.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    # grades.csv holds names as a spreadsheet reads them (spreadsheet_text); record.json as they are.
-    stems = {spreadsheet_text(json.loads(p.read_text())["submission"]): p.parent.name
-             for p in sorted(folder.glob("*/record.json"))}
-    records = {stem: json.loads((folder / stem / "record.json").read_text()) for stem in stems.values()}
-    questions = [name for name in (rows[0].keys() if rows else []) if name not in ("submission", "score", "max_score")]
-    for row in rows:
-        row["stem"] = stems.get(row["submission"], "")
-        row["seconds"] = records.get(row["stem"], {}).get("seconds", 0.0)
-    scores = sorted(float(row["score"]) for row in rows)
+    records = submission_stems(folder)
+    for row, stem in zip(rows, row_stems([r["submission"] for r in rows], records)):
+        record = records.get(stem or "", {})
+        row.update(stem=stem or "", seconds=float(record.get("seconds") or 0.0),
+                   submission=str(record.get("submission", row["submission"])),  # as named, not as a spreadsheet reads it
+                   unreadable=bool(record.get("error")) or stem is None, error=str(record.get("error") or ""))
+    graded = [r for r in rows if not r["unreadable"]]
+    meta = _questions(folder, rows, records)
+    tests = _tests(folder, graded)
     max_score = float(rows[0]["max_score"]) if rows else 0.0
+    scores = sorted(float(r["score"]) for r in graded)
+    stats = question_stats(graded, [(q["id"], q["name"], q["points"]) for q in meta])
+    gradable = {r["stem"]: records[r["stem"]] for r in graded}
+    slowest = sorted(graded, key=lambda r: r["seconds"], reverse=True)[:10][::-1]
     page = _TEMPLATES.get_template("report.html").render(
-        title=f"Grading report: {folder.name}", count=len(rows), rows=rows, questions=questions,
-        mean=sum(scores) / len(scores) if scores else 0.0, median=f"{scores[len(scores) // 2]:g}" if scores else "-",
-        max_score=f"{max_score:g}", unreadable=sum(1 for r in records.values() if r.get("error")),
-        plots={"scores": _score_plot(scores, max_score), "questions": _question_plot(rows, questions, records),
-               "slowest": _slowest_plot(rows)},
-        failures=_failures(records), threshold=f"{threshold:.0%}",
-        pairs=similar_pairs({stem: _answers(folder / stem / "graded.ipynb") for stem in records}, threshold),
-        names={stem: records[stem]["submission"] for stem in records},
+        title=f"Grading report: {folder.name}", count=len(rows), graded=len(graded), rows=rows, questions=meta,
+        mean=sum(scores) / len(scores) if scores else 0.0, median=f"{_median(scores):g}" if scores else "-",
+        max_score=f"{max_score:g}", unreadable=len(rows) - len(graded), stats=stats,
+        tests=test_stats(tests, {stem: [str(label) for label, _ in r.get("failures", [])] for stem, r in gradable.items()}),
+        plots={"scores": score_plot(scores, max_score),
+               "questions": question_plot([s.name for s in stats], [s.mean / s.points if s.points else 0.0 for s in stats],
+                                          [s.full for s in stats]),
+               "slowest": slowest_plot([r["submission"] for r in slowest], [float(r["seconds"]) for r in slowest])},
+        failures=common_failures(gradable), threshold=f"{threshold:.0%}",
+        pairs=similar_pairs({stem: _answers(folder / stem / "graded.ipynb") for stem in gradable},
+                            _handout(folder), threshold),
+        names={stem: str(record.get("submission", stem)) for stem, record in records.items()},
     )
     pages = {folder / "report.html": page.encode("utf-8")}
-    exporter = HTMLExporter(template_name="lab")
-    for stem in records:
-        graded = folder / stem / "graded.ipynb"
-        if graded.is_file():
-            body, _ = exporter.from_notebook_node(nbformat.read(graded, as_version=4))
+    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
+    for stem in gradable:
+        notebook = _bounded_notebook(folder / stem / "graded.ipynb")
+        if notebook is not None:
+            body, _ = exporter.from_notebook_node(notebook)
             pages[folder / stem / "feedback.html"] = body.encode("utf-8")
     write_atomically(pages, durable=False)
     return folder / "report.html"
 
 
-def _answers(graded: Path) -> str:
-    """The student's own code (answers and added cells that ran), normalised for comparison."""
-    if not graded.is_file():
-        return ""
-    cells = json.loads(graded.read_text(encoding="utf-8"))["cells"]
-    mine = [c for c in cells if c.get("metadata", {}).get("autograder", {}).get("origin") in ("answer", "extra")
-            and c["metadata"]["autograder"].get("status") != NOT_ANSWERED]
-    return fingerprint(["".join(c["source"]) for c in mine])
+def _questions(folder: Path, rows: list[dict], records: dict[str, dict]) -> list[dict]:
+    """id, name and points of each question: from questions.json, else the gradebook's columns."""
+    data = _json(folder / QUESTIONS)
+    if isinstance(data, dict) and isinstance(data.get("questions"), list):
+        return [{"id": str(q["id"]), "name": str(q.get("name", q["id"])), "points": float(q.get("points", 0))}
+                for q in data["questions"] if isinstance(q, dict) and "id" in q]
+    maximum: dict = next((r["max_scores"] for r in records.values() if isinstance(r.get("max_scores"), dict)), {})
+    columns = [c for c in (rows[0].keys() if rows else []) if c not in ("submission", "score", "max_score", "stem",
+                                                                          "seconds", "unreadable", "error")]
+    return [{"id": c, "name": c, "points": float(maximum.get(c, 0.0))} for c in columns]
 
 
-def _failures(records: dict[str, dict]) -> list:
-    """The most frequent (test, reason) pairs; numbers are blurred so that alike failures group."""
-    counts: Counter = Counter()
-    for record in records.values():
-        for test, message in record.get("failures", []):
-            counts[(test, re.sub(r"-?\d+\.\d+", "#", message)[:160])] += 1
-    return counts.most_common(12)
+def _tests(folder: Path, graded: list[dict]) -> list[tuple[str, str]]:
+    """(question id, test label) of every automatic test, from one graded file's results.json."""
+    for row in graded[:20]:
+        data = _json(folder / row["stem"] / "results.json")
+        if isinstance(data, dict) and data.get("tests"):
+            return [(str(t.get("number", "")), str(t.get("name", ""))) for t in data["tests"]
+                    if not str(t.get("name", "")).endswith(HAND_SUFFIX)]
+    return []
 
 
-def _png(figure) -> str:
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def _handout(folder: Path) -> list[str]:
+    data = _json(folder / QUESTIONS)
+    handout = data.get("handout", []) if isinstance(data, dict) else []
+    return [str(source) for source in handout] if isinstance(handout, list) else []
 
 
-def _score_plot(scores: list[float], max_score: float) -> str:
-    figure, axes = plt.subplots(figsize=(5.5, 3.2))
-    axes.hist(scores, bins=min(20, max(5, len(set(scores)))), range=(0, max_score or 1), color="#4c72b0", edgecolor="white")
-    axes.set(title="Score distribution", xlabel=f"score (of {max_score:g})", ylabel="submissions")
-    return _png(figure)
+def _answers(graded: Path) -> dict[str, str]:
+    """The student's own code, answer by answer (answers and added cells that ran)."""
+    data = _json(graded)
+    cells = data.get("cells", []) if isinstance(data, dict) else []
+    answers = {}
+    for index, cell in enumerate(cells if isinstance(cells, list) else []):
+        meta = cell.get("metadata", {}).get("autograder", {}) if isinstance(cell, dict) else {}
+        if not isinstance(meta, dict) or meta.get("origin") not in ("answer", "extra") or meta.get("status") == NOT_ANSWERED:
+            continue
+        source = cell.get("source", "")
+        answers[str(meta.get("cell") or index)] = source if isinstance(source, str) else "".join(map(str, source))
+    return answers
 
 
-def _question_plot(rows: list[dict], questions: list[str], records: dict[str, dict]) -> str:
-    maximum: dict[str, float] = next((r["max_scores"] for r in records.values() if r.get("max_scores")), {})
-    rates = [sum(r[q] != PENDING and float(r[q]) >= maximum.get(q, 0) - 1e-3 for r in rows) / len(rows)
-             if rows and maximum.get(q) else 0.0
-             for q in questions]
-    figure, axes = plt.subplots(figsize=(5.5, 3.2))
-    axes.bar(questions, [rate * 100 for rate in rates], color="#55a868")
-    axes.set(title="Full marks per question", ylabel="% of submissions", ylim=(0, 100))
-    axes.tick_params(axis="x", labelrotation=45)
-    return _png(figure)
+def _bounded_notebook(path: Path):
+    """The graded notebook to render, cut to MAX_RENDERED_CELLS cells; None when missing or too large."""
+    data = _json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return None
+    cells = data["cells"]
+    if len(cells) > MAX_RENDERED_CELLS:
+        note = {"cell_type": "markdown", "metadata": {}, "id": "cut",
+                "source": f"*{len(cells) - MAX_RENDERED_CELLS} more cells are not shown here; "
+                          f"open graded.ipynb for all {len(cells)}.*"}
+        data["cells"] = cells[:MAX_RENDERED_CELLS] + [note]
+    try:
+        return nbformat.from_dict(data)
+    except Exception:  # a notebook we wrote ourselves; anything odd only costs its page
+        return None
 
 
-def _slowest_plot(rows: list[dict]) -> str:
-    slowest = sorted(rows, key=lambda r: r["seconds"], reverse=True)[:10][::-1]
-    figure, axes = plt.subplots(figsize=(5.5, 3.2))
-    axes.barh([r["submission"] for r in slowest], [r["seconds"] for r in slowest], color="#c44e52")
-    axes.set(title="Slowest submissions", xlabel="seconds to grade")
-    axes.tick_params(axis="y", labelsize=7)
-    return _png(figure)
+def _json(path: Path):
+    try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

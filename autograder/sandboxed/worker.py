@@ -72,6 +72,7 @@ def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: In
     try:
         probes = _preloaded.get(job.probes_path) or load_probes(job.probes_path)  # before the sandbox hides them
         probes.seeds = job.seeds
+        probes.inputs, probes.decode = job.inputs, plaindata.decode
         isolation = enter_sandbox(job, inherited)
         # As in a kernel started in the notebook's folder, modules there import; the course's own
         # (read-only) come first, so a module the notebook writes cannot stand in for one of them.
@@ -134,6 +135,12 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     # plt.show() under the Agg backend only warns; the figures are kept after the cell instead.
     warnings.filterwarnings("ignore", message=".*non-interactive, and thus cannot be shown")
     unchecked = dict(job.unchecked)
+    only = None if job.only_probes is None else set(job.only_probes)
+
+    def after(cell_id: str) -> list:
+        found = probes.by_cell.get(cell_id, [])
+        return found if only is None else [(name, probe) for name, probe in found if name in only]
+
     for index, cell in enumerate(job.cells):
         progress.mark(index, CELL)
         result = _run_cell(index, cell, ns, shell, job)
@@ -143,10 +150,10 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
         conn.verify()
         conn.send(result)
         blocked_by = index if result["status"] != OK else None
-        _run_probes_after(index, probes.by_cell.get(cell.id, []), ns, conn, progress, unchecked, blocked_by)
+        _run_probes_after(index, after(cell.id), ns, conn, progress, unchecked, blocked_by)
         if drawing:
             _guarded(figures.close_all)
-    _run_probes_after(len(job.cells), probes.by_cell.get(END, []), ns, conn, progress, unchecked)
+    _run_probes_after(len(job.cells), after(END), ns, conn, progress, unchecked)
 
 
 def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress: ProgressWriter,
