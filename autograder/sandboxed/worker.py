@@ -146,13 +146,15 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     for index, cell in enumerate(job.cells):
         progress.mark(index, CELL)
         result = _run_cell(index, cell, ns, shell, job)
-        if not cell.skip:
+        drawing = "matplotlib.pyplot" in sys.modules  # figures are only looked for once pyplot is in use
+        if drawing and not cell.skip:
             _keep_figures(result)
         conn.verify()
         conn.send(result)
         blocked_by = index if result["status"] != OK else None
         _run_probes_after(index, after(cell.id), ns, conn, progress, unchecked, blocked_by)
-        _guarded(figures.close_all)
+        if drawing:
+            _guarded(figures.close_all)
     _run_probes_after(len(job.cells), after(END), ns, conn, progress, unchecked)
 
 
