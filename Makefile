@@ -37,7 +37,7 @@ check: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
-ASSIGNMENTS := lec27_attention attention_basics transformer_encoder gpt_model
+ASSIGNMENTS := lec27_attention attention_basics transformer_encoder gpt_model gpt_training
 
 # The main job: build every assignment, then grade the bundled samples and print the gradebooks.
 demo: build

@@ -23,6 +23,7 @@ from .outputs.hand_grades import QUESTIONS, questions_json, with_hand_scores
 from .outputs.merge import SHARD
 from .outputs.results import feedback_body, feedback_markdown, graded_notebook, grades_csv, results_json
 from .outputs.review_store import DATABASE, ReviewStore
+from .protocol.jobs import NOT_ANSWERED
 from .protocol.messages import WorkerSetup
 from .scoring.grader import Assignment, Grader, submission_bytes
 from .scoring.points import GradeReport, zero_scores
@@ -127,7 +128,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
                 report = GradeReport(path.name, stem, zero_scores(config), error=error)
             files = {}
             if by_hand and raw is not None and report.error is None:
-                answers = hand_answers(raw, config, assignment.notebook_cells)
+                ran = {cell.id: (cell.output, cell.figures) for cell in report.cells if cell.status != NOT_ANSWERED}
+                answers = hand_answers(raw, config, assignment.notebook_cells, ran)
                 files[folder / ANSWERS] = json.dumps(answers, ensure_ascii=False).encode("utf-8")
                 if store is not None:
                     store.flag_changed(stem, {q: a["hash"] for q, a in answers.items()})
@@ -178,6 +180,7 @@ def _record(report: GradeReport, digest: str | None, fingerprint: str, code: str
         body = feedback_body(report)
     return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
                        "error": report.error, "seconds": report.seconds, "peak_memory": report.peak_memory,
+                       "second_run_seconds": report.second_run_seconds,
                        # The real reasons, hidden tests included: for the staff report, never shown to students.
                        "failures": [[f"{q.name}: {o.test.name}", o.message] for q in report.questions
                                     for o in q.outcomes if not o.passed],

@@ -82,12 +82,37 @@ GPT_MISTAKES = {
         "generate": [("idx_cond = idx[:, -context_size:]", "idx_cond = idx")],
     },
 }
+TRAINING_MISTAKES = {
+    "targets_not_shifted": {
+        "data": [("targets.append(token_ids[i + 1:i + context_length + 1])", "targets.append(token_ids[i:i + context_length])")],
+    },
+    "no_zero_grad": {
+        "train": [("            optimizer.zero_grad()\n", "")],
+    },
+    "loss_without_flatten": {
+        "loss": [("F.cross_entropy(logits.flatten(0, 1), target_batch.flatten())", "F.cross_entropy(logits, target_batch)")],
+    },
+}
+# Written answers (Markdown cells graded by hand) that every sample but the unfinished one gives.
+WRITTEN = {
+    "gpt_training": {
+        "plot-answer": "**답:** 학습 전 모델은 126개 글자를 거의 같은 확률로 고르므로 손실이 ln(126) ≈ 4.84 근처에서 시작합니다. "
+                       "처음 몇 번의 갱신에서는 자주 나오는 글자(공백, '다', '는')의 빈도를 배우면서 손실이 빠르게 떨어지고, "
+                       "그 뒤로는 글자 사이의 이어짐을 배우느라 천천히 내려갑니다. 같은 400글자를 여러 번 본 결과라서 "
+                       "손실이 낮아도 한국어를 잘한다고 말할 수는 없습니다.",
+        "analysis": "**답:** 생성된 문장은 말뭉치의 '손실', '글자들' 같은 조각을 이어 붙인 것이라 뜻이 통하지 않습니다. "
+                    "모델은 자주 나오는 글자와 짧은 이어짐은 배웠지만 문장의 뜻은 배우지 못했습니다. 검증 데이터가 없으니 "
+                    "외운 것인지 일반화한 것인지 알 수 없습니다. 말뭉치를 열 배로 늘리면 외우기가 어려워지고 더 일반적인 규칙을 "
+                    "배울 것이고, 학습만 열 배로 늘리면 학습 손실은 더 내려가지만 말뭉치를 그대로 외울 것입니다.",
+    },
+}
 # Per assignment: its mistakes, and the cell up to which the unfinished sample answers.
 ASSIGNMENTS = {
     "lec27_attention": (LEC27_MISTAKES, "context-q2-qk"),
     "attention_basics": (BASICS_MISTAKES, "attention-fn"),
     "transformer_encoder": (ENCODER_MISTAKES, "rope"),
     "gpt_model": (GPT_MISTAKES, "gelu-plot"),
+    "gpt_training": (TRAINING_MISTAKES, "loss"),
 }
 
 
@@ -95,10 +120,13 @@ def answers(solution) -> dict[str, str]:
     return {cell.id: cell.source for cell in solution.cells if cell.cell_type == "code"}
 
 
-def filled(student, sources: dict[str, str], edits: dict | None = None, stop_after: str | None = None):
+def filled(student, sources: dict[str, str], edits: dict | None = None, stop_after: str | None = None,
+           written: dict[str, str] | None = None):
     nb = copy.deepcopy(student)
     open_ = True
     for cell in nb.cells:
+        if cell.cell_type == "markdown" and open_ and cell.id in (written or {}):
+            cell.source = (written or {})[cell.id]
         if cell.cell_type != "code":
             continue
         if open_ and "### your code" in cell.source:
@@ -116,8 +144,10 @@ def samples(slug: str) -> dict[str, bytes]:
     mistakes, unfinished_after = ASSIGNMENTS[slug]
     student = nbformat.read(ROOT / "assignments" / slug / f"{slug}.ipynb", as_version=4)
     sources = answers(nbformat.read(ROOT / "solutions" / f"{slug}.ipynb", as_version=4))
-    made = {"correct": filled(student, sources), "unfinished": filled(student, sources, stop_after=unfinished_after)}
-    made |= {name: filled(student, sources, edits) for name, edits in mistakes.items()}
+    written = WRITTEN.get(slug, {})
+    made = {"correct": filled(student, sources, written=written),
+            "unfinished": filled(student, sources, stop_after=unfinished_after)}
+    made |= {name: filled(student, sources, edits, written=written) for name, edits in mistakes.items()}
     files = {}
     if slug == "lec27_attention":
         # Saved by a tool that drops cell ids and adds a scratch cell: matched by position and content.

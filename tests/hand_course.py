@@ -36,7 +36,7 @@ def test_total(student, reference):
 SOURCE = notebook(
     ("code", "import torch\nx = torch.tensor([1.0, 2.0, 3.0])"),
     ("code", "y = x ** 2  # SOLUTION"),
-    ("code", "print('plot here')"),
+    ("code", "import matplotlib.pyplot as plt\nplt.figure(figsize=(3, 2))\nplt.plot([3.0, 2.0, 1.5])\nplt.show()"),
     ("md", "[ 여기에 답을 쓰세요 ]"),
     ("code", "total = y.sum()  # SOLUTION"),
     ("md", "[ 한 줄 설명 ]"),

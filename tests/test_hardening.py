@@ -208,6 +208,7 @@ def test_merge_refuses_a_missing_or_repeated_shard(course, tmp_path):
     whole = merge(tmp_path / "s1", tmp_path / "s2")
     assert whole.returncode == 0, whole.stderr
     assert sorted(gradebook(tmp_path / "merged")) == ["a.ipynb", "b.ipynb", "c.ipynb"]
+    assert (tmp_path / "merged" / "questions.json").read_bytes() == (tmp_path / "s1" / "questions.json").read_bytes()
 
 
 # A cell that ignores its alarm and keeps writing a fresh start time on the grader's progress page.

@@ -64,3 +64,39 @@ def test_export_has_one_otter_test_file_per_question(tmp_path):
     names = zipfile.ZipFile(tmp_path / "autograder.zip").namelist()
     assert sorted(n for n in names if n.startswith("tests/")) == sorted(f"tests/q{n}.py" for n in range(1, 15))
     assert "files/autograder_course/solutions/lec27_attention.ipynb" in names
+
+
+# Patches a notebook can make in the kernel where Otter runs its test files.
+KERNEL_PATCHES = {
+    "patch_the_plugin": "import autograder.otter_plugin as plugin\nplugin.graded = lambda *args: {}",
+    "patch_otter": ("from otter.test_files import exception_test\n"
+                    "from otter.test_files.abstract_test import TestCaseResult\n"
+                    "def run(self, env):\n"
+                    "    self.test_case_results = [TestCaseResult(case, None, True) for case in self.test_cases]\n"
+                    "exception_test.ExceptionTestFile.run = run"),
+}
+
+
+def test_patching_the_kernel_gains_nothing_under_otter(tmp_path):
+    import nbformat
+
+    slug = "attention_basics"
+    assert subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "otter", slug,
+                           "--out", str(tmp_path)], capture_output=True, timeout=120).returncode == 0
+    otter = shutil.which("otter", path=str(Path(sys.executable).parent))
+
+    def run(item):
+        name, code = item
+        nb = nbformat.read(REPO / "samples" / slug / "unfinished.ipynb", 4)
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        (tmp_path / name).mkdir()
+        nbformat.write(nb, tmp_path / name / "submission.ipynb")
+        result = subprocess.run([otter, "run", "-a", str(tmp_path / "autograder.zip"), str(tmp_path / name / "submission.ipynb"),
+                                 "-o", str(tmp_path / name)], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+        tests = json.loads((tmp_path / name / "results.json").read_text())["tests"]
+        return name, sum(t["score"] for t in tests if t["name"] != "Public Tests")
+
+    with ThreadPoolExecutor(2) as pool:
+        scores = dict(pool.map(run, KERNEL_PATCHES.items()))
+    assert scores == {name: 12.0 for name in KERNEL_PATCHES}  # what `autograder grade` gives the unfinished sample

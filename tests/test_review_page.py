@@ -84,7 +84,7 @@ def test_a_ta_grades_a_written_answer_and_the_gradebook_follows(server, browser)
     page.click("#progress-w1 a")
     assert page.locator("#submission-name").inner_text() == "alice.ipynb"
     assert page.locator(".markdown").inner_text() == "손실이 줄어듭니다."
-    assert page.locator("img[alt='figure in cell plot']").evaluate("img => img.naturalWidth") == 8
+    assert page.locator("img[alt='figure in cell plot']").evaluate("img => img.naturalWidth") > 100  # the grader's run
     assert "곡선이 왜 내려가는지 설명" in page.locator(".rubric").inner_text()
     page.fill("#points", "4")
     page.fill("#comment", "축 이름을 붙이세요")

@@ -9,6 +9,7 @@ import shlex
 import zipfile
 from pathlib import Path
 
+from .. import otter_plugin
 from ..config import load_config
 from ..course import Layout, course_files
 from ..files import write_atomically
@@ -20,12 +21,39 @@ _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry no build time, so the z
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once when the autograder image is built (as root, in /autograder/source).
+# `setup.sh --python-only` only finds (or installs) the Python it would use, and names it.
 set -euo pipefail
-cd /autograder/source
-python3 -m venv /autograder/venv
+home="${AUTOGRADER_HOME:-/autograder}"
+cd "$home/source"
+# This package needs Python 3.11 or newer with venv. Gradescope's Ubuntu 22.04 images have Python
+# 3.10 as python3; Ubuntu 22.04's own archive has python3.11, installed here when nothing newer is found.
+find_python() {
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null &&
+        "$candidate" -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+if ! python="$(find_python)"; then
+  echo "setup.sh: $(python3 --version 2>&1) is older than 3.11; installing python3.11 from the Ubuntu archive"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv >/dev/null || true
+  if ! python="$(find_python)"; then
+    echo "setup.sh: no Python 3.11 or newer could be found or installed. In the autograder settings on" \\
+      "Gradescope, choose the Ubuntu 22.04 base image (its archive has python3.11) or one with Python 3.11 or newer." >&2
+    exit 1
+  fi
+fi
+echo "setup.sh: using $("$python" --version) ($python)"
+if [ "${1:-}" = "--python-only" ]; then
+  exit 0
+fi
+"$python" -m venv "$home/venv"
 # The CPU build of torch, pinned: an unpinned torch pulls several GB of CUDA packages.
-/autograder/venv/bin/pip install --quiet "{torch}" --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install --quiet ".[course]"
+"$home/venv/bin/pip" install --quiet "{torch}" ${AUTOGRADER_TORCH_INDEX---index-url https://download.pytorch.org/whl/cpu}
+"$home/venv/bin/pip" install --quiet ".[course]"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -43,7 +71,14 @@ if [ ${{#notebooks[@]}} -eq 0 ]; then
 fi
 out="$(mktemp -d)"
 cd "$home/source"
-if ! "$python" -m autograder --root "$home/source" grade {slug} "${{notebooks[@]}}" --one --out "$out" > "$out/log.txt" 2>&1; then
+# The course's files (solution, hidden tests) readable by root only: where a worker gets no private
+# file system (no namespaces in the container), its own user still cannot read them.
+chmod -R go-rwx "$home/source"
+# The grader's log (isolation in effect, warnings) goes to this script's output, which Gradescope
+# shows to the course staff (results.json keeps it from students: stdout_visibility hidden).
+# Every notebook uploaded: `--one` grades the assignment's and says which.
+if ! "$python" -m autograder --root "$home/source" grade {slug} "${{notebooks[@]}}" --one --out "$out" 2>&1 \\
+    | tee "$out/log.txt"; then
   "$python" - "$out/log.txt" "$home/results/results.json" <<'PY'
 import json, sys
 log = open(sys.argv[1], encoding="utf-8", errors="replace").read()[-3000:]
@@ -66,9 +101,8 @@ name = {name!r}
 """
 OTTER_CASE = """@test_case(name={name!r}, points={points!r}, hidden={hidden!r})
 def {function}(env):
-    from autograder.otter_bridge import outcome
-    passed, message = outcome({slug!r}, {full_name!r})
-    assert passed, message
+    # Graded outside the kernel (autograder.otter_plugin.Verdict); what runs here earns nothing.
+    assert False, {in_kernel!r}
 """
 
 
@@ -98,15 +132,26 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
     One Otter test file per question, one test case per hidden test, worth the same points; each
     case takes its outcome from this grader, which must be installed where Otter runs.
     """
-    files: dict[str, bytes] = {"otter_config.json": b'{"lang": "python"}\n'}
-    files |= _course_files(root, slug, "files/autograder_course/")
+    files: dict[str, bytes] = {}
+    files |= _course_files(root, slug, f"files/{otter_plugin.COURSE}/")
+    # Otter runs the notebook itself too, beside what `files/` holds: its data and helper modules.
+    layout = Layout(root, slug)
+    for name, path in course_files(layout, load_config(layout.config).resources).items():
+        for file in _walk([path]):
+            files[f"files/{name}" + (f"/{file.relative_to(path).as_posix()}" if path.is_dir() else "")] = file.read_bytes()
     weights = question_weights(list(suite.tests))
+    verdicts: dict[str, list] = {}
     for question in config.questions:
-        cases = [OTTER_CASE.format(name=t.name, points=test_points(t, config, weights),
-                                   hidden=t.visibility == "hidden", function=_identifier(t.function_name), slug=slug,
-                                   full_name=f"{question.name}: {t.name}")
-                 for t in suite.tests if t.question == question.id]
+        tests = [t for t in suite.tests if t.question == question.id]
+        verdicts[question.id] = [[t.name, f"{question.name}: {t.name}", test_points(t, config, weights),
+                                  t.visibility == "hidden"] for t in tests]
+        cases = [OTTER_CASE.format(name=t.name, points=test_points(t, config, weights), hidden=t.visibility == "hidden",
+                                   function=_identifier(t.function_name), in_kernel=otter_plugin.IN_KERNEL)
+                 for t in tests]
         files[f"tests/{question.id}.py"] = OTTER_TEST.format(name=question.id, cases="\n\n".join(cases)).encode("utf-8")
+    plugin = f"{otter_plugin.__name__}.{otter_plugin.Verdict.__name__}"
+    files["otter_config.json"] = (json.dumps({"lang": "python", "plugins": [{plugin: {
+        "slug": slug, "questions": verdicts}}]}, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     return _write_zip(files, out)
 
 

@@ -1,5 +1,6 @@
-"""The cells a TA reads for each hand-graded question, taken from a submission as the student saved
-them (text, code, figures), bounded in size, and a hash per question that tells a changed answer.
+"""The cells a TA reads for each hand-graded question: text and code as the student saved them, a code
+cell's output and figures as the grader's own run made them (as saved, for a cell that did not run),
+bounded in size, and a hash per question that tells a changed answer.
 
 Only inert content is kept: text and PNG/JPEG images whose bytes are checked to be base64. HTML,
 SVG and JavaScript outputs are dropped, so nothing a student saved can run in the TA's browser.
@@ -22,11 +23,14 @@ _IMAGE_BYTES = 2 << 20
 _IMAGE_TYPES = ("image/png", "image/jpeg")
 
 
-def hand_answers(raw: bytes, config: AssignmentConfig, released: tuple[tuple[str, str], ...]) -> dict[str, dict]:
+def hand_answers(raw: bytes, config: AssignmentConfig, released: tuple[tuple[str, str], ...],
+                 ran: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> dict[str, dict]:
     """question id -> {"cells": [...], "hash": ...} for every hand-graded question.
 
     `released`: (id, source) of every cell of the student notebook as handed out, to find a cell
     in a notebook saved without ids (by position) and to tell an answer left as it was released.
+    `ran`: cell id -> (printed text, PNG figures) of the grader's own run; a code cell that ran is
+    shown with those outputs, not with what the student's file says it printed.
     """
     try:
         cells = json.loads(raw.decode("utf-8")).get("cells", [])
@@ -46,7 +50,7 @@ def hand_answers(raw: bytes, config: AssignmentConfig, released: tuple[tuple[str
             cell = by_id.get(cell_id)
             if cell is None and not by_id and same_shape and cell_id in positions:
                 cell = cells[positions[cell_id]]  # saved without ids: the same place in the same notebook
-            shown.append(_cell(cell_id, cell, sources.get(cell_id)))
+            shown.append(_cell(cell_id, cell, sources.get(cell_id), (ran or {}).get(cell_id)))
         answers[question.id] = {"cells": shown, "hash": answer_hash(shown)}
     return answers
 
@@ -56,19 +60,26 @@ def answer_hash(cells: list[dict]) -> str:
     return hashlib.sha256(json.dumps(cells, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:20]
 
 
-def _cell(cell_id: str, cell: dict | None, released: str | None) -> dict:
+def _cell(cell_id: str, cell: dict | None, released: str | None, ran: tuple[str, tuple[str, ...]] | None) -> dict:
     if cell is None:
-        return {"id": cell_id, "type": "missing", "source": "", "outputs": [], "answered": False}
+        return {"id": cell_id, "type": "missing", "source": "", "outputs": [], "answered": False, "graded_run": False}
     kind = cell.get("cell_type") if cell.get("cell_type") in ("markdown", "code", "raw") else "raw"
     source = cell.get("source", "")
     ok = isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)
     source = cell_text(source) if ok else ""
-    outputs = _outputs(cell.get("outputs")) if kind == "code" else []
+    graded_run = kind == "code" and ran is not None
+    if graded_run and ran is not None:
+        text, figures = ran
+        outputs = ([{"type": "text", "text": text[:_TEXT_CHARS]}] if text else []) + \
+            [{"type": "image", "mime": "image/png", "data": png} for png in figures[:_IMAGES]]
+    else:
+        outputs = _outputs(cell.get("outputs")) if kind == "code" else []
     # A code cell handed out whole (one that draws the plot) is answered by running it.
-    answered = released is None or source.strip() != released.strip() or bool(outputs)
+    answered = released is None or source.strip() != released.strip() or graded_run
     if len(source) > _SOURCE_CHARS:
         source = source[:_SOURCE_CHARS] + f"\n… ({len(source) - _SOURCE_CHARS} more characters not shown)"
-    return {"id": cell_id, "type": kind, "source": source, "outputs": outputs, "answered": answered}
+    return {"id": cell_id, "type": kind, "source": source, "outputs": outputs, "answered": answered,
+            "graded_run": graded_run}
 
 
 def _outputs(outputs: object) -> list[dict]:

@@ -13,6 +13,7 @@ import os
 import resource
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -374,6 +375,9 @@ def _scrub_environment(scratch: str) -> None:
     keep = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL") if key in os.environ}
     os.environ.clear()
     os.environ.update(keep, HOME=scratch, TMPDIR=scratch, MPLBACKEND="Agg")
+    # Importing torch already asked tempfile for a folder (/tmp, read-only here): ask again, so that
+    # torch's own caches (AdamW's first step makes one) go to the scratch folder.
+    tempfile.tempdir = None
 
 
 def _mount(source, target, fstype, flags, data=None) -> None:

@@ -1,0 +1,57 @@
+"""The Gradescope export's setup.sh on an image whose python3 is 3.10 (Gradescope's Ubuntu 22.04
+images): it finds or installs a Python 3.11 instead of failing in pip, or says which base image to
+pick. The image is emulated by a PATH holding only a Python 3.10 and a stand-in for apt-get."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+PYTHON_310 = Path("/root/.pyenv/versions/3.10.13/bin/python3.10")
+APT_GET = """#!/bin/bash
+echo "apt-get $*" >> "{log}"
+if [ "$1" = install ] && [ "{works}" = yes ]; then /bin/ln -sf "{python}" "{bin}/python3.11"; fi
+"""
+
+
+@pytest.fixture(scope="module")
+def setup_sh(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "gradescope",
+                             "attention_basics", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    home = out / "autograder"
+    with zipfile.ZipFile(out / "autograder.zip") as archive:
+        archive.extractall(home / "source")
+    return home
+
+
+def on_python_310_image(home, tmp_path, apt_works):
+    assert PYTHON_310.is_file(), "a Python 3.10 stands for the image's python3"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3").symlink_to(PYTHON_310)
+    log = tmp_path / "apt.log"
+    real_311 = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    (fake / "apt-get").write_text(APT_GET.format(log=log, works="yes" if apt_works else "no", python=real_311, bin=fake))
+    (fake / "apt-get").chmod(0o755)
+    result = subprocess.run(["/bin/bash", str(home / "source" / "setup.sh"), "--python-only"], capture_output=True,
+                            text=True, timeout=120, env={"PATH": str(fake), "AUTOGRADER_HOME": str(home)})
+    return result, log.read_text() if log.exists() else ""
+
+
+def test_a_python_310_image_gets_python_311_from_the_archive(setup_sh, tmp_path):
+    result, apt = on_python_310_image(setup_sh, tmp_path, apt_works=True)
+    assert result.returncode == 0, result.stderr
+    assert "Python 3.10.13 is older than 3.11; installing python3.11" in result.stdout
+    assert "apt-get install -y -qq python3.11 python3.11-venv" in apt
+    assert f"using Python {sys.version_info.major}.{sys.version_info.minor}" in result.stdout
+    assert str(tmp_path / "bin" / "python3.11") in result.stdout
+
+
+def test_without_a_python_311_setup_names_the_base_image_to_choose(setup_sh, tmp_path):
+    result, apt = on_python_310_image(setup_sh, tmp_path, apt_works=False)
+    assert result.returncode == 1 and "apt-get install" in apt
+    assert "choose the Ubuntu 22.04 base image" in result.stderr
