@@ -177,6 +177,7 @@ def _record(report: GradeReport, digest: str | None, fingerprint: str, code: str
         body = feedback_body(report)
     return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
                        "error": report.error, "seconds": report.seconds, "peak_memory": report.peak_memory,
+                       "second_run_seconds": report.second_run_seconds,
                        # The real reasons, hidden tests included: for the staff report, never shown to students.
                        "failures": [[f"{q.name}: {o.test.name}", o.message] for q in report.questions
                                     for o in q.outcomes if not o.passed],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -334,9 +335,17 @@ def _announce_setup(setup) -> None:
     for layer in setup.missing:
         _warn(f"isolation NOT in effect: {layer}")
     if setup.missing:
-        _warn("run the grader as root (or where user namespaces are allowed) for full isolation")
+        _warn(_isolation_advice())
     for warning in setup.warnings:
         _warn(warning)
+
+
+def _isolation_advice() -> str:
+    if os.geteuid() == 0:  # root without the capabilities: a container with Docker's defaults, say
+        return ("the grader runs as root without some capabilities (CAP_SYS_ADMIN for namespaces and mounts, "
+                "CAP_SETUID for a user per worker): allow them (docker run --cap-add SYS_ADMIN) or user namespaces "
+                "for full isolation")
+    return "run the grader as root (sudo; or where user namespaces are allowed) for full isolation"
 
 
 def printable(text: str) -> str:

@@ -76,6 +76,9 @@ class AssignmentConfig:
     notebook_checks: bool = False
     # The language of every sentence the grader writes for students (feedback, checks, Gradescope).
     language: str = "en"
+    # Cells holding the lesson's data and seeds: the grader runs each submission a second time with
+    # their literal tensors and seeds replaced by its own, and re-checks the steps that depend on them.
+    lesson_data: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     questions: tuple[Question, ...] = ()
     # Modules beyond the package's own the notebook imports (`matplotlib.pyplot`, `tiktoken`): each must

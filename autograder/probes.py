@@ -26,6 +26,26 @@ class Probes:
     by_cell: dict[str, list[tuple[str, Callable[[Namespace], Any]]]] = field(default_factory=dict)
     # The assignment's `seeds` (assignment.yaml), set by the worker: probes make unseen inputs from them.
     seeds: tuple[int, ...] = (0, 1, 2)
+    # Makes the inputs and weights the hidden tests use, in the grader (never next to student code).
+    maker: Callable[[tuple[int, ...]], dict] | None = None
+    # Those inputs as plain data, and the function that turns plain data into values, both set by
+    # the worker from its job.
+    inputs: dict = field(default_factory=dict)
+    decode: Callable[[Any], Any] = lambda data: data
+
+    def grader_inputs(self, function):
+        """Register the function that makes the tests' inputs from the seeds; it runs in the grader,
+        which sends its values to every worker (`given`) and keeps its own copy for the tests."""
+        if self.maker is not None:
+            raise ValueError("grader_inputs is registered twice")
+        self.maker = function
+        return function
+
+    def given(self, name: str) -> Any:
+        """A fresh copy of the grader's input `name` (a copy each time: student code may change it in place)."""
+        if name not in self.inputs:
+            raise LookupError(f"no grader input named '{name}'; add it to the @probes.grader_inputs function")
+        return self.decode(self.inputs[name])
 
     def after(self, cell_id: str, name: str | None = None):
         """Run the decorated function right after cell `cell_id` (variables are often reassigned later)."""

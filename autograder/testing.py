@@ -32,6 +32,11 @@ class Run:
     def names(self) -> set[str]:
         return set(self._known)
 
+    @property
+    def results(self) -> dict:
+        """The probe results as received (name -> protocol.messages.ProbeResult), not decoded."""
+        return dict(self._probes)
+
     def __getitem__(self, name: str) -> Any:
         if name not in self._decoded:
             if name not in self._known:
@@ -124,6 +129,73 @@ def _expect_values(tensor: torch.Tensor, expected: torch.Tensor, what: str, atol
                                "expected {expected}, got {got}").format(
             what=what, count=count, total=tensor.numel(), where=where,
             expected=f"{float(expected.reshape(-1)[flat]):.4f}", got=f"{float(tensor.reshape(-1)[flat]):.4f}"))
+
+
+def expect_finite(got: Any, what: str) -> torch.Tensor:
+    """A tensor without NaN or infinity (NaN would pass any "these two are equal" check with itself)."""
+    tensor = expect_tensor(got, what)
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        bad = int((~torch.isfinite(tensor)).sum())
+        raise AssertionError(_("{what}: {bad} of {count} values are NaN or infinite").format(
+            what=what, bad=bad, count=tensor.numel()))
+    return tensor
+
+
+def expect_nontrivial(got: Any, what: str, given_input: torch.Tensor | None = None) -> torch.Tensor:
+    """Finite, not one value everywhere, and (when shapes allow) not the input itself: what a
+    constant, zero, NaN or identity module cannot give, whatever shape it returns."""
+    tensor = expect_finite(got, what).double()
+    if tensor.numel() > 1 and float(tensor.max() - tensor.min()) <= 1e-6:
+        raise AssertionError(_("{what}: every value is {value}; the output does not depend on what goes in").format(
+            what=what, value=f"{float(tensor.reshape(-1)[0]):.4f}"))
+    if given_input is not None and tensor.dim() == given_input.dim() and tensor.shape[:-1] == given_input.shape[:-1]:
+        width = min(tensor.shape[-1], given_input.shape[-1])
+        if torch.allclose(tensor[..., :width], given_input[..., :width].double(), atol=1e-6):
+            raise AssertionError(_("{what}: the output is the input itself").format(what=what))
+    return tensor
+
+
+def expect_responds(output: Any, changed: Any, what: str, given_input: torch.Tensor | None = None,
+                    mixes_tokens: bool = False) -> torch.Tensor:
+    """`output` for x and `changed` for x with its first token changed: a real output that moves
+    with its input; with `mixes_tokens` (attention), every later token's output moves too."""
+    tensor = expect_nontrivial(output, what, given_input)
+    other = expect_shape(expect_finite(changed, what), tensor.shape, what).double()
+    if not differs(tensor, other):
+        raise AssertionError(_("{what}: the output does not change when the input does").format(what=what))
+    if mixes_tokens and tensor.dim() >= 2:
+        moved = (other - tensor).abs().amax(dim=tuple(d for d in range(tensor.dim()) if d != tensor.dim() - 2)) > 1e-6
+        if not bool(moved[1:].all()):
+            raise AssertionError(_("{what}: changing the first token leaves later tokens' outputs unchanged; "
+                                   "attention should mix the tokens").format(what=what))
+    return tensor
+
+
+def differs(one: torch.Tensor, other: torch.Tensor, atol: float = 1e-5) -> bool:
+    """Some value differs by more than `atol` (both finite tensors of one shape)."""
+    return tuple(one.shape) != tuple(other.shape) or bool(((one.double() - other.double()).abs() > atol).any())
+
+
+def expect_causal(outputs: Any, split: int, what: str) -> None:
+    """Outputs for x, for x with tokens split.. changed, and for x with token 0 changed: the first
+    change leaves tokens 0..split-1 alone and moves the rest; the second moves every later token.
+    A zero, constant, NaN, token-by-token or input-independent module fails one of the three."""
+    if not isinstance(outputs, list) or len(outputs) != 3:
+        raise AssertionError(_("{what}: expected three outputs").format(what=what))
+    base, late, early = (expect_finite(out, what) for out in outputs)
+    expect_shape(late, base.shape, what)
+    expect_shape(early, base.shape, what)
+    unchanged = _("{what}: outputs of tokens 0..{last} after changing tokens {split}..").format(
+        what=what, last=split - 1, split=split)
+    expect_close(late[:, :split], base[:, :split], unchanged)
+    if not differs(late[:, split:], base[:, split:]):
+        raise AssertionError(_("{what}: changing tokens {split}.. does not change their outputs").format(
+            what=what, split=split))
+    moved = (early.double() - base.double()).abs().amax(dim=tuple(d for d in range(early.dim()) if d != 1)) > 1e-6
+    unmoved = [int(t) for t in torch.nonzero(~moved[1:]).reshape(-1) + 1]
+    if unmoved:
+        raise AssertionError(_("{what}: changing token 0 leaves the output of token {token} unchanged; "
+                               "each token should attend to the tokens before it").format(what=what, token=unmoved[0]))
 
 
 def expect_equal(got: Any, expected: Any, what: str) -> None:

@@ -75,6 +75,7 @@ def test_a_plain_user_grades_the_same_and_is_told_what_is_missing():
         warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: isolation NOT in effect")]
         assert any("a user of its own" in line for line in warnings), result.stderr
         assert any("cgroups" in line for line in warnings), result.stderr
+        assert "run the grader as root (sudo; or where user namespaces are allowed)" in result.stderr
         assert all((root / "out" / p).stat().st_uid == user.pw_uid for p in ("grades.csv", "correct/results.json"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -108,3 +109,34 @@ def test_workers_that_cannot_run_stop_the_batch_with_exit_3(tmp_path, cached_ref
     assert "grader error: workers cannot run here: the worker failed: PermissionError" in result.stderr
     assert "scratch" in result.stderr
     assert not (root / "out" / "grades.csv").exists()  # no gradebook of zeros
+
+
+# Docker's default seccomp profile also refuses new namespaces to a process without CAP_SYS_ADMIN,
+# user namespaces included: emulated in the fork server (and so its workers) through sitecustomize.
+NO_NAMESPACES = '''
+import sys
+if "autograder.sandboxed.fork_server" in sys.orig_argv:
+    import ctypes
+    import autograder.libc
+    def unshare(flags):
+        ctypes.set_errno(1)
+        return -1
+    autograder.libc.libc.unshare = unshare
+'''
+
+
+def test_docker_style_root_without_namespaces_still_gives_each_worker_its_own_user(tmp_path):
+    root = course_copy(tmp_path / "course")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_NAMESPACES)
+    command = " ".join(map(str, grade_command(root)))
+    result = subprocess.run([*DOCKER_ROOT, "-c", f"PYTHONPATH={site} {command}"], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert scores(root) == SCORES
+    isolation = next(line for line in result.stderr.splitlines() if line.startswith("isolation: "))
+    assert "unprivileged user" in isolation, isolation
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: isolation NOT in effect")]
+    assert any("namespaces (unshare: Operation not permitted)" in line for line in warnings), result.stderr
+    assert "allow them (docker run --cap-add SYS_ADMIN) or user namespaces" in result.stderr

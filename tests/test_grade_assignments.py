@@ -103,7 +103,7 @@ def test_hidden_tests_hold_when_submissions_are_graded_in_parallel_threads():
     def grade_the_solution_repeatedly():
         for _ in range(25):
             for test in grader.assignment.suite.tests:
-                if not run_test(test, grader.reference, grader.reference).passed:
+                if not run_test(test, grader.reference, grader.reference, grader.assignment.suite.inputs.given).passed:
                     failed.append(test.function_name)
 
     try:

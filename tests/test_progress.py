@@ -199,6 +199,7 @@ def test_a_notebook_flooding_the_report_pipe_is_stopped_before_it_fills_the_grad
     result, seconds = run_alone(Limits(cell_seconds=20, notebook_seconds=60, memory_mb=512, output_kb=4), "a = 1", flood, "print(a)")
     assert seconds < 20  # stopped by what it sent, not by the cell's time limit
     assert [cell.status for cell in result.cells] == [OK, CRASHED, OK] and result.cells[2].output == "1\n"
-    assert result.problems == ("cell c1: the notebook flooded the grader's channel with reports; it was skipped "
-                               "and the notebook run again",)
+    assert len(result.problems) == 1
+    assert result.problems[0].startswith("cell c1: the notebook wrote reports of its own into the grader's channel")
+    assert result.problems[0].endswith("it was skipped and the notebook run again")
     assert not any(name.startswith("fake") for name in result.probes)

@@ -61,7 +61,7 @@ def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student
     from .notebook_checks import add_checks, shippable_checks
 
     suite = load_suite(layout.graders, config)
-    executor = Executor(str(suite.probes_path), config.limits, config.seeds, course_files=files)
+    executor = Executor(str(suite.probes_path), config.limits, config.seeds, course_files=files, inputs=suite.inputs.data)
     try:
         reference = Run(run_solution(solution, suite, executor, layout.source))
     finally:

@@ -21,12 +21,14 @@ from .. import wording
 from ..config import Limits
 from ..errors import GraderError
 from ..i18n import _, current
+from ..probes import load_probes
 from ..protocol import messages
 from ..protocol.frames import ChannelError, FrameReader
 from ..protocol.jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
 from ..protocol.messages import CellResult, ProbeResult, WorkerSetup
 from ..protocol.progress import CELL, Position, ProgressReader, job_file
 from .fork_client import ForkClient
+from .report_order import ForgedReport, ReportOrder
 from .slots import WorkerSlot, remove_stale_slots
 
 MAX_ATTEMPTS = 3
@@ -49,6 +51,7 @@ class Execution:
     problems: tuple[str, ...] = ()
     seconds: float = 0.0
     peak_memory: int | None = None  # bytes, the worker and everything it started (where cgroups are used)
+    jobs: tuple[CellJob, ...] = ()  # the cells as last run, with those that hung or crashed a worker marked skipped
 
 
 @dataclass
@@ -61,6 +64,7 @@ class _Attempt:
     failure: str | None = None
     timed_out: bool = False
     fallbacks: bool = False
+    forged: bool = False  # the notebook wrote frames of its own: none of this run's values count
 
 
 class Executor:
@@ -68,7 +72,7 @@ class Executor:
 
     def __init__(self, probes_path: str | None, limits: Limits, seeds: tuple[int, ...] = (),
                  release: str | None = None, server: ForkClient | None = None, course_files: Mapping[str, Path] | None = None,
-                 preload: tuple[str, ...] = ()):
+                 preload: tuple[str, ...] = (), inputs: dict | None = None):
         """`release`: the student notebook, if most runs will be of submissions of it (compiled once);
         `server`: a fork server for the same probes, release and files, started earlier (this executor closes it);
         `course_files`: the assignment's files, shown read-only in every worker's folder, and `preload`: modules
@@ -76,6 +80,10 @@ class Executor:
         self.probes_path = probes_path
         self.limits = limits
         self.seeds = seeds
+        self.inputs = inputs or {}  # the grader's inputs for the probes, as plain data
+        # Which probes a worker runs after which cell, to check its reports against (report_order.py).
+        self.probes_by_cell = {cell: [name for name, _ in found]
+                               for cell, found in load_probes(probes_path).by_cell.items()}
         self._server = server or ForkClient(probes_path, release, course_files, preload)
         self._free_slots: list[WorkerSlot] = []
         self._all_slots: list[WorkerSlot] = []
@@ -83,15 +91,17 @@ class Executor:
         self.setup: WorkerSetup | None = None  # what the first worker reported before running anything
         self.fallbacks = 0  # workers whose torch speed-ups fell back to torch's own code while running
 
-    def run(self, cells: list[CellJob]) -> Execution:
-        """Run the cells; a cell (or the probes after it) that kills or hangs the worker is skipped on a fresh retry."""
+    def run(self, cells: list[CellJob], only_probes: tuple[str, ...] | None = None, quiet: bool = False) -> Execution:
+        """Run the cells; a cell (or the probes after it) that kills or hangs the worker is skipped on a fresh retry.
+
+        `only_probes`: run only these probes (None: all of them)."""
         started = time.monotonic()
         problems: list[str] = []
         jobs = list(cells)
         unchecked: dict[int, str] = {}
         attempt = _Attempt()
         for _attempt in range(MAX_ATTEMPTS):
-            attempt = self._attempt(jobs, unchecked, started)
+            attempt = self._attempt(jobs, unchecked, started, only_probes, quiet)
             if attempt.fallbacks:
                 with self._slot_lock:
                     self.fallbacks += 1
@@ -115,7 +125,7 @@ class Executor:
             [replace(self._final_cell(i, job, attempt), label=job.named, source=job.source, origin=job.origin)
              for i, job in enumerate(jobs)], _OUTPUT_CELLS * self.limits.output_kb * 1024)
         return Execution(results, _worded(attempt.probes, results), tuple(problems), time.monotonic() - started,
-                         attempt.peak_memory)
+                         attempt.peak_memory, tuple(jobs))
 
     @staticmethod
     def _final_cell(index: int, job: CellJob, attempt: _Attempt) -> CellResult:
@@ -123,7 +133,8 @@ class Executor:
             return attempt.cells[index]
         return CellResult(index, job.id, CRASHED, notes=(_("not run: the notebook stopped before this cell"),))
 
-    def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float) -> _Attempt:
+    def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float,
+                 only_probes: tuple[str, ...] | None, quiet: bool = False) -> _Attempt:
         attempt = _Attempt()
         slot = self._take_slot()
         try:
@@ -132,7 +143,8 @@ class Executor:
                     stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
-                                tuple(unchecked.items()), self._server.files, language=current())
+                                tuple(unchecked.items()), self._server.files, language=current(), inputs=self.inputs,
+                                only_probes=only_probes, quiet=quiet)
                 job_fd = job_file(encode_job(job))
                 try:
                     progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))
@@ -143,7 +155,8 @@ class Executor:
                     # What one notebook may send: its cells' capped output and probe values, with room to
                     # spare; a notebook writing into the pipe itself must not fill the grader's memory.
                     budget = _REPORT_BYTES + len(jobs) * self.limits.output_kb * 1024 * 2
-                    self._collect(FrameReader(report_fd, messages.MAX_FRAME, budget), progress, attempt, started)
+                    order = ReportOrder(jobs, self.probes_by_cell, only_probes)
+                    self._collect(FrameReader(report_fd, messages.MAX_FRAME, budget), progress, attempt, started, order)
                 finally:
                     os.close(report_fd)
                     _kill(pid)
@@ -198,13 +211,14 @@ class Executor:
         (or the machine's): GraderError, never a zero for every student.
         """
         if self.setup is None:
-            attempt = self._attempt([], {}, time.monotonic())
+            attempt = self._attempt([], {}, time.monotonic(), None)
             if self.setup is None:
                 raise GraderError(f"workers cannot run here: {attempt.failure or 'the worker reported nothing'}; "
                                   "nothing was graded (see Security in the README for what the grader needs)")
         return self.setup
 
-    def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float) -> None:
+    def _collect(self, reader: FrameReader, progress: ProgressReader, attempt: _Attempt, started: float,
+                 order: ReportOrder) -> None:
         """Read the worker's reports until it is done; kill it when a cell overruns (seen on the progress page)."""
         limits = self.limits
         notebook_deadline = started + limits.notebook_seconds + _GRACE
@@ -245,9 +259,20 @@ class Executor:
                 attempt.failure = _("the notebook flooded the grader's channel with reports")
                 return
             try:
-                done = self._take(message, attempt, progress.cells, limits.output_kb * 1024)
+                done = self._take(message, attempt, order, limits.output_kb * 1024)
             except (ValueError, KeyError, TypeError):
                 attempt.failure = _("the notebook wrote garbage into the grader's channel")
+                return
+            except ForgedReport as forged:
+                # Like a crash: the cell that wrote them (as far as the progress page says) is skipped on a
+                # fresh run, and nothing this run reported is kept.
+                attempt.forged = True
+                attempt.stopped_at = progress.position()
+                void = _("the notebook wrote into the grader's report channel itself, so none of its values were used")
+                attempt.probes = {name: ProbeResult(False, error=void) for names in self.probes_by_cell.values()
+                                  for name in names}
+                attempt.failure = _("the notebook wrote reports of its own into the grader's channel ({detail})").format(
+                    detail=forged)
                 return
             if done:
                 return
@@ -263,23 +288,30 @@ class Executor:
         return where
 
     @staticmethod
-    def _take(message: dict, attempt: _Attempt, cells: int, max_output: int) -> bool:
-        """Record one report; True when the worker has nothing more to say."""
+    def _take(message: dict, attempt: _Attempt, order: ReportOrder, max_output: int) -> bool:
+        """Record one report, checked against what the job allows; True when the worker has nothing more to say."""
         kind = message["type"]
-        if kind == messages.CELL:
+        if kind == messages.READY:
+            order.ready()
+        elif kind == messages.CELL:
             result = messages.parse_cell(message, max_output)
-            if not 0 <= result.index < cells:
-                raise ValueError("a cell the notebook does not have")
+            order.cell(result)
             attempt.cells[result.index] = result
         elif kind == messages.PROBE:
             name, probe = messages.parse_probe(message)
+            order.probe(name)
             attempt.probes[name] = probe
-        elif kind == messages.OVERSIZE and message.get("name"):
-            attempt.probes[str(message["name"])] = ProbeResult(False, error=_("value too large to grade"))
+        elif kind == messages.OVERSIZE and message.get("what") == messages.PROBE:
+            name = str(message.get("name"))
+            order.probe(name)
+            attempt.probes[name] = ProbeResult(False, error=_("value too large to grade"))
+        elif kind == messages.OVERSIZE:
+            raise ForgedReport("an oversized report that is not a probe value")
         elif kind == messages.FATAL:
             attempt.failure = _("the worker failed: {error}").format(error=str(message.get("error"))[:300])
             return True
         elif kind == messages.DONE:
+            order.done()
             attempt.finished = True
             attempt.fallbacks = message.get("fallbacks") not in (0, None)
             return True

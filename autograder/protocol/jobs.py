@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..config import Limits
 from ..notebooks import cell_text
@@ -52,13 +52,22 @@ class WorkerJob:
     # working folder and importable; None when the assignment has none.
     files: str | None = None
     language: str = "en"  # of the notes the worker writes for the student
+    # The inputs and weights the grader made for the probes (plaindata), the same for every run.
+    inputs: dict = field(default_factory=dict)
+    # When set, only these probes run (a second run re-checks only values that depend on lesson data).
+    only_probes: tuple[str, ...] | None = None
+    # Nothing the cells print is kept (a second run): `print` and `display` do nothing, saving the
+    # formatting of every tensor printed.
+    quiet: bool = False
 
 
 def encode_job(job: WorkerJob) -> bytes:
     # By hand: dataclasses.asdict deep-copies every field, a measurable cost per submission.
     data = {"cells": [vars(cell) for cell in job.cells], "probes_path": job.probes_path, "limits": vars(job.limits),
             "scratch": job.scratch, "seeds": list(job.seeds), "cgroups": list(job.cgroups),
-            "unchecked": [list(pair) for pair in job.unchecked], "files": job.files, "language": job.language}
+            "unchecked": [list(pair) for pair in job.unchecked], "files": job.files, "language": job.language,
+            "inputs": job.inputs, "only_probes": None if job.only_probes is None else list(job.only_probes),
+            "quiet": job.quiet}
     return json.dumps(data).encode("utf-8")
 
 
@@ -73,6 +82,9 @@ def decode_job(data: dict) -> WorkerJob:
         unchecked=tuple((int(index), str(reason)) for index, reason in data.get("unchecked", ())),
         files=str(data["files"]) if data.get("files") else None,
         language=str(data.get("language", "en")),
+        inputs=dict(data.get("inputs") or {}),
+        only_probes=None if data.get("only_probes") is None else tuple(str(n) for n in data["only_probes"]),
+        quiet=bool(data.get("quiet", False)),
     )
 
 

@@ -72,6 +72,7 @@ def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: In
     try:
         probes = _preloaded.get(job.probes_path) or load_probes(job.probes_path)  # before the sandbox hides them
         probes.seeds = job.seeds
+        probes.inputs, probes.decode = job.inputs, plaindata.decode
         isolation = enter_sandbox(job, inherited)
         # As in a kernel started in the notebook's folder, modules there import; the course's own
         # (read-only) come first, so a module the notebook writes cannot stand in for one of them.
@@ -130,21 +131,31 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     """Run the job's cells in one namespace, each followed by the probes that read it, reporting to `conn`."""
     shell = Shell()
     ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
+    if job.quiet:
+        ns["print"] = ns["display"] = _discard
     signal.signal(signal.SIGALRM, _on_alarm)
     # plt.show() under the Agg backend only warns; the figures are kept after the cell instead.
     warnings.filterwarnings("ignore", message=".*non-interactive, and thus cannot be shown")
     unchecked = dict(job.unchecked)
+    only = None if job.only_probes is None else set(job.only_probes)
+
+    def after(cell_id: str) -> list:
+        found = probes.by_cell.get(cell_id, [])
+        return found if only is None else [(name, probe) for name, probe in found if name in only]
+
     for index, cell in enumerate(job.cells):
         progress.mark(index, CELL)
         result = _run_cell(index, cell, ns, shell, job)
-        if not cell.skip:
+        drawing = "matplotlib.pyplot" in sys.modules  # figures are only looked for once pyplot is in use
+        if drawing and not cell.skip:
             _keep_figures(result)
         conn.verify()
         conn.send(result)
         blocked_by = index if result["status"] != OK else None
-        _run_probes_after(index, probes.by_cell.get(cell.id, []), ns, conn, progress, unchecked, blocked_by)
-        _guarded(figures.close_all)
-    _run_probes_after(len(job.cells), probes.by_cell.get(END, []), ns, conn, progress, unchecked)
+        _run_probes_after(index, after(cell.id), ns, conn, progress, unchecked, blocked_by)
+        if drawing:
+            _guarded(figures.close_all)
+    _run_probes_after(len(job.cells), after(END), ns, conn, progress, unchecked)
 
 
 def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress: ProgressWriter,
@@ -274,6 +285,10 @@ def _guarded(step):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved
+
+
+def _discard(*objects, **options) -> None:
+    """`print` and `display` in a run whose output nobody reads."""
 
 
 def _on_alarm(signum, frame):

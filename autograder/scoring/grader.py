@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -13,6 +13,7 @@ from ..course import Layout, check_packages, course_files
 from ..engine.executor import Executor
 from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
+from ..engine.variation import vary_cells
 from ..errors import AutograderError
 from ..files import files_digest
 from ..i18n import language
@@ -24,6 +25,7 @@ from ..testing import Run
 from ..wording import blocked_by
 from .points import GradeReport, score_questions, zero_scores
 from .references import reference_run, validate_suite_on_solution
+from .second_run import check_marked_cells, prepare_second_run
 from .suite import Suite, load_suite, run_test
 
 MAX_SUBMISSION_BYTES = 20 << 20
@@ -42,6 +44,7 @@ class Assignment:
     notebook_cells: tuple[tuple[str, str], ...] = ()
     # What workers see beside the notebook, by name: the assignment's files and downloaded resources.
     files: dict[str, Path] = field(default_factory=dict)
+    lesson_data: dict[str, str] = field(default_factory=dict)  # cells whose data the grader varies -> varied source
 
 
 def load_assignment(root: Path, slug: str) -> Assignment:
@@ -59,7 +62,8 @@ def load_assignment(root: Path, slug: str) -> Assignment:
     notebook_cells = tuple((str(c.get("id", "")), cell_text(c.source)) for c in student.cells)
     _check_hand_cells(layout, config, {cell_id for cell_id, _ in notebook_cells})
     files = course_files(layout, config.resources)
-    return Assignment(layout, config, suite, release, _probe_cells(suite, release), notebook_cells, files)
+    lesson_data = vary_cells(check_marked_cells(config.lesson_data, release, layout.config), config.seeds, layout.config)
+    return Assignment(layout, config, suite, release, _probe_cells(suite, release), notebook_cells, files, lesson_data)
 
 
 def _check_hand_cells(layout: Layout, config: AssignmentConfig, ids: set[str]) -> None:
@@ -91,11 +95,16 @@ class Grader:
         self.assignment = assignment
         self.executor = Executor(str(assignment.suite.probes_path), assignment.config.limits, assignment.config.seeds,
                                  release=str(assignment.layout.student), server=server,
-                                 course_files=assignment.files, preload=assignment.config.packages)
+                                 course_files=assignment.files, preload=assignment.config.packages,
+                                 inputs=assignment.suite.inputs.data)
         self.executor.worker_setup()  # workers that cannot run stop here, before anyone is graded
         self.reference = reference_run(assignment.layout.solution, assignment.suite, self.executor, cache_dir,
                                        assignment.files)
-        self.test_cells = self._test_cells(validate_suite_on_solution(assignment.suite, self.reference))
+        reads = validate_suite_on_solution(assignment.suite, self.reference)
+        self.test_cells = self._test_cells(reads)
+        self.second_run = prepare_second_run(assignment.lesson_data, assignment.layout.solution, assignment.suite,
+                                             self.executor, self.reference, reads, cache_dir, assignment.files)
+
 
     def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
         """Test function name -> the last cell whose values it checks, where its feedback belongs."""
@@ -139,10 +148,20 @@ class Grader:
             return GradeReport(path.name, stem, zero_scores(config), error=str(problem))
         execution = self.executor.run(list(plan.cells))
         student = Run(honest_probes(execution.probes, execution.cells, self.assignment.probe_cells), self.reference.names)
-        outcomes = [run_test(test, student, self.reference) for test in self.assignment.suite.tests]
+        given = self.assignment.suite.inputs.given
+        outcomes = [run_test(test, student, self.reference, given) for test in self.assignment.suite.tests]
+        second, second_seconds = self.second_run, None
+        needed = second.needed(outcomes) if second is not None else ()
+        if second is not None and needed:
+            again = self.executor.run(second.jobs(execution, needed, self.assignment.probe_cells), only_probes=needed,
+                                      quiet=True)
+            honest = honest_probes(again.probes, again.cells, self.assignment.probe_cells)
+            outcomes = second.recheck(outcomes, execution, replace(again, probes=honest), self.assignment.suite,
+                                      self.reference.names)
+            second_seconds = again.seconds
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
-                           peak_memory=execution.peak_memory)
+                           peak_memory=execution.peak_memory, second_run_seconds=second_seconds)
 
 
 def honest_probes(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...],

@@ -1,6 +1,6 @@
 """The pytest plugin for hidden tests (registered as a `pytest11` entry point, so every pytest in
-this environment knows it): the `question`, `hidden` and `weight` markers, and the `student` and
-`reference` fixtures, so that `pytest graders/<slug>` runs an assignment's hidden tests on the
+this environment knows it): the `question`, `hidden` and `weight` markers, and the `student`,
+`reference` and `given` fixtures, so that `pytest graders/<slug>` runs an assignment's hidden tests on the
 solution, or with `--submission FILE` on one notebook.
 
 Loaded by every pytest run here, so it imports nothing heavy until a grader folder asks for a
@@ -17,7 +17,7 @@ MARKERS = {
     "hidden": "hidden: a hidden test (Gradescope visibility 'hidden'); its failure details are not shown",
     "weight": "weight(w): the test's share of its question's points (default 1)",
 }
-FIXTURES = frozenset({"student", "reference"})
+FIXTURES = frozenset({"student", "reference", "given"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,6 +58,12 @@ def _autograder_grader(request: pytest.FixtureRequest, _autograder_graders):
 def reference(_autograder_grader):
     """The probe values of the solution notebook."""
     return _autograder_grader.reference
+
+
+@pytest.fixture(scope="module")
+def given(_autograder_grader):
+    """The inputs and weights the grader made (probes.py's @probes.grader_inputs): the tests' own copy."""
+    return _autograder_grader.assignment.suite.inputs.given
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,7 @@ class GradeReport:
     error: str | None = None  # set when the file could not be graded at all
     seconds: float = 0.0      # grading this file, from reading it to its scores
     peak_memory: int | None = None  # bytes used by its worker at most (where cgroups are available)
+    second_run_seconds: float | None = None  # the run on varied lesson data, when one was needed
 
     @property
     def score(self) -> float:

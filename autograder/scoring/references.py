@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -26,22 +27,23 @@ FORMAT = 2  # 2: tensors as raw bytes
 
 
 def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: Path,
-                  course_files: dict[str, Path] | None = None) -> Run:
+                  course_files: dict[str, Path] | None = None, varied: dict[str, str] | None = None) -> Run:
     """The solution's probe values, from the cache when nothing that shapes them has changed (the
-    assignment's files among them)."""
-    key = _cache_key(solution, suite, course_files or {})
+    assignment's files among them); `varied`: cells run with other source (the lesson data the
+    grader varies, engine/variation.py)."""
+    key = _cache_key(solution, suite, course_files or {}, json.dumps(varied or {}, sort_keys=True).encode())
     cache = cache_dir / f"{solution.stem}-{key}.json"
     if cache.is_file():
         probes = {name: ProbeResult(**value) for name, value in json.loads(cache.read_text())["probes"].items()}
         return Run(probes)
-    probes = run_solution(nbformat.read(solution, as_version=4), suite, executor, solution)
+    probes = run_solution(nbformat.read(solution, as_version=4), suite, executor, solution, varied)
     payload = {"format": FORMAT, "torch": torch.__version__,
                "probes": {name: {"ok": p.ok, "value": p.value, "error": p.error} for name, p in probes.items()}}
     write_atomically({cache: json.dumps(payload).encode("utf-8")})
     return Run(probes)
 
 
-def validate_suite_on_solution(suite: Suite, reference: Run) -> dict[str, set[str]]:
+def validate_suite_on_solution(suite: Suite, reference: Run, on: str = "") -> dict[str, set[str]]:
     """Every hidden test must pass on the solution itself, or the tests are wrong, not the students.
 
     Returns, per test function, the probes it read: where its feedback belongs, and which values
@@ -50,31 +52,35 @@ def validate_suite_on_solution(suite: Suite, reference: Run) -> dict[str, set[st
     reads = {}
     for test in suite.tests:
         student, solution = RecordingRun(reference), RecordingRun(reference)
-        outcome = run_test(test, student, solution)
+        outcome = run_test(test, student, solution, suite.inputs.given)
         if not outcome.passed:
-            raise GraderError(f"hidden test {test.function_name} fails on the solution itself: {outcome.message}")
+            raise GraderError(f"hidden test {test.function_name} fails on the solution itself{on}: {outcome.message}")
         reads[test.function_name] = student.read | solution.read
     return reads
 
 
-def run_solution(nb: NotebookNode, suite: Suite, executor: Executor, where: Path) -> dict[str, ProbeResult]:
+def run_solution(nb: NotebookNode, suite: Suite, executor: Executor, where: Path,
+                 varied: dict[str, str] | None = None) -> dict[str, ProbeResult]:
     """The solution's probe values; it must run cleanly and every probe must work on it."""
-    execution = executor.run(as_released(nb))
+    varied = varied or {}
+    cells = [replace(cell, source=varied[cell.id]) if cell.id in varied else cell for cell in as_released(nb)]
+    execution = executor.run(cells)
+    on = " on the lesson data the grader varied" if varied else ""
     for cell in execution.cells:
         if cell.status != OK:
             detail = cell.error["evalue"] if cell.error else "; ".join(cell.notes)
-            raise GraderError(f"{where}: {cell.label} does not run cleanly in the grader "
+            raise GraderError(f"{where}: {cell.label} does not run cleanly in the grader{on} "
                               f"({cell.status}: {detail})")
     for name, probe in execution.probes.items():
         if not probe.ok:
-            raise GraderError(f"{suite.probes_path}: probe '{name}' fails on the solution: {probe.error}")
+            raise GraderError(f"{suite.probes_path}: probe '{name}' fails on the solution{on}: {probe.error}")
     return dict(execution.probes)
 
 
-def _cache_key(solution: Path, suite: Suite, course_files: dict[str, Path]) -> str:
+def _cache_key(solution: Path, suite: Suite, course_files: dict[str, Path], varied: bytes = b"") -> str:
     digest = hashlib.sha256()
     for part in (solution.read_bytes(), suite.probes_path.read_bytes(), torch.__version__.encode(),
-                 files_digest(course_files).encode(),
+                 files_digest(course_files).encode(), suite.inputs.digest().encode(), varied,
                  str(FORMAT).encode(), *(_module_source(name) for name in _SHAPING_MODULES)):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:16]

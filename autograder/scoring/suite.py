@@ -14,7 +14,7 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from ..course import PROBES_NAME
 from ..errors import AutograderError, Location
 from ..i18n import _
 from ..testing import ProbeUnavailable, Run
+from .inputs import Given, GraderInputs, make_inputs
 from .plugin import FIXTURES, MARKERS
 
 VISIBLE, HIDDEN = "visible", "hidden"
@@ -49,8 +50,8 @@ class SuiteTest:
     fixtures: tuple[str, ...] = ("student", "reference")  # the fixtures it takes
     params: dict[str, Any] = field(default_factory=dict)  # a parametrized case's arguments
 
-    def call(self, student: Run, reference: Run) -> None:
-        fixtures = {"student": student, "reference": reference}
+    def call(self, student: Run, reference: Run, given: Mapping[str, Any]) -> None:
+        fixtures = {"student": student, "reference": reference, "given": given}
         self.function(**self.params, **{name: fixtures[name] for name in self.fixtures})
 
 
@@ -68,6 +69,7 @@ class Suite:
     folder: Path
     probes_path: Path
     tests: tuple[SuiteTest, ...]
+    inputs: GraderInputs = field(default_factory=GraderInputs)
 
 
 def load_suite(folder: Path, config: AssignmentConfig) -> Suite:
@@ -88,7 +90,7 @@ def load_suite(folder: Path, config: AssignmentConfig) -> Suite:
         if not question.test_points and question.id in tested:
             raise AutograderError(folder, f"question '{question.id}' is graded by hand for all its points, yet tests are "
                                           "marked for it; give the TA part of them with 'manual_points: N'")
-    return Suite(folder, probes_path, tuple(tests))
+    return Suite(folder, probes_path, tuple(tests), make_inputs(probes_path, config.seeds))
 
 
 class _Collector:
@@ -176,19 +178,19 @@ def _suite_test(item: pytest.Function, config: AssignmentConfig) -> SuiteTest:
 _ONE_AT_A_TIME = threading.Lock()
 
 
-def run_test(test: SuiteTest, student: Run, reference: Run) -> TestOutcome:
+def run_test(test: SuiteTest, student: Run, reference: Run, given: Mapping[str, Any] | None = None) -> TestOutcome:
     """Call one test; a failed check becomes its message, and nothing a test raises escapes."""
     with _ONE_AT_A_TIME:
         state = torch.get_rng_state()
         try:
-            return _call(test, student, reference)
+            return _call(test, student, reference, given if given is not None else Given({}))
         finally:
             torch.set_rng_state(state)
 
 
-def _call(test: SuiteTest, student: Run, reference: Run) -> TestOutcome:
+def _call(test: SuiteTest, student: Run, reference: Run, given: Mapping[str, Any]) -> TestOutcome:
     try:
-        test.call(student, reference)
+        test.call(student, reference, given)
     except ProbeUnavailable as exc:
         return TestOutcome(test, False, str(exc))
     except AssertionError as exc:

@@ -1,6 +1,7 @@
 """What the hidden tests of attention_basics need: values after each step, and the student's
-functions called on inputs they never saw (their outputs go back with the inputs, so the grader
-can recompute the expected values with PyTorch's own functions)."""
+functions called on inputs the grader made (`make_inputs`, sent here as `probes.given`). The tests
+recompute the expected values from the grader's own copy of those inputs with PyTorch's functions,
+never from anything this process sends back."""
 import torch
 
 from autograder.probes import Probes, need
@@ -8,8 +9,23 @@ from autograder.probes import Probes, need
 probes = Probes()
 
 
-def unseen(*shape: int, k: int = 0) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(probes.seeds[k % len(probes.seeds)] + 7 * k))
+@probes.grader_inputs
+def make_inputs(seeds):
+    """Runs in the grader: the inputs the probes below feed the student's functions."""
+    g = torch.Generator().manual_seed(seeds[0])
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g)
+
+    w = randn(3)
+    return {
+        "causal_mean": [randn(3, 7, 5), randn(1, 2, 3)],
+        "attention": [{"q": randn(*shape), "k": randn(*shape), "v": randn(*shape)} for shape in ((5, 4), (2, 6, 3))],
+        "cosine": [{"u": randn(7), "v": randn(7)}, {"u": w, "v": -3 * w}],
+        "sdpa": [{"q": randn(*q), "k": randn(*kv), "v": randn(*kv), "causal": causal} for q, kv, causal in (
+            ((2, 3, 6, 8), (2, 3, 6, 8), False), ((2, 3, 6, 8), (2, 3, 6, 8), True),
+            ((4, 7, 16), (4, 7, 16), True), ((5, 32), (9, 32), False))],
+    }
 
 
 probes.capture("avg-loop", "averaged_embeddings")
@@ -20,7 +36,7 @@ probes.capture("avg-softmax", "scores", "weights", "averaged_softmax")
 @probes.after("causal-mean")
 def causal_mean_unseen(ns):
     causal_mean = need(ns, "causal_mean")
-    return [{"x": x, "out": causal_mean(x)} for x in (unseen(3, 7, 5, k=0), unseen(1, 2, 3, k=1))]
+    return [causal_mean(x) for x in probes.given("causal_mean")]
 
 
 probes.capture("qkv-scores", "scores")
@@ -32,18 +48,16 @@ probes.capture("qkv-output", "output")
 def attention_unseen(ns):
     attention = need(ns, "attention")
     cases = []
-    for k, shape in enumerate(((5, 4), (2, 6, 3))):
-        q, key, v = unseen(*shape, k=k), unseen(*shape, k=k + 1), unseen(*shape, k=k + 2)
-        out, weights = attention(q, key, v)
-        cases.append({"q": q, "k": key, "v": v, "out": out, "weights": weights})
+    for case in probes.given("attention"):
+        out, weights = attention(case["q"], case["k"], case["v"])
+        cases.append({"out": out, "weights": weights})
     return cases
 
 
 @probes.after("similarity")
 def cosine_unseen(ns):
     cosine_similarity = need(ns, "cosine_similarity")
-    pairs = [(unseen(7, k=0), unseen(7, k=1)), (unseen(3, k=2), -3 * unseen(3, k=2))]
-    return [{"u": u, "v": v, "cos": cosine_similarity(u, v)} for u, v in pairs]
+    return [cosine_similarity(case["u"], case["v"]) for case in probes.given("cosine")]
 
 
 probes.capture("variance", "variances", "scaled_variances")
@@ -63,10 +77,4 @@ def sdpa_lesson(ns):
 @probes.after("sdpa")
 def sdpa_unseen(ns):
     sdpa = need(ns, "scaled_dot_product_attention")
-    cases = []
-    for k, (q_shape, kv_shape, causal) in enumerate((
-            ((2, 3, 6, 8), (2, 3, 6, 8), False), ((2, 3, 6, 8), (2, 3, 6, 8), True),
-            ((4, 7, 16), (4, 7, 16), True), ((5, 32), (9, 32), False))):
-        q, key, v = unseen(*q_shape, k=k), unseen(*kv_shape, k=k + 1), unseen(*kv_shape, k=k + 2)
-        cases.append({"q": q, "k": key, "v": v, "causal": causal, "out": sdpa(q, key, v, causal=causal)})
-    return cases
+    return [sdpa(case["q"], case["k"], case["v"], causal=case["causal"]) for case in probes.given("sdpa")]

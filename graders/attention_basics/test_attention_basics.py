@@ -1,5 +1,6 @@
-"""Hidden tests of attention_basics. Unseen inputs are checked against PyTorch's own functions
-(F.scaled_dot_product_attention, F.cosine_similarity) and against the formulas themselves."""
+"""Hidden tests of attention_basics. The student's functions run on inputs the grader made
+(`given`); their outputs are checked against PyTorch's own functions (F.scaled_dot_product_attention,
+F.cosine_similarity) and the formulas, computed here on the grader's copy of those inputs."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -45,12 +46,11 @@ def test_softmax_weights_and_average(student, reference):
 
 @question("b3")
 @hidden
-def test_causal_mean_on_unseen_inputs(student, reference):
+def test_causal_mean_on_unseen_inputs(student, reference, given):
     """다른 배치 크기, 길이, 너비에서의 causal_mean"""
-    for case in cases(student, "causal_mean_unseen", 2):
-        x = case["x"]
+    for out, x in zip(cases(student, "causal_mean_unseen", 2), given["causal_mean"]):
         expected = x.cumsum(dim=1) / torch.arange(1, x.shape[1] + 1).reshape(1, -1, 1)
-        expect_close(case["out"], expected, "causal_mean(x)")
+        expect_close(out, expected, "causal_mean(x)")
 
 
 @question("b4")
@@ -73,20 +73,20 @@ def test_output(student, reference):
 
 @question("b5")
 @hidden
-def test_attention_function_on_unseen_inputs(student, reference):
+def test_attention_function_on_unseen_inputs(student, reference, given):
     """다른 크기와 배치 차원에서의 attention(Q, K, V)"""
-    for case in cases(student, "attention_unseen", 2):
-        weights = torch.softmax(case["q"] @ case["k"].transpose(-2, -1), dim=-1)
+    for case, inputs in zip(cases(student, "attention_unseen", 2), given["attention"]):
+        weights = torch.softmax(inputs["q"] @ inputs["k"].transpose(-2, -1), dim=-1)
         expect_close(case["weights"], weights, "어텐션 가중치")
-        expect_close(case["out"], weights @ case["v"], "어텐션 출력")
+        expect_close(case["out"], weights @ inputs["v"], "어텐션 출력")
 
 
 @question("b6")
 @hidden
-def test_cosine_similarity_on_unseen_vectors(student, reference):
+def test_cosine_similarity_on_unseen_vectors(student, reference, given):
     """cosine_similarity가 반대 방향 벡터에서도 F.cosine_similarity와 같음"""
-    for case in cases(student, "cosine_unseen", 2):
-        expect_close(case["cos"], F.cosine_similarity(case["u"], case["v"], dim=0), "cosine_similarity(u, v)")
+    for cos, pair in zip(cases(student, "cosine_unseen", 2), given["cosine"]):
+        expect_close(cos, F.cosine_similarity(pair["u"], pair["v"], dim=0), "cosine_similarity(u, v)")
 
 
 @question("b7")
@@ -109,12 +109,12 @@ def test_scaled_softmax_spreads_the_weights(student, reference):
 
 @question("b9")
 @hidden
-def test_sdpa_matches_pytorch(student, reference):
+def test_sdpa_matches_pytorch(student, reference, given):
     """scaled_dot_product_attention이 F.scaled_dot_product_attention과 같음 (배치, 헤드, 코잘 여부)"""
-    for case in cases(student, "sdpa_unseen", 4):
+    for out, case in zip(cases(student, "sdpa_unseen", 4), given["sdpa"]):
         expected = F.scaled_dot_product_attention(case["q"], case["k"], case["v"], is_causal=case["causal"])
         what = "코잘 어텐션" if case["causal"] else "어텐션"
-        expect_close(case["out"], expected, f"q의 모양이 {tuple(case['q'].shape)}일 때 {what}", atol=1e-5)
+        expect_close(out, expected, f"q의 모양이 {tuple(case['q'].shape)}일 때 {what}", atol=1e-5)
 
 
 def sdpa_mistakes(q, k, v, causal):

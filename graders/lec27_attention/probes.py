@@ -1,9 +1,9 @@
 """What the hidden tests of lec27_attention need from a notebook.
 
-These functions run inside the worker, next to the student's code, so they hold recipes for
-inputs and weights only: no expected values and no solution code. Weights are drawn from seeded
-generators and loaded into the student's module, so the same numbers go into the solution's
-module in the reference run, whatever order the student created parameters in.
+These functions run inside the worker, next to the student's code, so they hold no expected
+values and no solution code. Inputs and weights are made in the grader (`make_inputs`) and come
+here as `probes.given(...)`; the tests compare against the solution's run on the same inputs, or
+against what the grader itself computes from them, never against what a probe echoes back.
 """
 import torch
 import torch.nn as nn
@@ -13,13 +13,48 @@ from autograder.probes import Probes, need, replaced
 probes = Probes()
 
 
-def generator(k: int) -> torch.Generator:
-    return torch.Generator().manual_seed(probes.seeds[k % len(probes.seeds)])
+@probes.grader_inputs
+def make_inputs(seeds):
+    """Runs in the grader: every input and weight the probes below feed the student's code."""
+    g = torch.Generator().manual_seed(seeds[0])
 
+    def rand(*shape):
+        return torch.rand(*shape, generator=g)
 
-def projection(d_in: int, d_out: int, k: int) -> torch.Tensor:
-    """A weight W used as x @ W, shape (d_in, d_out)."""
-    return torch.randn(d_in, d_out, generator=generator(k)) / d_in ** 0.5
+    def projections(d_in, d_out, count=3):
+        return [torch.randn(d_in, d_out, generator=g) / d_in ** 0.5 for _ in range(count)]
+
+    def pair(*shape):
+        """x, and x with its first token changed."""
+        x = rand(*shape)
+        changed = x.clone()
+        changed[..., 0, :] = rand(*changed[..., 0, :].shape)
+        return [x, changed]
+
+    def future(batch, tokens, d, split):
+        x = rand(batch, tokens, d)
+        late, early = x.clone(), x.clone()
+        late[:, split:] = rand(batch, tokens - split, d)
+        early[:, 0] = rand(batch, d)
+        return [x, late, early]
+
+    def mha_weights(d_in, d_out):
+        return projections(d_in, d_out) + projections(d_out, d_out, 1) + [torch.randn(d_out, generator=g) * 0.1]
+
+    return {
+        "softmax": [torch.randn(4, generator=g) * 2, torch.randn(9, generator=g) * 2],
+        "v1_other_x": rand(7, 4),
+        "x5": [rand(4, 5), rand(8, 5)],
+        "v1_w": projections(5, 3), "v2_w": projections(5, 3), "causal_w": projections(5, 3),
+        "bias_x": pair(4, 3),
+        "dropout_x": rand(12, 12) + 0.5, "dropout_eval_x": rand(5, 5),
+        "causal_x": rand(3, 6, 5), "causal_future": future(2, 7, 5, 3), "causal_eval_x": pair(2, 6, 5),
+        "wrapper_x": pair(2, 5, 4), "wrapper_shape_x": pair(2, 6, 3),
+        "stand_in_heads": {f"{d_in}x{d_out}": [torch.randn(d_in, d_out, generator=g) for _ in range(3)]
+                           for d_in, d_out in ((4, 3), (3, 2))},
+        "mha_w": [mha_weights(6, 8) for _ in range(3)],
+        "mha_x": rand(3, 7, 6), "mha_future": future(1, 8, 6, 5), "mha_eval_x": pair(2, 5, 6),
+    }
 
 
 def load_projection(module: nn.Module, name: str, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
@@ -41,13 +76,9 @@ def load_projection(module: nn.Module, name: str, weight: torch.Tensor, bias: to
             raise TypeError(f"{name} should be an nn.Linear or an nn.Parameter, found {type(layer).__name__}")
 
 
-def load_qkv(module: nn.Module, d_in: int, d_out: int, first: int) -> None:
-    for offset, name in enumerate(("W_query", "W_key", "W_value")):
-        load_projection(module, name, projection(d_in, d_out, first + offset))
-
-
-def unseen(*shape: int, k: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=generator(k))
+def load_qkv(module: nn.Module, weights: list) -> None:
+    for name, weight in zip(("W_query", "W_key", "W_value"), weights):
+        load_projection(module, name, weight)
 
 
 # 3.3.1 Simple self-attention for query x^(2)
@@ -63,7 +94,7 @@ probes.capture("context-q2", "context_vec_2")
 def softmax_naive_unseen(ns):
     """softmax_naive on vectors the student never saw."""
     softmax_naive = need(ns, "softmax_naive")
-    return [softmax_naive(torch.randn(n, generator=generator(k)) * 2) for k, n in enumerate((4, 9))]
+    return [softmax_naive(x) for x in probes.given("softmax")]
 
 
 # 3.3.2 All tokens
@@ -93,14 +124,14 @@ def v1_seeded(ns):
 def v1_seeded_other_size(ns):
     torch.manual_seed(probes.seeds[0])
     module = need(ns, "SelfAttention_v1")(4, 5)
-    return module(unseen(7, 4, k=1))
+    return module(probes.given("v1_other_x"))
 
 
 @probes.after("self-attention-v1")
 def v1_loaded(ns):
     module = need(ns, "SelfAttention_v1")(5, 3)
-    load_qkv(module, 5, 3, first=0)
-    return [module(unseen(n, 5, k=k)) for k, n in enumerate((4, 8))]
+    load_qkv(module, probes.given("v1_w"))
+    return [module(x) for x in probes.given("x5")]
 
 
 @probes.after("self-attention-v2")
@@ -111,16 +142,20 @@ def v2_seeded(ns):
 @probes.after("self-attention-v2")
 def v2_loaded(ns):
     module = need(ns, "SelfAttention_v2")(5, 3)
-    load_qkv(module, 5, 3, first=3)
-    return [module(unseen(n, 5, k=k)) for k, n in enumerate((4, 8))]
+    load_qkv(module, probes.given("v2_w"))
+    return [module(x) for x in probes.given("x5")]
 
 
 @probes.after("self-attention-v2")
 def v2_bias(ns):
-    """Whether qkv_bias=True gives the projections a bias, and qkv_bias=False none."""
+    """Whether qkv_bias=True gives the projections a bias, and qkv_bias=False none; and the
+    biased module's output, which must be a real one."""
     cls = need(ns, "SelfAttention_v2")
+    torch.manual_seed(probes.seeds[0])
     with_bias, without = cls(3, 2, qkv_bias=True), cls(3, 2)
-    return [getattr(with_bias.W_query, "bias", None) is not None, getattr(without.W_query, "bias", None) is not None]
+    return {"bias": [getattr(with_bias.W_query, "bias", None) is not None,
+                     getattr(without.W_query, "bias", None) is not None],
+            "outputs": [with_bias(x) for x in probes.given("bias_x")]}
 
 
 # 3.5.1 Causal masks
@@ -134,10 +169,14 @@ probes.capture("mask-inf", "masked")
 # 3.5.2 Dropout
 @probes.after("dropout")
 def dropout_train(ns):
+    """Dropout in training mode under two seeds: each mask must come from the seed, not be fixed."""
     dropout = need(ns, "dropout")
     dropout.train()
-    torch.manual_seed(probes.seeds[1])
-    return dropout(torch.ones(12, 12))
+    outputs = []
+    for seed in probes.seeds[1:3]:
+        torch.manual_seed(seed)
+        outputs.append(dropout(probes.given("dropout_x")))
+    return outputs
 
 
 @probes.after("dropout")
@@ -145,7 +184,7 @@ def dropout_eval(ns):
     dropout = need(ns, "dropout")
     dropout.eval()
     try:
-        return dropout(unseen(5, 5))
+        return dropout(probes.given("dropout_eval_x"))
     finally:
         dropout.train()
 
@@ -157,35 +196,38 @@ def causal_seeded(ns):
     return need(ns, "context_vecs")
 
 
-def _causal(ns, dropout: float, first: int = 10):
+def _causal(ns, dropout: float):
     module = need(ns, "CausalAttention")(5, 3, 8, dropout)
-    load_qkv(module, 5, 3, first=first)
+    load_qkv(module, probes.given("causal_w"))
     return module
 
 
 @probes.after("causal-attention")
 def causal_loaded(ns):
     """Batch of 3, 6 tokens (fewer than context_length 8), weights loaded."""
-    return _causal(ns, 0.0)(unseen(3, 6, 5, k=0))
+    return _causal(ns, 0.0)(probes.given("causal_x"))
 
 
 @probes.after("causal-attention")
 def causal_future_changed(ns):
-    """Outputs before and after changing tokens 3.. of the input."""
+    """Outputs for x, for x with tokens 3.. changed, and for x with token 0 changed."""
     module = _causal(ns, 0.0)
-    x = unseen(2, 7, 5, k=1)
-    changed = x.clone()
-    changed[:, 3:] = unseen(2, 4, 5, k=2)
-    return [module(x), module(changed)]
+    return [module(x) for x in probes.given("causal_future")]
 
 
 @probes.after("causal-attention")
 def causal_dropout_eval(ns):
-    """With dropout 0.5 in eval mode, the output must equal the dropout-free output."""
-    x = unseen(2, 6, 5, k=2)
-    module = _causal(ns, 0.5)
-    module.eval()
-    return [module(x), _causal(ns, 0.0)(x)]
+    """With dropout 0.5: in eval mode, in training mode, and without dropout."""
+    return _eval_train_plain(_causal(ns, 0.5), _causal(ns, 0.0), "causal_eval_x")
+
+
+def _eval_train_plain(module, plain, x_name):
+    """[eval mode, training mode, no dropout] on x, and no dropout on x with its first token changed."""
+    x, changed = probes.given(x_name)
+    outputs = [module.eval()(x)]
+    torch.manual_seed(probes.seeds[1])
+    outputs.append(module.train()(x))
+    return outputs + [plain(x), plain(changed)]
 
 
 # 3.6.1 MultiHeadAttentionWrapper: its heads are replaced by a simple stand-in, so this question
@@ -198,7 +240,8 @@ class StandInHead(nn.Module):
         StandInHead.made.append([d_in, d_out, context_length, float(dropout), bool(qkv_bias)])
         number = len(StandInHead.made)
         self.scale = float(number)
-        self.proj = torch.randn(d_in, d_out, generator=torch.Generator().manual_seed(100 + number))
+        made = probes.given("stand_in_heads").get(f"{d_in}x{d_out}")
+        self.proj = made[(number - 1) % len(made)] if made else torch.ones(d_in, d_out)
 
     def forward(self, x):
         return (x @ self.proj) * self.scale
@@ -209,15 +252,19 @@ def wrapper_with_stand_in_heads(ns):
     StandInHead.made = []
     with replaced(ns, "CausalAttention", StandInHead):
         wrapper = need(ns, "MultiHeadAttentionWrapper")(4, 3, 9, 0.0, num_heads=3)
-        output = wrapper(unseen(2, 5, 4, k=0))
-    return {"output": output, "heads": StandInHead.made}
+        heads = list(StandInHead.made)
+        x, changed = probes.given("wrapper_x")
+        output, changed_output = wrapper(x), wrapper(changed)
+    return {"output": output, "changed_output": changed_output, "heads": heads}
 
 
 @probes.after("mha-wrapper")
 def wrapper_shape(ns):
-    torch.manual_seed(probes.seeds[0])
-    wrapper = need(ns, "MultiHeadAttentionWrapper")(3, 2, 6, 0.0, num_heads=3)
-    return list(wrapper(need(ns, "batch")).shape)
+    """The wrapper's output for d_out=2 and three (stand-in) heads, so that only the wrapper is graded."""
+    StandInHead.made = []
+    with replaced(ns, "CausalAttention", StandInHead):
+        wrapper = need(ns, "MultiHeadAttentionWrapper")(3, 2, 6, 0.0, num_heads=3)
+        return [wrapper(x) for x in probes.given("wrapper_shape_x")]
 
 
 # 3.6.2 MultiHeadAttention
@@ -227,19 +274,18 @@ def mha_seeded(ns):
     return need(ns, "context_vecs")
 
 
-def _mha(ns, d_in, d_out, context_length, dropout, heads, first):
+def _mha(ns, d_in, d_out, context_length, dropout, heads, weights):
     module = need(ns, "MultiHeadAttention")(d_in, d_out, context_length, dropout, num_heads=heads)
-    load_qkv(module, d_in, d_out, first=first)
-    load_projection(module, "out_proj", projection(d_out, d_out, first + 3),
-                    bias=torch.randn(d_out, generator=generator(first + 4)) * 0.1)
+    weights = probes.given("mha_w")[weights]
+    load_qkv(module, weights[:3])
+    load_projection(module, "out_proj", weights[3], bias=weights[4])
     return module
 
 
 @probes.after("mha")
 def mha_loaded(ns):
     """Weights loaded; 2 and 4 heads; a batch of 3 with 7 tokens (context_length 10)."""
-    x = unseen(3, 7, 6, k=1)
-    return [_mha(ns, 6, 8, 10, 0.0, heads, first=20)(x) for heads in (2, 4)]
+    return [_mha(ns, 6, 8, 10, 0.0, heads, weights=0)(probes.given("mha_x")) for heads in (2, 4)]
 
 
 @probes.after("mha")
@@ -250,16 +296,10 @@ def mha_head_dim(ns):
 
 @probes.after("mha")
 def mha_future_changed(ns):
-    module = _mha(ns, 6, 8, 10, 0.0, 2, first=30)
-    x = unseen(1, 8, 6, k=2)
-    changed = x.clone()
-    changed[:, 5:] = unseen(1, 3, 6, k=0)
-    return [module(x), module(changed)]
+    module = _mha(ns, 6, 8, 10, 0.0, 2, weights=1)
+    return [module(x) for x in probes.given("mha_future")]
 
 
 @probes.after("mha")
 def mha_dropout_eval(ns):
-    x = unseen(2, 5, 6, k=0)
-    module = _mha(ns, 6, 8, 10, 0.5, 2, first=40)
-    module.eval()
-    return [module(x), _mha(ns, 6, 8, 10, 0.0, 2, first=40)(x)]
+    return _eval_train_plain(_mha(ns, 6, 8, 10, 0.5, 2, weights=2), _mha(ns, 6, 8, 10, 0.0, 2, weights=2), "mha_eval_x")

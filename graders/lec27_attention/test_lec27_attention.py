@@ -1,11 +1,23 @@
 """Hidden tests of lec27_attention. Visible tests check the values the lesson shows; hidden ones
-call the student's functions and classes on inputs, sizes and weights the student never saw."""
+call the student's functions and classes on inputs, sizes and weights the grader made (`given`).
+What a notebook sends is compared with the solution's run on the same inputs or with values
+computed here; property tests also demand what a constant, zero, NaN or identity module cannot give."""
 import pytest
 import torch
 
 from autograder import diagnosis
 from autograder.diagnosis import Mistake
-from autograder.testing import expect_close, expect_equal, expect_same, expect_shape, expect_tensor
+from autograder.testing import (
+    differs,
+    expect_causal,
+    expect_close,
+    expect_equal,
+    expect_finite,
+    expect_nontrivial,
+    expect_responds,
+    expect_same,
+    expect_shape,
+)
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
@@ -211,9 +223,11 @@ def test_v2_loaded_weights(student, reference):
 
 @question("q9")
 @hidden
-def test_v2_bias(student, reference):
+def test_v2_bias(student, reference, given):
     """qkv_bias로 투영의 편향을 켜고 끔"""
-    expect_equal(student["v2_bias"], reference["v2_bias"], "qkv_bias=True, qkv_bias=False일 때의 편향")
+    expect_equal(student["v2_bias"]["bias"], reference["v2_bias"]["bias"], "qkv_bias=True, qkv_bias=False일 때의 편향")
+    expect_responds(*pair(student["v2_bias"]["outputs"]), "SelfAttention_v2(3, 2, qkv_bias=True)의 출력",
+                    given["bias_x"][0], mixes_tokens=True)
 
 
 # q10: causal masks
@@ -243,20 +257,26 @@ def test_masked_minus_inf(student, reference):
 
 # q11: dropout
 @question("q11")
-def test_dropout_zeros_and_scaling(student, reference):
+def test_dropout_zeros_and_scaling(student, reference, given):
     """dropout(p=0.5)은 값의 약 절반을 남기고 1/(1-p) = 2배로 키움"""
-    values = expect_shape(student["dropout_train"], (12, 12), "dropout(torch.ones(12, 12))")
-    kept = set(torch.unique(values).tolist())
-    assert kept <= {0.0, 2.0}, f"1로 채운 텐서에 드롭아웃을 적용하면 0과 2만 나와야 하는데 {sorted(kept)[:5]}이(가) 나왔습니다"
-    zeros = float((values == 0).double().mean())
-    assert 0.3 <= zeros <= 0.7, f"드롭아웃이 값의 {zeros:.0%}를 0으로 만들었습니다. p=0.5이면 약 절반이어야 합니다"
+    x = given["dropout_x"]
+    outputs = student["dropout_train"]
+    assert isinstance(outputs, list) and len(outputs) == 2, "드롭아웃 출력이 두 개 있어야 합니다"
+    for got in outputs:
+        values = expect_finite(expect_shape(got, (12, 12), "12x12 텐서 x의 dropout(x)"), "dropout(x)")
+        zeros = values == 0
+        expect_close(values[~zeros], 2 * x[~zeros], "드롭아웃이 남긴 값 (그 자리에서 2 * x여야 함)")
+        share = float(zeros.double().mean())
+        assert 0.3 <= share <= 0.7, f"드롭아웃이 값의 {share:.0%}를 0으로 만들었습니다. p=0.5이면 약 절반이어야 합니다"
+    assert differs(outputs[0], outputs[1]), "시드가 달라도 드롭아웃이 같은 값을 0으로 만들었습니다"
 
 
 @question("q11")
 @hidden
-def test_dropout_eval_is_identity(student, reference):
-    """평가 모드에서 드롭아웃은 아무것도 바꾸지 않음"""
-    expect_same(student, reference, "dropout_eval", "평가 모드의 드롭아웃")
+def test_dropout_eval_is_identity(student, reference, given):
+    """평가 모드에서 드롭아웃은 아무것도 바꾸지 않음 (학습 모드에서는 값을 버림)"""
+    expect_close(student["dropout_eval"], given["dropout_eval_x"], "평가 모드의 드롭아웃")
+    test_dropout_zeros_and_scaling(student, reference, given)  # the same module must drop in training mode
 
 
 # q12: CausalAttention
@@ -267,9 +287,10 @@ def test_causal_seed_123(student, reference):
 
 
 @question("q12")
-def test_causal_batch_shape(student, reference):
+def test_causal_batch_shape(student, reference, given):
     """토큰 6개짜리 배치 3개의 출력 모양 (batch, tokens, d_out)"""
     expect_shape(student["causal_loaded"], (3, 6, 3), "CausalAttention 출력")
+    responds(student["causal_future_changed"], given["causal_future"], "CausalAttention 출력")
 
 
 @question("q12")
@@ -282,33 +303,34 @@ def test_causal_loaded_weights(student, reference):
 @question("q12")
 @hidden
 def test_causal_ignores_the_future(student, reference):
-    """토큰 3.. 을 바꿔도 토큰 0..2의 출력은 그대로"""
-    before, after = student["causal_future_changed"]
-    expect_close(after[:, :3], expect_tensor(before, "output")[:, :3], "토큰 0..2의 출력")
-    assert not torch.allclose(after[:, 3:], before[:, 3:]), "토큰 3.. 의 출력이 그 토큰들에 따라 달라지지 않습니다"
+    """토큰 3.. 을 바꿔도 토큰 0..2의 출력은 그대로이고, 토큰 0을 바꾸면 모든 출력이 바뀜"""
+    expect_causal(student["causal_future_changed"], 3, "CausalAttention")
 
 
 @question("q12")
 @hidden
-def test_causal_dropout_off_in_eval(student, reference):
+def test_causal_dropout_off_in_eval(student, reference, given):
     """드롭아웃 0.5에서도 평가 모드는 드롭아웃 없는 출력과 같음"""
-    eval_output, no_dropout = student["causal_dropout_eval"]
-    expect_close(eval_output, no_dropout, "평가 모드의 출력")
+    check_dropout_modes(student["causal_dropout_eval"], given["causal_eval_x"])
 
 
 # q13: MultiHeadAttentionWrapper
 @question("q13")
-def test_wrapper_shape(student, reference):
+def test_wrapper_shape(student, reference, given):
     """출력 크기는 d_out * num_heads"""
-    expect_equal(student["wrapper_shape"], reference["wrapper_shape"], "d_out=2, num_heads=3일 때 출력 모양")
+    output, changed = pair(student["wrapper_shape"])
+    expect_shape(output, (2, 6, 6), "d_out=2, num_heads=3일 때 출력")
+    expect_responds(output, changed, "d_out=2, num_heads=3일 때 출력", given["wrapper_shape_x"][0])
 
 
 @question("q13")
 @hidden
-def test_wrapper_makes_its_heads(student, reference):
+def test_wrapper_makes_its_heads(student, reference, given):
     """래퍼의 인자로 만든 헤드 num_heads개"""
     expect_equal(student["wrapper_with_stand_in_heads"]["heads"], reference["wrapper_with_stand_in_heads"]["heads"],
                  "만든 헤드 (d_in, d_out, context_length, dropout, qkv_bias)")
+    run = student["wrapper_with_stand_in_heads"]
+    expect_responds(run["output"], run["changed_output"], "래퍼 출력", given["wrapper_x"][0])
 
 
 @question("q13")
@@ -331,9 +353,10 @@ def test_mha_seed_123(student, reference):
 
 
 @question("q14")
-def test_mha_shape(student, reference):
+def test_mha_shape(student, reference, given):
     """출력 모양 (batch, tokens, d_out)"""
     expect_shape(student["mha_loaded"][0], (3, 7, 8), "MultiHeadAttention 출력")
+    responds(student["mha_future_changed"], given["mha_future"], "MultiHeadAttention 출력")
 
 
 @question("q14")
@@ -345,22 +368,47 @@ def test_mha_loaded_weights(student, reference):
 
 @question("q14")
 @hidden
-def test_mha_head_split(student, reference):
-    """head_dim은 d_out // num_heads"""
+def test_mha_head_split(student, reference, given):
+    """head_dim은 d_out // num_heads이고, 헤드가 실제로 d_out을 나눔"""
     expect_equal(student["mha_head_dim"], reference["mha_head_dim"], "d_out=8, 헤드 4개일 때 head_dim과 num_heads")
+    two, four = (expect_nontrivial(output, "MultiHeadAttention 출력") for output in pair(student["mha_loaded"]))
+    assert differs(two, four), "같은 가중치로 헤드 2개와 4개의 출력이 같습니다. 헤드가 d_out을 나누지 않습니다"
+    responds(student["mha_future_changed"], given["mha_future"], "MultiHeadAttention 출력")
 
 
 @question("q14")
 @hidden
 def test_mha_ignores_the_future(student, reference):
-    """토큰 5.. 를 바꿔도 토큰 0..4의 출력은 그대로"""
-    before, after = student["mha_future_changed"]
-    expect_close(after[:, :5], expect_tensor(before, "output")[:, :5], "토큰 0..4의 출력")
+    """토큰 5.. 를 바꿔도 토큰 0..4의 출력은 그대로이고, 토큰 0을 바꾸면 모든 출력이 바뀜"""
+    expect_causal(student["mha_future_changed"], 5, "MultiHeadAttention")
 
 
 @question("q14")
 @hidden
-def test_mha_dropout_off_in_eval(student, reference):
+def test_mha_dropout_off_in_eval(student, reference, given):
     """드롭아웃 0.5에서도 평가 모드는 드롭아웃 없는 출력과 같음"""
-    eval_output, no_dropout = student["mha_dropout_eval"]
-    expect_close(eval_output, no_dropout, "평가 모드의 출력")
+    check_dropout_modes(student["mha_dropout_eval"], given["mha_eval_x"])
+
+
+def pair(outputs) -> list:
+    if not isinstance(outputs, list) or len(outputs) != 2:
+        raise AssertionError("출력이 두 개 있어야 합니다")
+    return outputs
+
+
+def responds(outputs, inputs, what: str) -> None:
+    """Outputs for x (first) and for x with token 0 changed (last): a real output mixing the tokens."""
+    if not isinstance(outputs, list) or len(outputs) != 3:
+        raise AssertionError(f"{what}: 출력이 세 개 있어야 합니다")
+    expect_responds(outputs[0], outputs[2], what, inputs[0], mixes_tokens=True)
+
+
+def check_dropout_modes(outputs, x):
+    """[eval, train, no dropout, no dropout on x with token 0 changed]: eval equals no dropout,
+    a real output that training mode changes."""
+    assert isinstance(outputs, list) and len(outputs) == 4, "출력이 네 개 있어야 합니다"
+    eval_output, train_output, plain, changed = outputs
+    plain = expect_responds(plain, changed, "드롭아웃 없는 출력", x[0], mixes_tokens=True)
+    expect_close(eval_output, plain, "평가 모드의 출력")
+    train_output = expect_finite(train_output, "학습 모드의 출력")
+    assert differs(train_output, plain), "학습 모드에서 드롭아웃 0.5가 아무것도 바꾸지 않습니다"

@@ -1,6 +1,7 @@
-"""What the hidden tests of transformer_encoder need. PyTorch's own modules, built under a seed,
-lend their weights to the student's modules here; the grader rebuilds them under the same seed and
-compares outputs, so torch itself is the oracle and no expected value enters this process."""
+"""What the hidden tests of transformer_encoder need. The grader builds PyTorch's own modules under
+seeds and sends their weights, with the inputs, to this process (`make_inputs`, read here as
+`probes.given`); the student's modules are loaded with those weights, and the tests compare their
+outputs with the PyTorch modules the grader rebuilds, on its own copy of the inputs."""
 import torch
 import torch.nn as nn
 
@@ -8,13 +9,56 @@ from autograder.probes import Probes, need, replaced
 
 probes = Probes()
 
+SINUSOIDAL_SIZES = ((40, 16), (7, 4), (100, 32))  # not the lesson's (50, 16)
+MHA_SIZES = ((8, 2, (2, 5, 8)), (12, 3, (1, 9, 12)), (16, 4, (3, 4, 16)))
+BLOCK_SIZES = ((16, 4, 32, (2, 7, 16)), (8, 2, 24, (3, 5, 8)))
 
-def seed(k: int) -> int:
-    return probes.seeds[k % len(probes.seeds)] + 11 * k
+
+def seed(seeds, k: int) -> int:
+    return seeds[k % len(seeds)] + 11 * k
 
 
-def unseen(*shape: int, k: int = 0) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed(k)))
+def torch_layer(layer_seed: int, d_model: int, heads: int, d_ff: int) -> nn.TransformerEncoderLayer:
+    torch.manual_seed(layer_seed)
+    return nn.TransformerEncoderLayer(d_model, heads, dim_feedforward=d_ff, dropout=0.0, batch_first=True).eval()
+
+
+@probes.grader_inputs
+def make_inputs(seeds):
+    """Runs in the grader: inputs, and the weights of PyTorch modules built under seeds."""
+    g = torch.Generator().manual_seed(seeds[0])
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g)
+
+    def pair(*shape):
+        """x, and x with its first token changed."""
+        x = randn(*shape)
+        changed = x.clone()
+        changed[..., 0, :] = randn(*changed[..., 0, :].shape)
+        return [x, changed]
+
+    def weights(module):
+        return {name: value.detach().clone() for name, value in module.state_dict().items()}
+
+    mha = []
+    for k, (d_model, heads, shape) in enumerate(MHA_SIZES):
+        torch.manual_seed(seed(seeds, k))
+        mha.append({"seed": seed(seeds, k), "d_model": d_model, "heads": heads, "x": pair(*shape),
+                    "weights": weights(nn.MultiheadAttention(d_model, heads, batch_first=True))})
+    blocks = [{"seed": seed(seeds, k), "sizes": [d_model, heads, d_ff], "x": randn(*shape),
+               "weights": weights(torch_layer(seed(seeds, k), d_model, heads, d_ff))}
+              for k, (d_model, heads, d_ff, shape) in enumerate(BLOCK_SIZES)]
+    stack_seeds = [seed(seeds, 10 + index) for index in range(3)]
+    return {
+        "sinusoidal_sizes": [list(size) for size in SINUSOIDAL_SIZES],
+        "learned": {"table": randn(12, 6), "x": randn(3, 5, 6), "other_x": randn(3, 5, 6)},
+        "rope": {"x": randn(2, 9, 8), "q": randn(16), "k": randn(16)},
+        "mha": mha, "blocks": blocks,
+        "stack": {"seeds": stack_seeds, "x": randn(2, 6, 8),
+                  "weights": [weights(torch_layer(s, 8, 2, 16)) for s in stack_seeds]},
+        "stand_in_x": pair(2, 3, 6),
+    }
 
 
 def copy_linear(mine, weight, bias, name):
@@ -25,43 +69,35 @@ def copy_linear(mine, weight, bias, name):
         mine.bias.copy_(bias)
 
 
-def load_attention(mine, theirs: nn.MultiheadAttention):
-    d = theirs.embed_dim
+def load_attention(mine, weights: dict, prefix: str = ""):
+    in_w, in_b = weights[prefix + "in_proj_weight"], weights[prefix + "in_proj_bias"]
+    d = in_w.shape[1]
     for index, name in enumerate(("W_q", "W_k", "W_v")):
-        copy_linear(getattr(mine, name, None), theirs.in_proj_weight[index * d:(index + 1) * d],
-                    theirs.in_proj_bias[index * d:(index + 1) * d], name)
-    copy_linear(getattr(mine, "W_o", None), theirs.out_proj.weight, theirs.out_proj.bias, "W_o")
+        copy_linear(getattr(mine, name, None), in_w[index * d:(index + 1) * d], in_b[index * d:(index + 1) * d], name)
+    copy_linear(getattr(mine, "W_o", None), weights[prefix + "out_proj.weight"], weights[prefix + "out_proj.bias"], "W_o")
 
 
-def load_block(block, layer: nn.TransformerEncoderLayer):
-    load_attention(block.attn, layer.self_attn)
-    copy_linear(block.ff[0], layer.linear1.weight, layer.linear1.bias, "ff[0]")
-    copy_linear(block.ff[2], layer.linear2.weight, layer.linear2.bias, "ff[2]")
-    copy_linear(block.norm1, layer.norm1.weight, layer.norm1.bias, "norm1")
-    copy_linear(block.norm2, layer.norm2.weight, layer.norm2.bias, "norm2")
-
-
-def torch_layer(k: int, d_model: int, heads: int, d_ff: int) -> nn.TransformerEncoderLayer:
-    torch.manual_seed(seed(k))
-    return nn.TransformerEncoderLayer(d_model, heads, dim_feedforward=d_ff, dropout=0.0, batch_first=True)
+def load_block(block, weights: dict):
+    load_attention(block.attn, weights, "self_attn.")
+    for mine, theirs in ((block.ff[0], "linear1"), (block.ff[2], "linear2"), (block.norm1, "norm1"), (block.norm2, "norm2")):
+        copy_linear(mine, weights[theirs + ".weight"], weights[theirs + ".bias"], theirs)
 
 
 # 1.1 sinusoidal
 @probes.after("sinusoidal")
 def sinusoidal_cases(ns):
     encode = need(ns, "sinusoidal_encoding")
-    return [{"max_len": n, "d_model": d, "pe": encode(n, d)} for n, d in ((50, 16), (7, 4), (100, 32))]
+    return [encode(n, d) for n, d in probes.given("sinusoidal_sizes")]
 
 
 # 1.2 learned positional embedding
 @probes.after("learned")
 def learned_cases(ns):
     module = need(ns, "LearnedPositionalEmbedding")(12, 6)
-    table = unseen(12, 6, k=0)
+    given = probes.given("learned")
     with torch.no_grad():
-        module.embedding.weight.copy_(table)
-    x = unseen(3, 5, 6, k=1)
-    return {"table": table, "x": x, "out": module(x),
+        module.embedding.weight.copy_(given["table"])
+    return {"out": module(given["x"]), "other_out": module(given["other_x"]),
             "parameters": sum(p.numel() for p in module.parameters() if p.requires_grad)}
 
 
@@ -69,47 +105,54 @@ def learned_cases(ns):
 @probes.after("rope")
 def rope_cases(ns):
     rope = need(ns, "rope")
-    x = unseen(2, 9, 8, k=0)
-    q, k = unseen(16, k=1).expand(9, 16), unseen(16, k=2).expand(9, 16)
-    return {"x": x, "out": rope(x), "rq": rope(q), "rk": rope(k), "q": q}
+    given = probes.given("rope")
+    return {"out": rope(given["x"]), "rq": rope(given["q"].expand(9, 16)), "rk": rope(given["k"].expand(9, 16))}
 
 
 # 2 multi-head attention
 @probes.after("mha")
 def mha_cases(ns):
     cls = need(ns, "MultiHeadSelfAttention")
-    cases = []
-    for k, (d_model, heads, shape) in enumerate(((8, 2, (2, 5, 8)), (12, 3, (1, 9, 12)), (16, 4, (3, 4, 16)))):
-        torch.manual_seed(seed(k))
-        theirs = nn.MultiheadAttention(d_model, heads, batch_first=True)
-        mine = cls(d_model, heads)
-        load_attention(mine, theirs)
-        x = unseen(*shape, k=k + 3)
-        cases.append({"seed": seed(k), "d_model": d_model, "heads": heads, "x": x, "out": mine(x)})
-    return cases
+    outputs = []
+    for case in probes.given("mha"):
+        mine = cls(case["d_model"], case["heads"])
+        load_attention(mine, case["weights"])
+        outputs.append([mine(x) for x in case["x"]])  # x, and x with its first token changed
+    return outputs
+
+
+# The lesson's own checks (seeded cells the grader varies in its second run): the student's module
+# loaded from PyTorch's by the notebook's helper, on the lesson's x.
+@probes.after("mha-check")
+def mha_lesson_check(ns):
+    return need(ns, "my_mha")(need(ns, "x"))
+
+
+@probes.after("block-check")
+def block_lesson_check(ns):
+    return need(ns, "block")(need(ns, "x"))
 
 
 # 3 encoder block
 @probes.after("encoder-block")
 def block_cases(ns):
     cls = need(ns, "EncoderBlock")
-    cases = []
-    for k, (d_model, heads, d_ff, shape) in enumerate(((16, 4, 32, (2, 7, 16)), (8, 2, 24, (3, 5, 8)))):
-        block = cls(d_model, heads, d_ff)
-        load_block(block, torch_layer(k, d_model, heads, d_ff))
-        x = unseen(*shape, k=k + 5)
-        cases.append({"seed": seed(k), "d_model": d_model, "heads": heads, "d_ff": d_ff, "x": x, "out": block(x)})
-    return cases
+    outputs = []
+    for case in probes.given("blocks"):
+        block = cls(*case["sizes"])
+        load_block(block, case["weights"])
+        outputs.append(block(case["x"]))
+    return outputs
 
 
 @probes.after("encoder")
 def encoder_with_torch_blocks(ns):
     """The student's whole encoder (their blocks) against nn.TransformerEncoder, 3 layers."""
     encoder = need(ns, "Encoder")(3, 8, 2, 16)
-    for index, block in enumerate(encoder.layers):
-        load_block(block, torch_layer(10 + index, 8, 2, 16))
-    x = unseen(2, 6, 8, k=9)
-    return {"seeds": [seed(10 + index) for index in range(3)], "x": x, "out": encoder(x)}
+    stack = probes.given("stack")
+    for block, weights in zip(encoder.layers, stack["weights"]):
+        load_block(block, weights)
+    return encoder(stack["x"])
 
 
 # 3.1 the stack itself: blocks replaced by stand-ins that record how they were made and used
@@ -130,5 +173,6 @@ def encoder_with_stand_in_blocks(ns):
     StandInBlock.made = []
     with replaced(ns, "EncoderBlock", StandInBlock):
         encoder = need(ns, "Encoder")(4, 6, 3, 10)
-        out = encoder(unseen(2, 3, 6, k=4))
-    return {"made": StandInBlock.made, "out": out}
+        made = list(StandInBlock.made)
+        out, changed = (encoder(x) for x in probes.given("stand_in_x"))
+    return {"made": made, "out": out, "changed_out": changed}

@@ -1,0 +1,69 @@
+"""The inputs and weights hidden tests use, made here in the grader and sent to every worker.
+
+A worker ran student code, so a value it echoes back is a claim, not evidence: tests read the
+inputs from `given` (the grader's own copy), never from what a probe returned. Patching
+`torch.randn` or `torch.Generator` in a notebook changes nothing here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import AutograderError
+from ..probes import load_probes
+from ..protocol.plaindata import decode, encode
+
+
+class Given(Mapping):
+    """The grader's inputs, by name; each read is a fresh copy, so no test can change another's."""
+
+    def __init__(self, data: dict):
+        self._data = data
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._data:
+            raise LookupError(f"no grader input named '{name}' (probes.py makes: {', '.join(sorted(self._data))})")
+        return decode(self._data[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass(frozen=True)
+class GraderInputs:
+    """What probes.py's `@probes.grader_inputs` made: as plain data for jobs, and for tests."""
+
+    data: dict = field(default_factory=dict)
+
+    @property
+    def given(self) -> Given:
+        return Given(self.data)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def make_inputs(probes_path: Path, seeds: tuple[int, ...]) -> GraderInputs:
+    """Run the assignment's input maker in this process, with torch's global generator left as it was."""
+    maker = load_probes(str(probes_path)).maker
+    if maker is None:
+        return GraderInputs()
+    state = torch.get_rng_state()
+    try:
+        made = maker(tuple(seeds))
+    except Exception as exc:
+        raise AutograderError(probes_path, f"the @probes.grader_inputs function failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        torch.set_rng_state(state)
+    if not isinstance(made, dict) or not all(isinstance(key, str) for key in made):
+        raise AutograderError(probes_path, "the @probes.grader_inputs function must return a dict with text keys")
+    return GraderInputs({name: encode(value) for name, value in made.items()})

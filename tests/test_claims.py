@@ -1,0 +1,232 @@
+"""Everything a worker sends is a claim: notebooks that try to talk the grader into points.
+
+Each attack is graded in one batch with honest notebooks. An attack may not score more than the
+honest notebook it starts from (the lab's unfinished sample: 16 of 44), a monkeypatch of what a
+probe uses gains nothing on any assignment, and correct work (also in another style) keeps full marks.
+"""
+import json
+
+import pytest
+from claims_kit import (
+    DEGENERATE,
+    appended_to_answers,
+    degenerate_sources,
+    filled,
+    grade,
+    question_scores,
+    solution_sources,
+    solution_values,
+    student,
+    typed,
+    with_cell_after,
+    with_first_cell,
+)
+from conftest import REPO
+
+from autograder.i18n import _, language
+
+LAB = "lec27_attention"
+UNFINISHED = 16.0
+
+# Finds the worker's report pipe, job and probes through the garbage collector and plays the worker.
+FORGER = '''
+import gc, os, sys, torch
+from autograder.protocol import messages, plaindata
+found = {type(o).__name__: o for o in gc.get_objects() if type(o).__name__ in ("Reports", "WorkerJob")}
+reports, job = found["Reports"], found["WorkerJob"]
+probes = next(iter(sys.modules["autograder.sandboxed.worker"]._preloaded.values()))  # loaded before the fork
+z = torch.zeros
+stripes = torch.tensor([0.0, 2.0]).repeat(72).reshape(12, 12)
+CLAIMS = {  # what trivial code would give, shaped to pass checks that only look at the notebook's own values
+    "causal_loaded": z(3, 6, 3), "causal_future_changed": [z(2, 7, 3)] * 3, "causal_dropout_eval": [z(2, 6, 3)] * 4,
+    "wrapper_shape": [z(2, 6, 6)] * 2, "mha_loaded": [z(3, 7, 8)] * 2, "mha_head_dim": {"head_dim": 2, "num_heads": 4},
+    "wrapper_with_stand_in_heads": {"output": z(2, 5, 9), "changed_output": z(2, 5, 9), "heads": [[4, 3, 9, 0.0, False]] * 3},
+    "mha_future_changed": [z(1, 8, 8)] * 3, "mha_dropout_eval": [z(2, 5, 8)] * 4,
+    "v2_bias": {"bias": [True, False], "outputs": [z(4, 2)] * 2},
+    "dropout_train": [stripes, stripes.flip(1)], "dropout_eval": probes.given("dropout_eval_x"),
+}
+me = next(i for i, cell in enumerate(job.cells) if "FORGER" in cell.source)
+MODE = "in order"
+
+def claim(name):
+    if name in CLAIMS:
+        return messages.probe_value(name, plaindata.encode(CLAIMS[name]))
+    return messages.probe_failure(name, "not computed")
+
+if MODE == "early done":
+    for name in CLAIMS:
+        reports.send(claim(name))
+else:
+    reports.send(messages.cell(me, job.cells[me].id, "ok"))
+    for index in range(me + 1, len(job.cells)):
+        cell = job.cells[index]
+        status = "ok" if MODE == "cells not run" else (cell.skip or "ok")
+        reports.send(messages.cell(index, cell.id, status))
+        for name, _ in probes.by_cell.get(cell.id, []):
+            if job.only_probes is None or name in job.only_probes:
+                reports.send(claim(name))
+    for name, _ in probes.by_cell.get("__end__", []):
+        reports.send(claim(name))
+reports.send(messages.done())
+reports.flush()
+os._exit(0)
+'''
+
+# Monkeypatches of what probes and grader inputs go through; each is put at the end of every answer.
+PATCHES = {
+    "randn_zeros": "import torch\ntorch.randn = lambda *a, **k: torch.zeros(*a)",
+    "rand_zeros": "import torch\ntorch.rand = lambda *a, **k: torch.zeros(*a)",
+    "generator_fixed": "import torch\nif not hasattr(torch, '_Real'):\n    torch._Real = torch.Generator\n"
+                       "class _Fixed(torch._Real):\n    def manual_seed(self, seed):\n        return super().manual_seed(0)\n"
+                       "torch.Generator = _Fixed",
+    "clone_identity": "import torch\ntorch.Tensor.clone = lambda self, *a, **k: self",
+    "load_state_dict_noop": "import torch\ntorch.nn.Module.load_state_dict = lambda self, *a, **k: None",
+    "copy_noop": "import torch\ntorch.Tensor.copy_ = lambda self, *a, **k: self",
+    "manual_seed_noop": "import torch\ntorch.manual_seed = lambda seed: None",
+    "frombuffer_zeros": "import torch\n_fb = torch.frombuffer\n"
+                        "torch.frombuffer = lambda data, *a, **k: _fb(bytearray(len(data)), *a, **k)",
+    "comparisons_true": "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True",
+}
+# A notebook per assignment with a flaw a patch could hide, and its (unpatched) partial credit.
+FLAWED = {
+    "lec27_attention": {"mha": ("attn_scores.masked_fill_(mask_bool, -torch.inf)", "pass")},
+    "attention_basics": {"causal-mean": ("masked_fill(tril == 0,", "masked_fill(tril.T == 0,")},
+    "transformer_encoder": {"learned": ("return x + self.embedding(positions)", "return x")},
+}
+OTHER_STYLE_MHA = '''
+    def forward(self, x):
+        b, t, _ = x.shape
+        split = lambda m: m.reshape(b, t, self.num_heads, self.head_dim).permute(0, 2, 1, 3)
+        q, k, v = split(self.W_query(x)), split(self.W_key(x)), split(self.W_value(x))
+        scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / self.head_dim ** 0.5
+        future = torch.ones(t, t, dtype=torch.bool).triu(1)
+        weights = self.dropout(torch.softmax(torch.where(future, float("-inf"), scores), dim=-1))
+        out = torch.einsum("bhqk,bhkd->bhqd", weights, v).permute(0, 2, 1, 3).reshape(b, t, self.d_out)
+        return self.out_proj(out)
+
+torch.manual_seed(123)'''
+
+
+def flawed_sources(slug):
+    sources = solution_sources(slug)
+    for cell_id, (old, new) in FLAWED[slug].items():
+        assert old in sources[cell_id]
+        sources[cell_id] = sources[cell_id].replace(old, new)
+    return sources
+
+
+def other_style_mha():
+    sources = solution_sources(LAB)
+    head, tail = sources["mha"].split("    def forward(self, x):", 1)
+    sources["mha"] = head + OTHER_STYLE_MHA.lstrip("\n") + tail.split("torch.manual_seed(123)", 1)[1]
+    return sources
+
+
+def typed_back_sources():
+    """Every step answered by typing back the printed values; every module answers NaN."""
+    from autograder.probes import load_probes
+
+    captures: dict[str, list[str]] = {}
+    for cell_id, found in load_probes(str(REPO / "graders" / LAB / "probes.py")).by_cell.items():
+        captures[cell_id] = [name.split(":", 1)[1] for name, _ in found if ":" in name]
+    captures["self-attention-v1"] = ["sa_v1(inputs)"]
+    captures["self-attention-v2"] = ["sa_v2(inputs)"]
+    captures["causal-attention"] = ["context_vecs"]
+    captures["mha"] = ["context_vecs"]
+    values = solution_values(LAB, captures)
+    sources = degenerate_sources(LAB, "nan")
+    answers = {c.id for c in student(LAB).cells if c.cell_type == "code" and "### your code" in c.source}
+    for (cell_id, name), value in values.items():
+        if cell_id not in answers:
+            continue
+        if name.endswith("(inputs)"):
+            line = f"{name.split('(')[0]} = lambda x: {typed(value)}"
+        else:
+            line = f"{name} = {typed(value)}"
+        sources[cell_id] += "\n" + line
+    return sources
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    unfinished = filled(LAB, stop_after="context-q2-qk")
+    modules = {"causal-attention", "mha-wrapper", "mha"}
+    notebooks = {
+        "correct": filled(LAB), "other_style": filled(LAB, other_style_mha()), "unfinished": unfinished,
+        "forged_in_order": with_cell_after(unfinished, "context-q2-qk", "# FORGER" + FORGER),
+        "forged_early_done": with_cell_after(unfinished, "context-q2-qk", "# FORGER" + FORGER.replace(
+            'MODE = "in order"', 'MODE = "early done"')),
+        "forged_cells_not_run": with_cell_after(unfinished, "context-q2-qk", "# FORGER" + FORGER.replace(
+            'MODE = "in order"', 'MODE = "cells not run"')),
+        "mask_removed": filled(LAB, flawed_sources(LAB)),
+        "mask_removed_clone_patched": filled(LAB, flawed_sources(LAB) | {
+            "mha": flawed_sources(LAB)["mha"] + "\ntorch.Tensor.clone = lambda s, *a, **k: s"}),
+    }
+    notebooks["typed_back_and_nan_modules"] = with_first_cell(filled(LAB, typed_back_sources()), DEGENERATE)
+    for kind in ("zeros", "nan"):
+        sources = degenerate_sources(LAB, kind, modules)
+        notebooks[f"{kind}_modules"] = with_first_cell(
+            filled(LAB, sources, stop_after="context-q2-qk", replace={c: sources[c] for c in modules}), DEGENERATE)
+    folder = tmp_path_factory.mktemp("lab")
+    return grade(LAB, notebooks, folder), folder / "out"
+
+
+def test_correct_work_keeps_full_marks_in_any_style(lab):
+    rows, _ = lab
+    assert float(rows["correct"]["score"]) == 44.0
+    assert float(rows["other_style"]["score"]) == 44.0
+    assert float(rows["unfinished"]["score"]) == UNFINISHED
+
+
+@pytest.mark.parametrize("name", ["forged_in_order", "forged_early_done", "forged_cells_not_run",
+                                  "zeros_modules", "nan_modules", "typed_back_and_nan_modules"])
+def test_an_attack_scores_no_more_than_the_unfinished_notebook(lab, name):
+    rows, _ = lab
+    assert float(rows[name]["score"]) <= UNFINISHED
+
+
+@pytest.mark.parametrize("name", ["forged_early_done", "forged_cells_not_run"])
+def test_reports_out_of_place_are_dropped_and_the_cell_that_wrote_them_skipped(lab, name):
+    rows, out = lab
+    assert float(rows[name]["score"]) == UNFINISHED  # the honest answers, from a fresh run without that cell
+    feedback = (out / name / "feedback.md").read_text()
+    with language("ko"):  # the lab's language
+        words = _("the notebook wrote reports of its own into the grader's channel ({detail})").split("(")[0].strip()
+    assert words in feedback
+    assert "# FORGER" in feedback.split(words)[0].splitlines()[-1]  # names the cell that wrote them
+
+
+def test_patching_clone_does_not_hide_a_missing_causal_mask(lab):
+    rows, out = lab
+    assert float(rows["mask_removed_clone_patched"]["score"]) <= float(rows["mask_removed"]["score"])
+    for name in ("mask_removed", "mask_removed_clone_patched"):
+        tests = {t["name"]: t["score"] for t in json.loads((out / name / "results.json").read_text())["tests"]}
+        causal = [score for test, score in tests.items() if "MultiHeadAttention" in test and "5.." in test]
+        assert causal == [0.0], f"{name}: the causality test passed"
+
+
+@pytest.fixture(scope="module", params=sorted(FLAWED))
+def patched(request, tmp_path_factory):
+    slug = request.param
+    bases = {"flawed": filled(slug, flawed_sources(slug)), "correct": filled(slug)}
+    notebooks = dict(bases)
+    for base, nb in bases.items():
+        for patch, code in PATCHES.items():
+            notebooks[f"{base}-{patch}"] = appended_to_answers(slug, nb, code)
+    return slug, grade(slug, notebooks, tmp_path_factory.mktemp(slug))
+
+
+@pytest.mark.parametrize("patch", sorted(PATCHES))
+def test_a_monkeypatch_gains_nothing(patched, patch):
+    slug, rows = patched
+    for base in ("flawed", "correct"):
+        got, honest = question_scores(rows[f"{base}-{patch}"]), question_scores(rows[base])
+        more = {q: (got[q], honest[q]) for q in got if got[q] > honest[q]}
+        assert not more, f"{slug}, {base} notebook with {patch}: more points than without it: {more}"
+
+
+def test_the_flawed_notebooks_lose_the_questions_of_their_flaw(patched):
+    slug, rows = patched
+    lost = {"lec27_attention": "q14", "attention_basics": "b3", "transformer_encoder": "e2"}[slug]
+    assert float(rows["flawed"][lost]) < float(rows["correct"][lost])
+    assert float(rows["correct"]["score"]) == float(rows["correct"]["max_score"])
