@@ -74,6 +74,7 @@ def _check_offline(notebook: Path, checks_file: Path, questions: dict) -> tuple[
         probes.write_text("\n".join(sorted(set(lines), key=lines.index)) + "\n")
         executor = Executor(str(probes), Limits())
         try:
+            executor.worker_setup()  # a machine where workers cannot run is not the student's failing check
             code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
             cells = [CellJob(c.get("id") or f"cell-{i}", cell_text(c.source), "answer", label=f"code cell {n}")
                      for n, (i, c) in enumerate(code_cells, 1)]
