@@ -136,7 +136,8 @@ def expect_finite(got: Any, what: str) -> torch.Tensor:
     tensor = expect_tensor(got, what)
     if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
         bad = int((~torch.isfinite(tensor)).sum())
-        raise AssertionError(f"{what}: {bad} of {tensor.numel()} values are NaN or infinite")
+        raise AssertionError(_("{what}: {bad} of {count} values are NaN or infinite").format(
+            what=what, bad=bad, count=tensor.numel()))
     return tensor
 
 
@@ -145,12 +146,12 @@ def expect_nontrivial(got: Any, what: str, given_input: torch.Tensor | None = No
     constant, zero, NaN or identity module cannot give, whatever shape it returns."""
     tensor = expect_finite(got, what).double()
     if tensor.numel() > 1 and float(tensor.max() - tensor.min()) <= 1e-6:
-        raise AssertionError(f"{what}: every value is {float(tensor.reshape(-1)[0]):.4f}; "
-                             "the output does not depend on what goes in")
+        raise AssertionError(_("{what}: every value is {value}; the output does not depend on what goes in").format(
+            what=what, value=f"{float(tensor.reshape(-1)[0]):.4f}"))
     if given_input is not None and tensor.dim() == given_input.dim() and tensor.shape[:-1] == given_input.shape[:-1]:
         width = min(tensor.shape[-1], given_input.shape[-1])
         if torch.allclose(tensor[..., :width], given_input[..., :width].double(), atol=1e-6):
-            raise AssertionError(f"{what}: the output is the input itself")
+            raise AssertionError(_("{what}: the output is the input itself").format(what=what))
     return tensor
 
 
@@ -161,12 +162,12 @@ def expect_responds(output: Any, changed: Any, what: str, given_input: torch.Ten
     tensor = expect_nontrivial(output, what, given_input)
     other = expect_shape(expect_finite(changed, what), tensor.shape, what).double()
     if not differs(tensor, other):
-        raise AssertionError(f"{what}: the output does not change when the input does")
+        raise AssertionError(_("{what}: the output does not change when the input does").format(what=what))
     if mixes_tokens and tensor.dim() >= 2:
         moved = (other - tensor).abs().amax(dim=tuple(d for d in range(tensor.dim()) if d != tensor.dim() - 2)) > 1e-6
         if not bool(moved[1:].all()):
-            raise AssertionError(f"{what}: changing the first token leaves later tokens' outputs unchanged; "
-                                 "attention should mix the tokens")
+            raise AssertionError(_("{what}: changing the first token leaves later tokens' outputs unchanged; "
+                                   "attention should mix the tokens").format(what=what))
     return tensor
 
 
@@ -180,18 +181,21 @@ def expect_causal(outputs: Any, split: int, what: str) -> None:
     change leaves tokens 0..split-1 alone and moves the rest; the second moves every later token.
     A zero, constant, NaN, token-by-token or input-independent module fails one of the three."""
     if not isinstance(outputs, list) or len(outputs) != 3:
-        raise AssertionError(f"{what}: expected three outputs")
+        raise AssertionError(_("{what}: expected three outputs").format(what=what))
     base, late, early = (expect_finite(out, what) for out in outputs)
     expect_shape(late, base.shape, what)
     expect_shape(early, base.shape, what)
-    expect_close(late[:, :split], base[:, :split], f"{what}: outputs of tokens 0..{split - 1} after changing tokens {split}..")
+    unchanged = _("{what}: outputs of tokens 0..{last} after changing tokens {split}..").format(
+        what=what, last=split - 1, split=split)
+    expect_close(late[:, :split], base[:, :split], unchanged)
     if not differs(late[:, split:], base[:, split:]):
-        raise AssertionError(f"{what}: changing tokens {split}.. does not change their outputs")
+        raise AssertionError(_("{what}: changing tokens {split}.. does not change their outputs").format(
+            what=what, split=split))
     moved = (early.double() - base.double()).abs().amax(dim=tuple(d for d in range(early.dim()) if d != 1)) > 1e-6
     unmoved = [int(t) for t in torch.nonzero(~moved[1:]).reshape(-1) + 1]
     if unmoved:
-        raise AssertionError(f"{what}: changing token 0 leaves the output of token {unmoved[0]} unchanged; "
-                             "each token should attend to the tokens before it")
+        raise AssertionError(_("{what}: changing token 0 leaves the output of token {token} unchanged; "
+                               "each token should attend to the tokens before it").format(what=what, token=unmoved[0]))
 
 
 def expect_equal(got: Any, expected: Any, what: str) -> None:

@@ -204,3 +204,44 @@ def typed(value, decimals: int = 4) -> str:
     if isinstance(value, list):
         return repr([round(v, decimals) for v in value])
     return number(float(value))
+
+
+# Correct answers written another way: full marks all the same (replacing the solution's definition).
+OTHER_STYLE = {
+    "attention_basics": {
+        "causal-mean": ("def causal_mean(x):", "\n\nprint(", """def causal_mean(x):
+    counts = torch.arange(1, x.shape[1] + 1, dtype=x.dtype).reshape(1, -1, 1)
+    return x.cumsum(dim=1) / counts"""),
+        "sdpa": ("def scaled_dot_product_attention(", "\n\ntorch.manual_seed(2)", """def scaled_dot_product_attention(q, k, v, causal=False):
+    scores = torch.einsum("...qd,...kd->...qk", q, k) * q.shape[-1] ** -0.5
+    if causal:
+        keep = torch.ones(scores.shape[-2], scores.shape[-1], dtype=torch.bool).tril()
+        scores = torch.where(keep, scores, torch.full_like(scores, float("-inf")))
+    return scores.softmax(dim=-1) @ v"""),
+    },
+    "transformer_encoder": {
+        "rope": ("def rope(x):", "\n\ntorch.manual_seed(0)", """def rope(x):
+    T, d = x.shape[-2], x.shape[-1]
+    angle = torch.arange(T, dtype=torch.float32)[:, None] / 10000.0 ** (torch.arange(0, d, 2, dtype=torch.float32) / d)
+    pairs = x.reshape(*x.shape[:-1], d // 2, 2)
+    a, b = pairs[..., 0], pairs[..., 1]
+    return torch.stack((a * angle.cos() - b * angle.sin(), a * angle.sin() + b * angle.cos()), dim=-1).flatten(-2)"""),
+        "mha": ("    def forward(self, x):", None, """    def forward(self, x):
+        B, T, D = x.shape
+        heads = lambda t: t.reshape(B, T, self.num_heads, self.head_dim).permute(0, 2, 1, 3)
+        q, k, v = heads(self.W_q(x)), heads(self.W_k(x)), heads(self.W_v(x))
+        weights = torch.einsum("bhqd,bhkd->bhqk", q, k).div(self.head_dim ** 0.5).softmax(dim=-1)
+        return self.W_o(torch.einsum("bhqk,bhkd->bqhd", weights, v).reshape(B, T, D))"""),
+    },
+}
+
+
+def other_style_sources(slug: str) -> dict[str, str]:
+    """The solution's answers with some definitions written another way (OTHER_STYLE)."""
+    sources = solution_sources(slug)
+    for cell_id, (start, end, code) in OTHER_STYLE.get(slug, {}).items():
+        source = sources[cell_id]
+        head, rest = source.split(start, 1)
+        tail = rest[rest.index(end):] if end is not None else ""
+        sources[cell_id] = head + code + tail
+    return sources

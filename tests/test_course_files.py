@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -75,6 +77,7 @@ open("textkit/__init__.py", "w").write("def tokenize(text):\\n    return ['shado
 print("ATTEMPTS", attempts)
 print("LISTING", sorted(os.listdir(".")))
 import sys
+import tempfile
 print("VISIBLE", [p for p in sys.path if os.path.isdir(p) and "source.ipynb" in os.listdir(p)])
 '''
 
@@ -160,7 +163,8 @@ def test_exports_carry_the_files_and_grade_with_them(course, tmp_path):
     made = course.run("export", "otter", "words", "--out", str(tmp_path / "otter"))
     assert made.returncode == 0, made.stderr
     names = zipfile.ZipFile(tmp_path / "otter" / "autograder.zip").namelist()
-    assert "files/autograder_course/assignments/words/data/rows.csv" in names
+    assert {"files/autograder_course/assignments/words/data/rows.csv", "files/textkit.py", "files/corpus.txt",
+            "files/data/rows.csv"} <= set(names)  # the course for the grader; the files beside the notebook for Otter
     otter = os.path.join(os.path.dirname(sys.executable), "otter")
     (tmp_path / "otter-out").mkdir()
     ran = subprocess.run([otter, "run", "-a", str(tmp_path / "otter" / "autograder.zip"), str(subs / "s.ipynb"),
@@ -205,3 +209,22 @@ def test_without_mounts_of_its_own_the_files_are_copies_and_that_is_said(course,
     assert result.returncode == 0, result.stderr
     assert scores(tmp_path / "out") == {"s.ipynb": 3.0}
     assert "isolation NOT in effect: assignment files read-only" in result.stderr
+
+
+def test_staged_files_of_a_killed_grader_are_removed(tmp_path):
+    from autograder.engine.course_files import remove_staged, stage_files
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = Path(tempfile.gettempdir()) / f"autograder-files-{dead.stdout.strip()}-x"
+    (left / "data").mkdir(parents=True)
+    (left / "data" / "f.txt").write_text("x")
+    os.chmod(left / "data", 0o555)
+    (tmp_path / "corpus.txt").write_text("x")
+    staged = stage_files({"corpus.txt": tmp_path / "corpus.txt"})
+    try:
+        assert not left.exists()
+        assert (staged / "corpus.txt").read_text() == "x"
+        assert oct((staged / "corpus.txt").stat().st_mode & 0o777) == "0o444"
+    finally:
+        remove_staged(staged)
+    assert not staged.exists()

@@ -6,13 +6,23 @@ and classes are stubs (calling one raises NotImplementedError): no question may 
 degenerate code than for code not written yet.
 """
 import pytest
-from claims_kit import CALLABLES, DEGENERATE, KINDS, degenerate_sources, filled, grade, question_scores, with_first_cell
+from claims_kit import (
+    CALLABLES,
+    DEGENERATE,
+    KINDS,
+    degenerate_sources,
+    filled,
+    grade,
+    other_style_sources,
+    question_scores,
+    with_first_cell,
+)
 
 
 @pytest.fixture(scope="module", params=sorted(CALLABLES))
 def graded(request, tmp_path_factory):
     slug = request.param
-    notebooks = {"correct": filled(slug)}
+    notebooks = {"correct": filled(slug), "other_style": filled(slug, other_style_sources(slug))}
     for kind in (*KINDS, "unwritten"):
         notebooks[kind] = with_first_cell(filled(slug, degenerate_sources(slug, kind)), DEGENERATE)
     return slug, grade(slug, notebooks, tmp_path_factory.mktemp(slug))
@@ -26,6 +36,7 @@ def test_degenerate_code_scores_no_more_than_no_code(graded, kind):
     assert not more, f"{slug}, {kind}: questions scoring more than with stubs: {more}"
 
 
-def test_the_solution_keeps_full_marks_in_the_same_batch(graded):
+def test_correct_work_keeps_full_marks_in_the_same_batch_in_any_style(graded):
     slug, rows = graded
     assert float(rows["correct"]["score"]) == float(rows["correct"]["max_score"]) > 0
+    assert float(rows["other_style"]["score"]) == float(rows["other_style"]["max_score"])

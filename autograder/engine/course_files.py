@@ -19,7 +19,8 @@ def stage_files(files: Mapping[str, Path]) -> Path | None:
     None when there are none. The caller removes it with `remove_staged`."""
     if not files:
         return None
-    folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
+    _remove_stale()
+    folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
     try:
         for name, path in files.items():
             target = folder / name
@@ -43,6 +44,14 @@ def _read_only(folder: Path) -> None:
         for name in dirs:
             os.chmod(os.path.join(current, name), 0o555)
     os.chmod(folder, 0o555)
+
+
+def _remove_stale() -> None:
+    """Remove what graders that were killed before they could clean up left staged."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        owner = path.name.removeprefix(_PREFIX).split("-")[0]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            remove_staged(path)
 
 
 def remove_staged(folder: Path | None) -> None:

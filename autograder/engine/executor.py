@@ -91,7 +91,7 @@ class Executor:
         self.setup: WorkerSetup | None = None  # what the first worker reported before running anything
         self.fallbacks = 0  # workers whose torch speed-ups fell back to torch's own code while running
 
-    def run(self, cells: list[CellJob], only_probes: tuple[str, ...] | None = None) -> Execution:
+    def run(self, cells: list[CellJob], only_probes: tuple[str, ...] | None = None, quiet: bool = False) -> Execution:
         """Run the cells; a cell (or the probes after it) that kills or hangs the worker is skipped on a fresh retry.
 
         `only_probes`: run only these probes (None: all of them)."""
@@ -101,7 +101,7 @@ class Executor:
         unchecked: dict[int, str] = {}
         attempt = _Attempt()
         for _attempt in range(MAX_ATTEMPTS):
-            attempt = self._attempt(jobs, unchecked, started, only_probes)
+            attempt = self._attempt(jobs, unchecked, started, only_probes, quiet)
             if attempt.fallbacks:
                 with self._slot_lock:
                     self.fallbacks += 1
@@ -134,7 +134,7 @@ class Executor:
         return CellResult(index, job.id, CRASHED, notes=(_("not run: the notebook stopped before this cell"),))
 
     def _attempt(self, jobs: list[CellJob], unchecked: dict[int, str], started: float,
-                 only_probes: tuple[str, ...] | None) -> _Attempt:
+                 only_probes: tuple[str, ...] | None, quiet: bool = False) -> _Attempt:
         attempt = _Attempt()
         slot = self._take_slot()
         try:
@@ -144,7 +144,7 @@ class Executor:
                 paths = tuple(str(p) for p in slot.paths) if slot else ()
                 job = WorkerJob(tuple(jobs), self.probes_path, self.limits, scratch, self.seeds, paths,
                                 tuple(unchecked.items()), self._server.files, language=current(), inputs=self.inputs,
-                                only_probes=only_probes)
+                                only_probes=only_probes, quiet=quiet)
                 job_fd = job_file(encode_job(job))
                 try:
                     progress = stack.enter_context(contextlib.closing(ProgressReader(job_fd, len(jobs))))
@@ -268,9 +268,11 @@ class Executor:
                 # fresh run, and nothing this run reported is kept.
                 attempt.forged = True
                 attempt.stopped_at = progress.position()
-                attempt.probes = {name: ProbeResult(False, error=_FORGED) for names in self.probes_by_cell.values()
+                void = _("the notebook wrote into the grader's report channel itself, so none of its values were used")
+                attempt.probes = {name: ProbeResult(False, error=void) for names in self.probes_by_cell.values()
                                   for name in names}
-                attempt.failure = f"the notebook wrote reports of its own into the grader's channel ({forged})"
+                attempt.failure = _("the notebook wrote reports of its own into the grader's channel ({detail})").format(
+                    detail=forged)
                 return
             if done:
                 return
@@ -314,9 +316,6 @@ class Executor:
             attempt.fallbacks = message.get("fallbacks") not in (0, None)
             return True
         return False
-
-
-_FORGED = "the notebook wrote into the grader's report channel itself, so none of its values were used"
 
 
 def _within_output_budget(cells: list[CellResult], budget: int) -> tuple[CellResult, ...]:

@@ -123,6 +123,11 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
     """
     files: dict[str, bytes] = {}
     files |= _course_files(root, slug, f"files/{otter_plugin.COURSE}/")
+    # Otter runs the notebook itself too, beside what `files/` holds: its data and helper modules.
+    layout = Layout(root, slug)
+    for name, path in course_files(layout, load_config(layout.config).resources).items():
+        for file in _walk([path]):
+            files[f"files/{name}" + (f"/{file.relative_to(path).as_posix()}" if path.is_dir() else "")] = file.read_bytes()
     weights = question_weights(list(suite.tests))
     verdicts: dict[str, list] = {}
     for question in config.questions:

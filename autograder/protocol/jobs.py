@@ -56,6 +56,9 @@ class WorkerJob:
     inputs: dict = field(default_factory=dict)
     # When set, only these probes run (a second run re-checks only values that depend on lesson data).
     only_probes: tuple[str, ...] | None = None
+    # Nothing the cells print is kept (a second run): `print` and `display` do nothing, saving the
+    # formatting of every tensor printed.
+    quiet: bool = False
 
 
 def encode_job(job: WorkerJob) -> bytes:
@@ -63,7 +66,8 @@ def encode_job(job: WorkerJob) -> bytes:
     data = {"cells": [vars(cell) for cell in job.cells], "probes_path": job.probes_path, "limits": vars(job.limits),
             "scratch": job.scratch, "seeds": list(job.seeds), "cgroups": list(job.cgroups),
             "unchecked": [list(pair) for pair in job.unchecked], "files": job.files, "language": job.language,
-            "inputs": job.inputs, "only_probes": None if job.only_probes is None else list(job.only_probes)}
+            "inputs": job.inputs, "only_probes": None if job.only_probes is None else list(job.only_probes),
+            "quiet": job.quiet}
     return json.dumps(data).encode("utf-8")
 
 
@@ -80,6 +84,7 @@ def decode_job(data: dict) -> WorkerJob:
         language=str(data.get("language", "en")),
         inputs=dict(data.get("inputs") or {}),
         only_probes=None if data.get("only_probes") is None else tuple(str(n) for n in data["only_probes"]),
+        quiet=bool(data.get("quiet", False)),
     )
 
 

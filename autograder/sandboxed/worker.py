@@ -131,6 +131,8 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     """Run the job's cells in one namespace, each followed by the probes that read it, reporting to `conn`."""
     shell = Shell()
     ns = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": lambda: shell, "display": display}
+    if job.quiet:
+        ns["print"] = ns["display"] = _discard
     signal.signal(signal.SIGALRM, _on_alarm)
     # plt.show() under the Agg backend only warns; the figures are kept after the cell instead.
     warnings.filterwarnings("ignore", message=".*non-interactive, and thus cannot be shown")
@@ -144,13 +146,15 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     for index, cell in enumerate(job.cells):
         progress.mark(index, CELL)
         result = _run_cell(index, cell, ns, shell, job)
-        if not cell.skip:
+        drawing = "matplotlib.pyplot" in sys.modules  # figures are only looked for once pyplot is in use
+        if drawing and not cell.skip:
             _keep_figures(result)
         conn.verify()
         conn.send(result)
         blocked_by = index if result["status"] != OK else None
         _run_probes_after(index, after(cell.id), ns, conn, progress, unchecked, blocked_by)
-        _guarded(figures.close_all)
+        if drawing:
+            _guarded(figures.close_all)
     _run_probes_after(len(job.cells), after(END), ns, conn, progress, unchecked)
 
 
@@ -281,6 +285,10 @@ def _guarded(step):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved
+
+
+def _discard(*objects, **options) -> None:
+    """`print` and `display` in a run whose output nobody reads."""
 
 
 def _on_alarm(signum, frame):

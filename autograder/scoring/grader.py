@@ -103,8 +103,7 @@ class Grader:
         reads = validate_suite_on_solution(assignment.suite, self.reference)
         self.test_cells = self._test_cells(reads)
         self.second_run = prepare_second_run(assignment.lesson_data, assignment.layout.solution, assignment.suite,
-                                             self.executor, self.reference, reads, cache_dir, assignment.release,
-                                             assignment.files)
+                                             self.executor, self.reference, reads, cache_dir, assignment.files)
 
 
     def _test_cells(self, reads: dict[str, set[str]]) -> dict[str, str]:
@@ -152,8 +151,10 @@ class Grader:
         given = self.assignment.suite.inputs.given
         outcomes = [run_test(test, student, self.reference, given) for test in self.assignment.suite.tests]
         second, second_seconds = self.second_run, None
-        if second is not None and second.needed(outcomes):
-            again = self.executor.run(second.jobs(execution), only_probes=second.step_probes)
+        needed = second.needed(outcomes) if second is not None else ()
+        if second is not None and needed:
+            again = self.executor.run(second.jobs(execution, needed, self.assignment.probe_cells), only_probes=needed,
+                                      quiet=True)
             honest = honest_probes(again.probes, again.cells, self.assignment.probe_cells)
             outcomes = second.recheck(outcomes, execution, replace(again, probes=honest), self.assignment.suite,
                                       self.reference.names)

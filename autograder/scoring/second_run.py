@@ -14,13 +14,11 @@ from pathlib import Path
 from ..engine.executor import Execution, Executor
 from ..engine.intake import ReleasedCell
 from ..errors import AutograderError
+from ..i18n import _
 from ..protocol.messages import ProbeResult
 from ..testing import Run
 from .references import reference_run, validate_suite_on_solution
 from .suite import Suite, TestOutcome, run_test
-
-FAILED_ON_VARIED_DATA = ("correct on the lesson's own data, but not when the grader runs it again with other data in "
-                         "{cells}: compute the values in your code instead of copying printed ones")
 
 
 @dataclass(frozen=True)
@@ -28,30 +26,43 @@ class SecondRun:
     varied: dict[str, str]          # cell id -> the source it runs with in the second run
     reference: Run                  # the solution on the varied data, other probes as in the first run
     step_probes: tuple[str, ...]    # probes whose value depends on the varied data
-    step_tests: frozenset[str]      # tests that read one of them (function names)
-    cells: str                      # the marked cells, as the student finds them
+    step_reads: dict[str, frozenset[str]]  # test function -> the step probes it reads (tests reading one)
 
-    def needed(self, outcomes: list[TestOutcome]) -> bool:
-        """Only a passed step test can be taken back; otherwise the second run is not made."""
-        return any(o.passed and o.test.function_name in self.step_tests for o in outcomes)
+    @property
+    def step_tests(self) -> frozenset[str]:
+        return frozenset(self.step_reads)
 
-    def jobs(self, execution: Execution) -> list:
-        """The cells as the first run last ran them (skips kept), the marked ones with varied data."""
-        return [replace(job, source=self.varied[job.id]) if job.id in self.varied and job.origin == "protected" else job
+    def needed(self, outcomes: list[TestOutcome]) -> tuple[str, ...]:
+        """The step probes that passed tests read: only a passed step test can be taken back, so
+        without any the second run is not made."""
+        return tuple(sorted({name for o in outcomes if o.passed for name in self.step_reads.get(o.test.function_name, ())}))
+
+    def jobs(self, execution: Execution, probes: tuple[str, ...], probe_cells: dict[str, str]) -> list:
+        """The cells as the first run last ran them (skips kept), the marked ones with varied data, up
+        to the last cell a needed probe reads after (nothing later can change what it reads)."""
+        jobs = [replace(job, source=self.varied[job.id]) if job.id in self.varied and job.origin == "protected" else job
                 for job in execution.jobs]
+        if any(name not in probe_cells for name in probes):  # a probe run at the end needs every cell
+            return jobs
+        cells = {probe_cells[name] for name in probes}
+        last = max((index for index, job in enumerate(jobs) if job.id in cells), default=len(jobs) - 1)
+        return jobs[:last + 1]
 
     def recheck(self, outcomes: list[TestOutcome], first: Execution, second: Execution, suite: Suite,
                 known: set[str]) -> list[TestOutcome]:
         """Each passed step test again on the second run's values; failing there fails it."""
         probes: dict[str, ProbeResult] = {n: p for n, p in first.probes.items() if n not in self.step_probes}
-        probes |= {n: p for n, p in second.probes.items() if n in self.step_probes}
+        probes |= {n: p for n, p in second.probes.items() if n in self.step_probes}  # missing: not computed
         student = Run(probes, known)
+        cells = ", ".join(job.named for job in first.jobs if job.id in self.varied)
+        message = _("correct on the lesson's own data, but not when the grader runs it again with other data in "
+                    "{cells}: compute the values in your code instead of copying printed ones").format(cells=cells)
         checked = []
         for outcome in outcomes:
             if outcome.passed and outcome.test.function_name in self.step_tests:
                 again = run_test(outcome.test, student, self.reference, suite.inputs.given)
                 if not again.passed:
-                    outcome = TestOutcome(outcome.test, False, FAILED_ON_VARIED_DATA.format(cells=self.cells))
+                    outcome = TestOutcome(outcome.test, False, message)
             checked.append(outcome)
         return checked
 
@@ -73,7 +84,6 @@ def check_marked_cells(marked: tuple[str, ...], release: tuple[ReleasedCell, ...
 
 def prepare_second_run(varied: dict[str, str], solution: Path, suite: Suite,
                        executor: Executor, first: Run, reads: dict[str, set[str]], cache_dir: Path,
-                       release: tuple[ReleasedCell, ...],
                        course_files: dict[str, Path] | None = None) -> SecondRun | None:
     """Run the solution with the marked cells varied (`varied`: id -> source), and find the steps that depend on them."""
     if not varied:
@@ -83,7 +93,5 @@ def prepare_second_run(varied: dict[str, str], solution: Path, suite: Suite,
     steps = tuple(sorted(name for name in ours if ours[name].value != theirs[name].value))
     merged = Run({name: (theirs[name] if name in steps else ours[name]) for name in ours})
     validate_suite_on_solution(suite, merged, on=" with the lesson data the grader varied")
-    tests = frozenset(name for name, read in reads.items() if read & set(steps))
-    numbers = {cell.id: number for number, cell in enumerate(release, start=1)}
-    shown = ", ".join(f"code cell {numbers[cell_id]}" for cell_id in varied)
-    return SecondRun(varied, merged, steps, tests, shown)
+    step_reads = {name: frozenset(read & set(steps)) for name, read in reads.items() if read & set(steps)}
+    return SecondRun(varied, merged, steps, step_reads)
