@@ -77,6 +77,7 @@ def _check_offline(notebook: Path, checks_file: Path, data: dict) -> tuple[list[
                  if isinstance(name, str) and (notebook.parent / name).exists()}
         executor = Executor(str(probes), Limits(), course_files=files)
         try:
+            executor.worker_setup()  # a machine where workers cannot run is not the student's failing check
             execution = executor.run(_cells(nb, checks))
         finally:
             executor.close()
