@@ -81,7 +81,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
                 on_report: Callable[[GradeReport, bool], None] = lambda report, reused: None,
                 on_setup: Callable[[WorkerSetup], None] = lambda setup: None,
                 on_warning: Callable[[str], None] = lambda text: None,
-                shard: tuple[int, int] | None = None, server: ForkClient | None = None) -> list[GradeReport]:
+                shard: tuple[int, int] | None = None, server: ForkClient | None = None,
+                note: str = "") -> list[GradeReport]:
     """Grade every path, writing each result as soon as it is known; the gradebook last. Returns the
     gradebook's rows (`on_report` is given each whole report).
 
@@ -116,6 +117,8 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
         if report is None:
             try:
                 report = grader.grade_file(path, stem, raw)
+                if note:
+                    report = replace(report, notes=(note, *report.notes))
             except GraderError:
                 raise
             except Exception as exc:  # a bug of ours must not cost the student their row

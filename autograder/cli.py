@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=None,
                        help="submissions graded at once (default: twice the number of cores)")
     grade.add_argument("--shard", metavar="K/N", help="grade only shard K of N (for a CI matrix; join with `merge`)")
+    grade.add_argument("--one", action="store_true",
+                       help="the SUBMISSIONs are one student's files: grade only the notebook of this assignment "
+                            "(its metadata, else its name) and say so in the feedback (Gradescope)")
     grade.set_defaults(run=_grade)
 
     export = commands.add_parser("export", help="an autograder for another platform (gradescope, otter)")
@@ -153,6 +156,14 @@ def _grade(args) -> int:
         paths = expand(args.submissions)
         if not paths:
             raise AutograderError(" ".join(map(str, args.submissions)), "no submission files found")
+        note = ""
+        if args.one:
+            from .choice import choose_notebook
+            from .i18n import language
+
+            with language(assignment.config.language):
+                chosen, note = choose_notebook(paths, slug, {cell.id for cell in assignment.release})
+            paths = [chosen]
         shard = parse_shard(args.shard) if args.shard else None
         total = sum(in_shard(index, shard) for index in range(len(paths)))
         bar = tqdm(total=total, unit="submission", file=sys.stderr) if sys.stderr.isatty() else None
@@ -171,7 +182,7 @@ def _grade(args) -> int:
                 print(f"[{done}/{total}] {line}", file=sys.stderr, flush=True)
 
         reports = grade_batch(assignment, paths, args.out, args.jobs or default_jobs(), Layout(root, slug).cache, show,
-                              _announce_setup, _warn, shard, server)
+                              _announce_setup, _warn, shard, server, note)
     finally:
         server.close()  # already closed with the batch, unless something failed before it
         if bar is not None:

@@ -71,6 +71,12 @@ class Probes:
         for variable in variables:
             self._add(cell_id, f"{cell_id}:{variable}", lambda ns, variable=variable: need(ns, variable))
 
+    def value(self, cell_id: str, expression: str) -> None:
+        """A probe named '<cell id>:<expression>': the expression evaluated right after the cell, on
+        the notebook's own names (e.g. `sa_v1(inputs)`). Built from the lesson's data only, it can
+        be handed to students as a check."""
+        self._add(cell_id, f"{cell_id}:{expression}", lambda ns: evaluate(ns, expression))
+
     def names(self) -> list[str]:
         return [name for probes in self.by_cell.values() for name, _probe in probes]
 
@@ -133,6 +139,15 @@ def describe_figure(figure) -> dict:
         })
     suptitle = getattr(figure, "_suptitle", None)
     return {"title": suptitle.get_text() if suptitle is not None else "", "axes": axes}
+
+
+def evaluate(ns: Namespace, expression: str) -> Any:
+    """`expression` evaluated on the notebook's names (a name it uses but lacks is said as by `need`)."""
+    try:
+        return eval(compile(expression, "<check>", "eval", dont_inherit=True), ns)  # noqa: S307  (the notebook's own code)
+    except NameError as missing:
+        name = getattr(missing, "name", None) or expression
+        raise NameError(_("'{name}' is not defined; run the cell that defines it").format(name=name)) from None
 
 
 def load_probes(path: str | None) -> Probes:

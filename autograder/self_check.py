@@ -12,13 +12,13 @@ from .engine.executor import Executor
 from .engine.fork_client import ForkClient
 from .errors import NotebookReadError
 from .i18n import _, language
-from .notebook_check import question_report
-from .notebooks import cell_text, read_notebook
-from .protocol.jobs import CellJob
+from .notebook_check import Unavailable, question_report
+from .notebooks import PLACEHOLDER, cell_text, read_notebook
+from .protocol.jobs import NOT_ANSWERED, OK, CellJob
 from .protocol.plaindata import decode
 from .scoring.grader import Grader, load_assignment
 from .scoring.suite import VISIBLE
-from .wording import cell_note
+from .wording import blocked_by, cell_note, cell_title, heading_of
 
 
 def check_with_course(root: Path, slug: str, notebook: Path, cache_dir: Path,
@@ -61,36 +61,67 @@ def check_offline(notebook: Path, checks_file: Path) -> tuple[list[str], bool]:
     """Run the notebook in an isolated worker and compare its variables with the checks file."""
     data = json.loads(checks_file.read_text(encoding="utf-8"))
     with language(data.get("language", "en")):
-        return _check_offline(notebook, checks_file, data["questions"])
+        return _check_offline(notebook, checks_file, data)
 
 
-def _check_offline(notebook: Path, checks_file: Path, questions: dict) -> tuple[list[str], bool]:
+def _check_offline(notebook: Path, checks_file: Path, data: dict) -> tuple[list[str], bool]:
+    questions = data["questions"]
+    checks = [check for entry in questions.values() for check in entry["checks"]]
     nb = read_notebook(notebook)
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as folder:
         probes = Path(folder) / "probes.py"
         lines = ["from autograder.probes import Probes", "probes = Probes()"]
-        lines += [f"probes.capture({c['cell']!r}, {c['variable']!r})"
-                  for entry in questions.values() for c in entry["checks"]]
+        lines += [f"probes.value({c['cell']!r}, {c['variable']!r})" for c in checks]
         probes.write_text("\n".join(sorted(set(lines), key=lines.index)) + "\n")
-        executor = Executor(str(probes), Limits())
+        files = {name: notebook.parent / name for name in data.get("files", [])
+                 if isinstance(name, str) and (notebook.parent / name).exists()}
+        executor = Executor(str(probes), Limits(), course_files=files)
         try:
-            code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-            cells = [CellJob(c.get("id") or f"cell-{i}", cell_text(c.source), "answer", label=f"code cell {n}")
-                     for n, (i, c) in enumerate(code_cells, 1)]
-            execution = executor.run(cells)
+            executor.worker_setup()  # a machine where workers cannot run is not the student's failing check
+            execution = executor.run(_cells(nb, checks))
         finally:
             executor.close()
+    status = {cell.id: cell for cell in execution.cells}
     report = [_("Checking {notebook} with {checks} (the visible checks handed out with it)").format(
         notebook=notebook.name, checks=checks_file.name), ""]
     all_passed = True
     for entry in questions.values():
-        values = {}
+        values: dict = {}
         for check in entry["checks"]:
+            cell = status.get(check["cell"])
             result = execution.probes.get(f"{check['cell']}:{check['variable']}")
-            if result is not None and result.ok:
+            if cell is not None and cell.status != OK:
+                values[check["variable"]] = Unavailable(blocked_by(cell))
+            elif result is not None and result.ok:
                 values[check["variable"]] = decode(result.value)
         lines, passed = question_report(entry, values)
         report += lines
         all_passed = all_passed and passed
     report += ["", _("Hidden tests run when your notebook is graded; they are not part of this check.")]
     return report, all_passed
+
+
+def _cells(nb, checks: list[dict]) -> list[CellJob]:
+    """The notebook's code cells to run, each under the id of the released cell it is (by its id, or
+    by its released lines when a tool dropped the ids), named as the student sees it."""
+    wanted = {check["cell"]: check.get("signature", []) for check in checks}
+    ids = {c.get("id") for c in nb.cells}
+    cells: list[CellJob] = []
+    heading, taken = "", set()
+    for index, c in enumerate(nb.cells):
+        if c.cell_type == "markdown":
+            heading = heading_of(cell_text(c.source)) or heading
+            continue
+        if c.cell_type != "code":
+            continue
+        source = cell_text(c.source)
+        cell_id = c.get("id") or f"cell-{index}"
+        if cell_id not in wanted:
+            lines = [line.strip() for line in source.splitlines()]
+            cell_id = next((known for known, sign in wanted.items() if known not in ids and known not in taken and sign
+                            and all(any(line.startswith(part) for line in lines) for part in sign)), cell_id)
+        taken.add(cell_id)
+        skip = NOT_ANSWERED if PLACEHOLDER in source else None
+        cells.append(CellJob(cell_id, source, "answer", skip=skip, label=f"code cell {len(cells) + 1}",
+                             title=cell_title(heading, source)))
+    return cells

@@ -140,3 +140,16 @@ def test_docker_style_root_without_namespaces_still_gives_each_worker_its_own_us
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: isolation NOT in effect")]
     assert any("namespaces (unshare: Operation not permitted)" in line for line in warnings), result.stderr
     assert "allow them (docker run --cap-add SYS_ADMIN) or user namespaces" in result.stderr
+
+
+def test_a_students_check_where_workers_cannot_run_says_so_with_exit_3(tmp_path):
+    """`autograder check` in a student's repository: the machine's fault is not a failing check."""
+    shutil.copy(REPO / "assignments" / SLUG / f"{SLUG}_checks.json", tmp_path)
+    shutil.copy(REPO / "samples" / SLUG / "correct.ipynb", tmp_path / "my_notebook.ipynb")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BROKEN_SCRATCH)
+    result = subprocess.run([sys.executable, "-m", "autograder", "check", "my_notebook.ipynb"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(site)})
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "grader error: workers cannot run here: " in result.stderr and "PermissionError" in result.stderr

@@ -141,7 +141,9 @@ def test_check_and_handout_carry_the_files(course, tmp_path):
     made = course.run("handout", "words", "--out", str(tmp_path / "handout"))
     assert made.returncode == 0, made.stderr
     archive = zipfile.ZipFile(tmp_path / "handout" / "words.zip")
-    assert sorted(archive.namelist()) == ["words/corpus.txt", "words/data/rows.csv", "words/textkit.py", "words/words.ipynb"]
+    # Every assignment with hidden tests hands out its checks file, for `autograder check` on the handout.
+    assert sorted(archive.namelist()) == ["words/corpus.txt", "words/data/rows.csv", "words/textkit.py", "words/words.ipynb",
+                                          "words/words_checks.json"]
     assert archive.read("words/corpus.txt").decode("utf-8") == CORPUS
     again = course.run("handout", "words", "--out", str(tmp_path / "again"))
     assert again.returncode == 0 and (tmp_path / "again" / "words.zip").read_bytes() == \

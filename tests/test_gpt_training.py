@@ -6,11 +6,21 @@ import json
 import subprocess
 import sys
 
+import nbformat
 import pytest
 from conftest import REPO
 
 SLUG = "gpt_training"
 AUTOMATIC = ["t1", "t2", "t3", "t4"]
+# Code of the right shape that computes nothing: constant windows, a constant loss, a constant
+# list of losses, a flat line. None of it may earn a point.
+STUBS = {
+    "data": "for i in range(0, len(token_ids) - context_length, stride):\n"
+            "        inputs.append([0] * context_length)\n        targets.append([0] * context_length)",
+    "loss": "torch.tensor(4.8, requires_grad=True)",
+    "train": "losses = [4.0] * num_steps",
+    "loss-plot": "plt.plot(range(1, 41), [0.0] * 40, label=\"train loss\")",
+}
 
 
 def autograder(*args):
@@ -28,7 +38,12 @@ def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp(SLUG)
     blank = out.parent / f"{SLUG}-blank.ipynb"
     blank.write_bytes((REPO / "assignments" / SLUG / f"{SLUG}.ipynb").read_bytes())
-    result = autograder("grade", SLUG, REPO / "samples" / SLUG, blank, "--out", out)
+    stubs = nbformat.read(blank, 4)
+    for cell in stubs.cells:
+        if cell.get("id") in STUBS:
+            cell.source = cell.source.replace("### your code", STUBS[cell.id])
+    nbformat.write(stubs, out.parent / "stubs.ipynb")
+    result = autograder("grade", SLUG, REPO / "samples" / SLUG, blank, out.parent / "stubs.ipynb", "--out", out)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -40,6 +55,7 @@ def test_samples_lose_the_questions_of_their_mistakes_and_wait_for_a_ta(graded):
     assert points["no_zero_grad.ipynb"] == ["3", "3", "0", "2"]              # the loop is wrong, the rest is not
     assert points["unfinished.ipynb"] == ["3", "3", "0", "0"]
     assert points[f"{SLUG}-blank.ipynb"] == ["0", "0", "0", "0"]
+    assert points["stubs.ipynb"] == ["0", "0", "0", "0"], "code that computes nothing earns nothing"
     # Unshifted targets: the pairs, and the notebook's own loss values built on them; the loss function
     # and the loop, checked on the grader's inputs, still earn their hidden tests' points.
     assert points["targets_not_shifted.ipynb"][0] == "0" and 0 < float(points["targets_not_shifted.ipynb"][2]) < 4

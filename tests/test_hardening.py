@@ -113,11 +113,12 @@ def printed(graded_notebook):
 
 
 def test_no_secret_of_the_graders_environment_or_arguments_is_in_the_workers_memory(course, tmp_path):
-    token, home, path, argument = ("zq" + secrets.token_hex(12) + "zq" for _ in range(4))
+    token, home, path, python_path, argument = ("zq" + secrets.token_hex(12) + "zq" for _ in range(5))
     sub = submission(course, tmp_path / "subs" / "scan.ipynb", extra=SCAN_MEMORY)
     out = tmp_path / f"out-{argument}"  # the grader's own arguments hold a secret too
     result = grade(course, sub, "--out", out, env={"CI_TOKEN": token, "HOME": f"/home/{home}",
-                                                   "PATH": f"{os.environ['PATH']}:/opt/{path}"})
+                                                   "PATH": f"{os.environ['PATH']}:/opt/{path}",
+                                                   "PYTHONPATH": f"/srv/{python_path}"})
     assert result.returncode == 0, result.stderr
     text = printed(out / "scan" / "graded.ipynb")
     scanned, found = text.split("scanned ")[1].split(" found ")

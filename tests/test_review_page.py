@@ -147,6 +147,8 @@ def test_a_page_without_the_token_is_refused(server, browser):
     assert page.goto(base).status == 403
     assert page.goto(base + "?token=wrong").status == 403
     assert page.goto(base + "grade/alice/w1").status == 403
+    page.context.add_cookies([{"name": "autograder_review", "value": "%ED%95%9C\u00e9", "url": base}])
+    assert page.goto(base).status == 403  # a cookie that is no token, also one that is not ASCII
 
 
 def test_a_korean_question_name_renders_as_glyphs(server, browser, tmp_path):

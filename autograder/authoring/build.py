@@ -44,7 +44,7 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
     # Lets `autograder check` find the assignment even when the student renames the file.
     student.metadata["autograder"] = {"assignment": slug}
     outputs: dict[Path, bytes] = {}
-    if config.notebook_checks:
+    if config.notebook_checks or layout.probes.is_file():
         outputs[layout.checks] = _notebook_checks(layout, config, solution, student, files)
     if not config.solution_execution_counts:
         _clear_counts(solution)
@@ -53,12 +53,13 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
 
 
 def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student, files: dict[str, Path]) -> bytes:
-    """Reference values from the grader's own worker, and the check cells they allow."""
+    """The checks file every handout carries (reference values from the grader's own worker), and
+    with `notebook_checks: true` the check cells in the student notebook."""
     from ..engine.executor import Executor
     from ..scoring.references import run_solution, validate_suite_on_solution
     from ..scoring.suite import load_suite
     from ..testing import Run
-    from .notebook_checks import add_checks, shippable_checks
+    from .notebook_checks import add_check_cells, checks_file, shippable_checks
 
     suite = load_suite(layout.graders, config)
     executor = Executor(str(suite.probes_path), config.limits, config.seeds, course_files=files, inputs=suite.inputs.data)
@@ -66,8 +67,11 @@ def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student
         reference = Run(run_solution(solution, suite, executor, layout.source))
     finally:
         executor.close()
-    reads = validate_suite_on_solution(suite, reference)
-    return add_checks(student, layout.slug, config, shippable_checks(suite, reads, config), reference)
+    checks = shippable_checks(suite, validate_suite_on_solution(suite, reference), config)
+    made = checks_file(student, layout.slug, config, checks, reference, list(files))
+    if config.notebook_checks:
+        add_check_cells(student, layout.slug, config, checks)
+    return made
 
 
 def _with_outputs(student: NotebookNode, solution: NotebookNode, config: AssignmentConfig) -> NotebookNode:

@@ -115,6 +115,8 @@ class ForkClient:
 def server_environment() -> dict[str, str]:
     """What the fork server (and so every worker) is started with: nothing secret of the grader's."""
     env = {"PATH": _SERVER_PATH, "LANG": "C.UTF-8"}
-    if os.environ.get("PYTHONPATH"):  # where this package or a course's helpers were found
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    # Where this package or a course's helpers are found: folders that exist, nothing else of the variable.
+    folders = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path and os.path.isdir(path)]
+    if folders:
+        env["PYTHONPATH"] = os.pathsep.join(folders)
     return env

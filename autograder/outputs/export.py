@@ -5,6 +5,7 @@ import importlib.resources
 import io
 import json
 import re
+import shlex
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from .. import otter_plugin
 from ..config import load_config
 from ..course import Layout, course_files
 from ..files import write_atomically
+from ..i18n import _, language
 from ..requirements import torch_requirement
 from ..scoring.points import question_weights, test_points
 
@@ -61,10 +63,10 @@ home="${{AUTOGRADER_HOME:-/autograder}}"
 python="${{AUTOGRADER_PYTHON:-$home/venv/bin/python}}"
 mkdir -p "$home/results"
 shopt -s nullglob
-notebooks=("$home"/submission/*.ipynb "$home"/submission/**/*.ipynb)
+shopt -s globstar
+notebooks=("$home"/submission/**/*.ipynb)
 if [ ${{#notebooks[@]}} -eq 0 ]; then
-  printf '%s\\n' '{{"score": 0, "output": "No .ipynb file was submitted. Submit your notebook file.", "tests": []}}' \\
-    > "$home/results/results.json"
+  printf '%s\\n' {no_notebook} > "$home/results/results.json"
   exit 0
 fi
 out="$(mktemp -d)"
@@ -74,7 +76,9 @@ cd "$home/source"
 chmod -R go-rwx "$home/source"
 # The grader's log (isolation in effect, warnings) goes to this script's output, which Gradescope
 # shows to the course staff (results.json keeps it from students: stdout_visibility hidden).
-if ! "$python" -m autograder --root "$home/source" grade {slug} "${{notebooks[0]}}" --out "$out" 2>&1 | tee "$out/log.txt"; then
+# Every notebook uploaded: `--one` grades the assignment's and says which.
+if ! "$python" -m autograder --root "$home/source" grade {slug} "${{notebooks[@]}}" --one --out "$out" 2>&1 \\
+    | tee "$out/log.txt"; then
   "$python" - "$out/log.txt" "$home/results/results.json" <<'PY'
 import json, sys
 log = open(sys.argv[1], encoding="utf-8", errors="replace").read()[-3000:]
@@ -106,13 +110,20 @@ def export_gradescope(root: Path, slug: str, out: Path) -> Path:
     """Write `out/autograder.zip`: Gradescope unpacks it into /autograder/source."""
     files: dict[str, bytes] = {
         "setup.sh": SETUP_SH.replace("{torch}", torch_requirement()).encode(),
-        "run_autograder": RUN_AUTOGRADER.format(slug=slug).encode(),
+        "run_autograder": RUN_AUTOGRADER.format(slug=slug, no_notebook=_no_notebook(root, slug)).encode(),
         "pyproject.toml": (root / "pyproject.toml").read_bytes(),
         "README.md": (root / "README.md").read_bytes(),
     }
     files |= package_sources()
     files |= _course_files(root, slug, "")
     return _write_zip(files, out)
+
+
+def _no_notebook(root: Path, slug: str) -> str:
+    """results.json for a submission without a notebook, in the course's language, quoted for the shell."""
+    with language(load_config(Layout(root, slug).config).language):
+        output = _("No .ipynb file was submitted. Submit your notebook file.")
+    return shlex.quote(json.dumps({"score": 0, "output": output, "tests": []}, ensure_ascii=False))
 
 
 def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:

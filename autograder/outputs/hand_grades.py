@@ -7,9 +7,12 @@ results.json), so the review page and `--import` work on any graded folder, also
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -174,6 +177,17 @@ def row_stems(names: list[str], records: dict[str, dict]) -> list[str | None]:
         stems = stems_of.get(name, [])
         found.append(stems[index] if index < len(stems) else None)
     return found
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """One writer of the folder's files at a time, across review pages and imports."""
+    with open(folder / ".review.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def rewrite_folder(folder: Path, store: ReviewStore, stems: list[str] | None = None) -> None:

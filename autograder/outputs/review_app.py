@@ -7,12 +7,9 @@ and the pages run no script at all (Content-Security-Policy).
 """
 from __future__ import annotations
 
-import fcntl
 import hmac
 import json
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from flask import Flask, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from .hand_answers import ANSWERS
-from .hand_grades import FolderQuestions, HandQuestion, read_questions, rewrite_folder, submission_stems
+from .hand_grades import FolderQuestions, HandQuestion, folder_lock, read_questions, rewrite_folder, submission_stems
 from .review_store import ReviewStore
 
 COOKIE = "autograder_review"
@@ -51,7 +48,7 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
     def grader() -> str:
         token = request.cookies.get(COOKIE, "")
         for known, name in tokens.items():
-            if hmac.compare_digest(known, token):
+            if _same(known, token):
                 return name
         abort(403)
 
@@ -59,7 +56,7 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
     def login():
         token = request.args.get("token")
         if token is not None:
-            if not any(hmac.compare_digest(known, token) for known in tokens):
+            if not any(_same(known, token) for known in tokens):
                 abort(403)
             args: dict = {**(request.view_args or {}), **{k: v for k, v in request.args.items() if k != "token"}}
             response = redirect(url_for(request.endpoint or "overview", **args))
@@ -106,7 +103,7 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
     @app.post("/grade/<stem>/<question_id>")
     def save(stem: str, question_id: str):
         submission, question = _find(by_stem, questions, stem, question_id)
-        if not hmac.compare_digest(request.form.get("csrf", ""), _csrf(request.cookies.get(COOKIE, ""))):
+        if not _same(request.form.get("csrf", ""), _csrf(request.cookies.get(COOKIE, ""))):
             abort(403)
         walk = "submission" if request.form.get("walk") == "submission" else "question"
         try:
@@ -119,7 +116,7 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
         comment = request.form.get("comment", "")[:5000]
         answer = _answers(folder, stem).get(question_id, {}).get("hash", "")
         store.give(stem, question_id, points, comment, grader(), answer)
-        with _folder_lock(folder):
+        with folder_lock(folder):
             rewrite_folder(folder, store, [stem])
         following = _next(submission, question, walk, submissions, questions, store.scores())
         if following is None:
@@ -146,15 +143,9 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
     return app
 
 
-@contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """One writer of the folder's files at a time, across review pages and imports."""
-    with open(folder / ".review.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _same(expected: str, given: str) -> bool:
+    """A constant-time comparison that also takes text which is not ASCII (any cookie a browser sends)."""
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
 def _csrf(token: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import AutograderError, Location
 from ..files import write_atomically
 from .hand_answers import ANSWERS
-from .hand_grades import FolderQuestions, read_questions, rewrite_folder, submission_stems
+from .hand_grades import FolderQuestions, folder_lock, read_questions, rewrite_folder, submission_stems
 from .review_store import ReviewStore
 from .spreadsheet import plain_text, spreadsheet_text
 
@@ -58,7 +58,8 @@ def import_scores(folder: Path, store: ReviewStore, path: Path, grader: str) -> 
     for entry in entries:
         answer = _answer_hash(folder, entry.stem, entry.question)
         store.give(entry.stem, entry.question, entry.points, entry.comment, grader, answer, what="imported")
-    rewrite_folder(folder, store, sorted({e.stem for e in entries}))
+    with folder_lock(folder):
+        rewrite_folder(folder, store, sorted({e.stem for e in entries}))
     return len(entries)
 
 

@@ -46,8 +46,9 @@ def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: P
 def validate_suite_on_solution(suite: Suite, reference: Run, on: str = "") -> dict[str, set[str]]:
     """Every hidden test must pass on the solution itself, or the tests are wrong, not the students.
 
-    Returns, per test function, the probes it read: where its feedback belongs, and which values
-    only visible tests see.
+    Returns, per test function, the probes it read of the student's run: where its feedback
+    belongs, and which values only visible tests see (what a test reads of the reference only,
+    to make the values of common mistakes, is no answer it checks).
     """
     reads = {}
     for test in suite.tests:
@@ -55,7 +56,7 @@ def validate_suite_on_solution(suite: Suite, reference: Run, on: str = "") -> di
         outcome = run_test(test, student, solution, suite.inputs.given)
         if not outcome.passed:
             raise GraderError(f"hidden test {test.function_name} fails on the solution itself{on}: {outcome.message}")
-        reads[test.function_name] = student.read | solution.read
+        reads[test.function_name] = student.read
     return reads
 
 

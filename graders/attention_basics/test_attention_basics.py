@@ -72,6 +72,12 @@ def test_output(student, reference):
 
 
 @question("b5")
+def test_attention_function_on_the_lesson(student, reference):
+    """수업의 Q, K, V에서 attention(Q, K, V)의 출력과 가중치"""
+    expect_same(student, reference, "attention-fn:attention(Q, K, V)")
+
+
+@question("b5")
 @hidden
 def test_attention_function_on_unseen_inputs(student, reference, given):
     """다른 크기와 배치 차원에서의 attention(Q, K, V)"""
@@ -79,6 +85,12 @@ def test_attention_function_on_unseen_inputs(student, reference, given):
         weights = torch.softmax(inputs["q"] @ inputs["k"].transpose(-2, -1), dim=-1)
         expect_close(case["weights"], weights, "어텐션 가중치")
         expect_close(case["out"], weights @ inputs["v"], "어텐션 출력")
+
+
+@question("b6")
+def test_cosine_similarity_on_the_lesson(student, reference):
+    """수업의 벡터 a, b, c에서 cosine_similarity"""
+    expect_same(student, reference, "similarity:[cosine_similarity(a, b), cosine_similarity(a, c)]")
 
 
 @question("b6")
@@ -138,14 +150,14 @@ def sdpa_mistakes(q, k, v, causal):
 @question("b9")
 def test_sdpa_without_mask(student, reference):
     """마스크 없이, 수업의 q, k, v에서"""
-    lesson = reference["sdpa_lesson"]
-    expect_close(student["sdpa_lesson"]["out"], lesson["out"], "scaled_dot_product_attention(q, k, v)", atol=1e-5,
-                 mistakes=sdpa_mistakes(lesson["q"], lesson["k"], lesson["v"], causal=False))
+    q, k, v = (reference[f"sdpa:{name}"] for name in "qkv")
+    expect_same(student, reference, "sdpa:scaled_dot_product_attention(q, k, v)", atol=1e-5,
+                mistakes=sdpa_mistakes(q, k, v, causal=False))
 
 
 @question("b9")
 def test_sdpa_with_mask(student, reference):
     """코잘 마스크와 함께, 수업의 q, k, v에서"""
-    lesson = reference["sdpa_lesson"]
-    expect_close(student["sdpa_lesson"]["causal"], lesson["causal"], "scaled_dot_product_attention(q, k, v, causal=True)",
-                 atol=1e-5, mistakes=sdpa_mistakes(lesson["q"], lesson["k"], lesson["v"], causal=True))
+    q, k, v = (reference[f"sdpa:{name}"] for name in "qkv")
+    expect_same(student, reference, "sdpa:scaled_dot_product_attention(q, k, v, causal=True)", atol=1e-5,
+                mistakes=sdpa_mistakes(q, k, v, causal=True))

@@ -115,12 +115,6 @@ probes.capture("context-q2-qk", "context_vec_2")
 
 # 3.4.2 SelfAttention_v1 and SelfAttention_v2
 @probes.after("self-attention-v1")
-def v1_seeded(ns):
-    """sa_v1 as the cell made it (seed 123), on the lesson's inputs."""
-    return need(ns, "sa_v1")(need(ns, "inputs"))
-
-
-@probes.after("self-attention-v1")
 def v1_seeded_other_size(ns):
     torch.manual_seed(probes.seeds[0])
     module = need(ns, "SelfAttention_v1")(4, 5)
@@ -132,11 +126,6 @@ def v1_loaded(ns):
     module = need(ns, "SelfAttention_v1")(5, 3)
     load_qkv(module, probes.given("v1_w"))
     return [module(x) for x in probes.given("x5")]
-
-
-@probes.after("self-attention-v2")
-def v2_seeded(ns):
-    return need(ns, "sa_v2")(need(ns, "inputs"))
 
 
 @probes.after("self-attention-v2")
@@ -190,12 +179,6 @@ def dropout_eval(ns):
 
 
 # 3.5.3 CausalAttention
-@probes.after("causal-attention")
-def causal_seeded(ns):
-    """context_vecs as the cell computed it (seed 123, batch of two)."""
-    return need(ns, "context_vecs")
-
-
 def _causal(ns, dropout: float):
     module = need(ns, "CausalAttention")(5, 3, 8, dropout)
     load_qkv(module, probes.given("causal_w"))
@@ -268,12 +251,6 @@ def wrapper_shape(ns):
 
 
 # 3.6.2 MultiHeadAttention
-@probes.after("mha")
-def mha_seeded(ns):
-    """context_vecs as the cell computed it (seed 123, d_out=4, two heads)."""
-    return need(ns, "context_vecs")
-
-
 def _mha(ns, d_in, d_out, context_length, dropout, heads, weights):
     module = need(ns, "MultiHeadAttention")(d_in, d_out, context_length, dropout, num_heads=heads)
     weights = probes.given("mha_w")[weights]
@@ -303,3 +280,12 @@ def mha_future_changed(ns):
 @probes.after("mha")
 def mha_dropout_eval(ns):
     return _eval_train_plain(_mha(ns, 6, 8, 10, 0.5, 2, weights=2), _mha(ns, 6, 8, 10, 0.0, 2, weights=2), "mha_eval_x")
+
+
+# What visible tests compare, from the lesson's own data: these are handed out as checks too.
+probes.value("self-attention-v1", "sa_v1(inputs)")
+probes.value("self-attention-v2", "sa_v2(inputs)")
+probes.value("dropout", "sorted(dropout.train()(torch.ones(12, 12)).unique().tolist())")
+probes.capture("causal-attention", "context_vecs")
+probes.value("mha-wrapper", "list(MultiHeadAttentionWrapper(3, 2, 6, 0.0, num_heads=3)(batch).shape)")
+probes.capture("mha", "context_vecs")

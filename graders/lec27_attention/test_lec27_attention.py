@@ -191,7 +191,7 @@ def test_context_query_2(student, reference):
 @question("q8")
 def test_v1_seed_123(student, reference):
     """수업의 입력에서 seed 123으로 만든 SelfAttention_v1"""
-    expect_same(student, reference, "v1_seeded", "sa_v1(inputs)", mistakes=attention_mistakes(reference))
+    expect_same(student, reference, "self-attention-v1:sa_v1(inputs)", mistakes=attention_mistakes(reference))
 
 
 @question("q8")
@@ -212,7 +212,7 @@ def test_v1_loaded_weights(student, reference):
 @question("q9")
 def test_v2_seed_789(student, reference):
     """수업의 입력에서 seed 789로 만든 SelfAttention_v2"""
-    expect_same(student, reference, "v2_seeded", "sa_v2(inputs)")
+    expect_same(student, reference, "self-attention-v2:sa_v2(inputs)")
 
 
 @question("q9")
@@ -273,6 +273,12 @@ def test_dropout_zeros_and_scaling(student, reference, given):
 
 
 @question("q11")
+def test_dropout_keeps_or_doubles(student, reference):
+    """학습 모드의 dropout(p=0.5)은 1을 0 또는 2로 바꿈"""
+    expect_same(student, reference, "dropout:sorted(dropout.train()(torch.ones(12, 12)).unique().tolist())")
+
+
+@question("q11")
 @hidden
 def test_dropout_eval_is_identity(student, reference, given):
     """평가 모드에서 드롭아웃은 아무것도 바꾸지 않음 (학습 모드에서는 값을 버림)"""
@@ -284,7 +290,7 @@ def test_dropout_eval_is_identity(student, reference, given):
 @question("q12")
 def test_causal_seed_123(student, reference):
     """배치에서 seed 123으로 만든 CausalAttention"""
-    expect_same(student, reference, "causal_seeded", "context_vecs")
+    expect_same(student, reference, "causal-attention:context_vecs")
 
 
 @question("q12")
@@ -317,6 +323,13 @@ def test_causal_dropout_off_in_eval(student, reference, given):
 
 # q13: MultiHeadAttentionWrapper
 @question("q13")
+def test_wrapper_output_shape_on_the_lesson(student, reference):
+    """수업의 batch에서 MultiHeadAttentionWrapper(3, 2, 6, 0.0, num_heads=3)의 출력 모양"""
+    probe = "mha-wrapper:list(MultiHeadAttentionWrapper(3, 2, 6, 0.0, num_heads=3)(batch).shape)"
+    expect_equal(student[probe], reference[probe], "d_out=2, num_heads=3일 때 출력 모양")
+
+
+@question("q13")
 def test_wrapper_shape(student, reference, given):
     """출력 크기는 d_out * num_heads"""
     output, changed = pair(student["wrapper_shape"])
@@ -348,7 +361,7 @@ def test_wrapper_concatenates_heads(student, reference):
 def test_mha_seed_123(student, reference):
     """배치에서 seed 123으로 만든 MultiHeadAttention"""
     batch = reference["batch:batch"]
-    expect_same(student, reference, "mha_seeded", "context_vecs", mistakes=[
+    expect_same(student, reference, "mha:context_vecs", mistakes=[
         Mistake(diagnosis.heads_not_transposed, lesson_mha(batch, transpose=False)),
         Mistake(diagnosis.no_scaling, lesson_mha(batch, scale=False)),
         Mistake(lambda: diagnosis.softmax_over(0, 4), lesson_mha(batch, softmax_dim=0))])

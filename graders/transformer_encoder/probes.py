@@ -176,3 +176,13 @@ def encoder_with_stand_in_blocks(ns):
         made = list(StandInBlock.made)
         out, changed = (encoder(x) for x in probes.given("stand_in_x"))
     return {"made": made, "out": out, "changed_out": changed}
+
+
+# What visible tests compare, from the lesson's own data: these are handed out as checks too.
+probes.capture("sinusoidal", "pe")
+probes.value("learned", "learned(torch.zeros(2, 3, 4))")
+probes.capture("rope", "scores")
+probes.value("mha-check", "my_mha(x)")
+probes.capture("block-check", "x")
+probes.value("block-check", "block(x)")
+probes.value("encoder", "len(encoder.layers)")

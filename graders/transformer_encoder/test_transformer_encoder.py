@@ -58,6 +58,12 @@ def test_sinusoidal_matches_the_formula(student, reference):
 
 
 @question("e1")
+def test_sinusoidal_on_the_lesson(student, reference):
+    """수업의 pe = sinusoidal_encoding(50, 16)이 공식과 같음"""
+    expect_close(student["sinusoidal:pe"], formula(50, 16), "pe = sinusoidal_encoding(50, 16)", atol=1e-4)
+
+
+@question("e1")
 @hidden
 def test_sinusoidal_other_sizes_and_range(student, reference, given):
     """다른 길이와 너비, 모든 값이 [-1, 1] 안"""
@@ -73,6 +79,12 @@ def test_learned_adds_the_position_rows(student, reference, given):
     """출력 = x + 위치 0..T-1의 임베딩"""
     x, table = given["learned"]["x"], given["learned"]["table"]
     expect_close(student["learned_cases"]["out"], x + table[: x.shape[1]], "LearnedPositionalEmbedding(x)")
+
+
+@question("e2")
+def test_learned_on_the_lesson(student, reference):
+    """수업의 learned(torch.zeros(2, 3, 4))"""
+    expect_same(student, reference, "learned:learned(torch.zeros(2, 3, 4))")
 
 
 @question("e2")
@@ -94,6 +106,12 @@ def test_rope_keeps_lengths(student, reference, given):
     x = given["rope"]["x"]
     out = expect_nontrivial(expect_shape(student["rope_cases"]["out"], (2, 9, 8), "rope(x)"), "rope(x)", x)
     expect_close(out.norm(dim=-1), x.norm(dim=-1).double(), "rope 뒤의 노름")
+
+
+@question("e3")
+def test_rope_lesson_scores(student, reference):
+    """수업의 scores = rope(q) @ rope(k).T"""
+    expect_same(student, reference, "rope:scores")
 
 
 @question("e3")
@@ -152,6 +170,12 @@ def test_mha_on_the_lessons_check(student, reference):
 
 
 @question("e4")
+def test_mha_on_the_lesson(student, reference):
+    """수업의 my_mha(x) (nn.MultiheadAttention의 가중치를 복사한 뒤)"""
+    expect_same(student, reference, "mha-check:my_mha(x)")
+
+
+@question("e4")
 @hidden
 def test_mha_matches_torch_other_sizes(student, reference, given):
     """헤드 3개와 4개에서 nn.MultiheadAttention과 같은 출력"""
@@ -197,6 +221,14 @@ def test_block_on_the_lessons_check(student, reference):
 
 
 @question("e5")
+def test_block_on_the_lesson(student, reference):
+    """수업의 block(x) (nn.TransformerEncoderLayer의 가중치를 복사한 뒤)"""
+    torch.manual_seed(0)  # the lesson's layer, as its cell makes it
+    layer = nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, dropout=0.0, batch_first=True).eval()
+    expect_same(student, reference, "block-check:block(x)", mistakes=block_mistakes(layer, reference["block-check:x"]))
+
+
+@question("e5")
 @hidden
 def test_block_matches_torch_other_sizes(student, reference, given):
     """다른 크기에서 nn.TransformerEncoderLayer와 같은 출력"""
@@ -225,8 +257,14 @@ def test_encoder_makes_num_layers_blocks(student, reference, given):
 
 
 @question("e6")
+def test_encoder_on_the_lesson(student, reference):
+    """수업의 encoder가 가진 블록 수"""
+    expect_same(student, reference, "encoder:len(encoder.layers)")
+
+
+@question("e6")
 @hidden
 def test_encoder_applies_blocks_in_order(student, reference):
     """각 블록의 출력이 순서대로 다음 블록의 입력"""
     expect_close(student["encoder_with_stand_in_blocks"]["out"], reference["encoder_with_stand_in_blocks"]["out"],
-                 "Encoder output")
+                 "인코더 출력")
