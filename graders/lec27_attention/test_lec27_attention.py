@@ -17,6 +17,7 @@ from autograder.testing import (
     expect_responds,
     expect_same,
     expect_shape,
+    expect_tensor,
 )
 
 question = pytest.mark.question
@@ -329,7 +330,8 @@ def test_causal_dropout_off_in_eval(student, reference, given):
 def test_wrapper_shape(student, reference, given):
     """출력 크기는 d_out * num_heads"""
     output, changed = pair(student["wrapper_shape"])
-    expect_shape(output, (2, 6, 6), "d_out=2, num_heads=3일 때 출력")
+    expect_equal(list(expect_tensor(output, "d_out=2, num_heads=3일 때 출력").shape), [2, 6, 6],
+                 "d_out=2, num_heads=3일 때 출력 모양")
     expect_responds(output, changed, "d_out=2, num_heads=3일 때 출력", given["wrapper_shape_x"][0])
 
 
