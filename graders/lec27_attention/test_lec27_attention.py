@@ -273,9 +273,10 @@ def test_dropout_zeros_and_scaling(student, reference, given):
 
 
 @question("q11")
-def test_dropout_keeps_or_doubles(student, reference):
+def test_dropout_keeps_or_doubles(student, reference, given):
     """학습 모드의 dropout(p=0.5)은 1을 0 또는 2로 바꿈"""
     expect_same(student, reference, "dropout:sorted(dropout.train()(torch.ones(12, 12)).unique().tolist())")
+    test_dropout_zeros_and_scaling(student, reference, given)  # and on other values than ones: 0 or 2x
 
 
 @question("q11")
@@ -323,10 +324,12 @@ def test_causal_dropout_off_in_eval(student, reference, given):
 
 # q13: MultiHeadAttentionWrapper
 @question("q13")
-def test_wrapper_output_shape_on_the_lesson(student, reference):
+def test_wrapper_output_shape_on_the_lesson(student, reference, given):
     """수업의 batch에서 MultiHeadAttentionWrapper(3, 2, 6, 0.0, num_heads=3)의 출력 모양"""
     probe = "mha-wrapper:list(MultiHeadAttentionWrapper(3, 2, 6, 0.0, num_heads=3)(batch).shape)"
     expect_equal(student[probe], reference[probe], "d_out=2, num_heads=3일 때 출력 모양")
+    output, changed = pair(student["wrapper_shape"])  # and a real output, not zeros of that shape
+    expect_responds(output, changed, "d_out=2, num_heads=3일 때 출력", given["wrapper_shape_x"][0])
 
 
 @question("q13")

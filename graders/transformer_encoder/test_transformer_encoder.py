@@ -61,6 +61,8 @@ def test_sinusoidal_matches_the_formula(student, reference):
 def test_sinusoidal_on_the_lesson(student, reference):
     """수업의 pe = sinusoidal_encoding(50, 16)이 공식과 같음"""
     expect_close(student["sinusoidal:pe"], formula(50, 16), "pe = sinusoidal_encoding(50, 16)", atol=1e-4)
+    # and the function, not a table kept from the lesson's call: its output at another size
+    expect_shape(outputs(student, "sinusoidal_cases", 3)[0], (40, 16), "sinusoidal_encoding(40, 16)")
 
 
 @question("e1")
