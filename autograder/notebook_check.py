@@ -102,7 +102,8 @@ class Checker:
                 if cell_id == check["cell"] or (cell_id not in known and _has_signature(lines, check.get("signature", []))):
                     key = (check["cell"], check["variable"])
                     if not getattr(result, "success", True):
-                        self._values[key] = Unavailable(_cell_raised(check["variable"]))
+                        with language(self.language):
+                            self._values[key] = Unavailable(_cell_raised(check["variable"]))
                         continue
                     state = torch.get_rng_state()  # a check must not change what the next cell draws
                     try:

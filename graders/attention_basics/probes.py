@@ -71,8 +71,8 @@ def sdpa_unseen(ns):
 
 
 # What visible tests compare, from the lesson's own data: these are handed out as checks too.
-probes.value("attention-fn", "attention(Q, K, V)")
+probes.value("attention-fn", "[attention(Q, K, V), attention(K, Q, V)]")
 probes.value("similarity", "[cosine_similarity(a, b), cosine_similarity(a, c)]")
 probes.capture("sdpa", "q", "k", "v")
-probes.value("sdpa", "scaled_dot_product_attention(q, k, v)")
+probes.value("sdpa", "[scaled_dot_product_attention(q, k, v), scaled_dot_product_attention(k, q, v)]")
 probes.value("sdpa", "scaled_dot_product_attention(q, k, v, causal=True)")

@@ -74,7 +74,7 @@ def test_output(student, reference):
 @question("b5")
 def test_attention_function_on_the_lesson(student, reference):
     """수업의 Q, K, V에서 attention(Q, K, V)의 출력과 가중치"""
-    expect_same(student, reference, "attention-fn:attention(Q, K, V)")
+    expect_same(student, reference, "attention-fn:[attention(Q, K, V), attention(K, Q, V)]")
 
 
 @question("b5")
@@ -151,8 +151,8 @@ def sdpa_mistakes(q, k, v, causal):
 def test_sdpa_without_mask(student, reference):
     """마스크 없이, 수업의 q, k, v에서"""
     q, k, v = (reference[f"sdpa:{name}"] for name in "qkv")
-    expect_same(student, reference, "sdpa:scaled_dot_product_attention(q, k, v)", atol=1e-5,
-                mistakes=sdpa_mistakes(q, k, v, causal=False))
+    probe = "sdpa:[scaled_dot_product_attention(q, k, v), scaled_dot_product_attention(k, q, v)]"
+    expect_same(student, reference, probe, atol=1e-5, mistakes=sdpa_mistakes(q, k, v, causal=False))
 
 
 @question("b9")

@@ -282,10 +282,10 @@ def mha_dropout_eval(ns):
     return _eval_train_plain(_mha(ns, 6, 8, 10, 0.5, 2, weights=2), _mha(ns, 6, 8, 10, 0.0, 2, weights=2), "mha_eval_x")
 
 
-# What visible tests compare, from the lesson's own data: these are handed out as checks too.
-probes.value("self-attention-v1", "sa_v1(inputs)")
-probes.value("self-attention-v2", "sa_v2(inputs)")
-probes.value("dropout", "sorted(dropout.train()(torch.ones(12, 12)).unique().tolist())")
-probes.capture("causal-attention", "context_vecs")
-probes.value("mha-wrapper", "list(MultiHeadAttentionWrapper(3, 2, 6, 0.0, num_heads=3)(batch).shape)")
-probes.capture("mha", "context_vecs")
+# What visible tests compare, from the lesson's own data: these are handed out as checks too. Each
+# module runs on two inputs, so that an output that ignores its input cannot pass.
+probes.value("self-attention-v1", "[sa_v1(inputs), sa_v1(inputs.flip(0))]")
+probes.value("self-attention-v2", "[sa_v2(inputs), sa_v2(inputs.flip(0))]")
+probes.value("dropout", "sorted((dropout.train()(torch.ones(12, 12)) + dropout(torch.full((12, 12), 3.0))).unique().tolist())")
+probes.value("causal-attention", "[ca(batch), ca(batch.flip(1))]")
+probes.value("mha", "[mha(batch), mha(batch.flip(1))]")
