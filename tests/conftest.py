@@ -36,6 +36,21 @@ class Course:
         nbformat.write(nb, folder / "source.ipynb")
         return folder
 
+    def add_graded(self, slug: str, nb, config: str, probes: str, tests: str) -> Path:
+        """An assignment with hidden tests: its notebook and settings, graders/<slug>/probes.py and
+        graders/<slug>/test_<slug>.py."""
+        folder = self.add(slug, nb, config)
+        graders = self.root / "graders" / slug
+        graders.mkdir(parents=True, exist_ok=True)
+        (graders / "probes.py").write_text(probes)
+        (graders / f"test_{slug}.py").write_text(tests)
+        return folder
+
+    def build(self, *slugs: str) -> None:
+        """`autograder build`, which must succeed."""
+        built = self.run("build", *slugs)
+        assert built.returncode == 0, built.stderr
+
     def student(self, slug: str) -> Path:
         return self.root / "assignments" / slug / f"{slug}.ipynb"
 

@@ -53,13 +53,8 @@ def png() -> str:
 
 def build_course(root) -> Course:
     course = Course(root)
-    course.add("curves", SOURCE, CONFIG)
-    graders = course.root / "graders" / "curves"
-    graders.mkdir(parents=True)
-    (graders / "probes.py").write_text(PROBES)
-    (graders / "test_curves.py").write_text(TESTS)
-    built = course.run("build")
-    assert built.returncode == 0, built.stderr
+    course.add_graded("curves", SOURCE, CONFIG, PROBES, TESTS)
+    course.build()
     return course
 
 

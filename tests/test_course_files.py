@@ -85,17 +85,12 @@ print("VISIBLE", [p for p in sys.path if os.path.isdir(p) and "source.ipynb" in 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     course = Course(tmp_path_factory.mktemp("course"))
-    folder = course.add("words", SOURCE, CONFIG)
+    folder = course.add_graded("words", SOURCE, CONFIG, PROBES, TESTS)
     (folder / "textkit.py").write_text(TEXTKIT)
     (folder / "corpus.txt").write_text(CORPUS, encoding="utf-8")
     (folder / "data").mkdir()
     (folder / "data" / "rows.csv").write_text("a,b\n1,2\n3,4\n5,6\n")
-    graders = course.root / "graders" / "words"
-    graders.mkdir(parents=True)
-    (graders / "probes.py").write_text(PROBES)
-    (graders / "test_words.py").write_text(TESTS)
-    built = course.run("build")
-    assert built.returncode == 0, built.stderr
+    course.build()
     return course
 
 

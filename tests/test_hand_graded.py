@@ -169,13 +169,10 @@ def test_hand_graded_config_mistakes_name_the_file_and_question(tmp_path):
 
 def test_a_hand_graded_question_must_name_cells_the_notebook_has(tmp_path):
     course = Course(tmp_path)
-    course.add("bad", SOURCE, "title: T\nquestions:\n  - {id: q1, name: a, points: 2}\n"
-                              "  - {id: w1, name: b, points: 5, manual: true, cells: [nowhere]}\n")
-    graders = tmp_path / "graders" / "bad"
-    graders.mkdir(parents=True)
-    (graders / "probes.py").write_text(PROBES)
-    (graders / "test_x.py").write_text(TESTS.split("@pytest.mark.question(\"q2\")")[0])
-    assert course.run("build", "bad").returncode == 0
+    course.add_graded("bad", SOURCE, "title: T\nquestions:\n  - {id: q1, name: a, points: 2}\n"
+                                     "  - {id: w1, name: b, points: 5, manual: true, cells: [nowhere]}\n",
+                      PROBES, TESTS.split("@pytest.mark.question(\"q2\")")[0])
+    course.build("bad")
     result = course.run("grade", "bad", str(tmp_path / "nothing.ipynb"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "assignments/bad/assignment.yaml: question 'w1' names cell 'nowhere', which the student notebook" in result.stderr

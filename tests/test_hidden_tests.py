@@ -59,12 +59,8 @@ SOURCE.cells[2].id = "total-cell"
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     course = Course(tmp_path_factory.mktemp("course"))
-    course.add("squares", SOURCE, CONFIG)
-    graders = course.root / "graders" / "squares"
-    graders.mkdir(parents=True)
-    (graders / "probes.py").write_text(PROBES)
-    (graders / "test_squares.py").write_text(TESTS)
-    assert course.run("build").returncode == 0
+    course.add_graded("squares", SOURCE, CONFIG, PROBES, TESTS)
+    course.build()
     return course
 
 

@@ -60,13 +60,8 @@ plt.plot([0, 1], [0, 1])
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     course = Course(tmp_path_factory.mktemp("course"))
-    course.add("plots", SOURCE, CONFIG)
-    graders = course.root / "graders" / "plots"
-    graders.mkdir(parents=True)
-    (graders / "probes.py").write_text(PROBES)
-    (graders / "test_plots.py").write_text(TESTS)
-    built = course.run("build")
-    assert built.returncode == 0, built.stderr
+    course.add_graded("plots", SOURCE, CONFIG, PROBES, TESTS)
+    course.build()
     return course
 
 

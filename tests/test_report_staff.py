@@ -120,12 +120,8 @@ def report(tmp_path_factory):
     source = notebook(("code", "data = [1.0, 2.0]"), *(("code", answer) for answer in STYLES["solution"]))
     for cell, cell_id in zip(source.cells, ["setup", *CELLS]):
         cell.id = cell_id
-    course.add("stats", source, CONFIG)
-    graders = root / "graders" / "stats"
-    graders.mkdir(parents=True)
-    (graders / "probes.py").write_text(PROBES)
-    (graders / "test_stats.py").write_text(TESTS)
-    assert course.run("build").returncode == 0
+    course.add_graded("stats", source, CONFIG, PROBES, TESTS)
+    course.build()
     subs = root / "subs"
     subs.mkdir()
     for style, answers in STYLES.items():

@@ -58,11 +58,7 @@ def served(tmp_path_factory):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, served):
     course = Course(tmp_path_factory.mktemp("course"))
-    course.add("weights", SOURCE, config(f"{served}/weights.txt"))
-    graders = course.root / "graders" / "weights"
-    graders.mkdir(parents=True)
-    (graders / "probes.py").write_text(PROBES)
-    (graders / "test_weights.py").write_text(TESTS)
+    course.add_graded("weights", SOURCE, config(f"{served}/weights.txt"), PROBES, TESTS)
     return course
 
 
