@@ -14,6 +14,7 @@ from hand_course import PROBES, SOURCE, TESTS, answered, build_course, png
 from autograder.outputs.hand_answers import hand_answers
 from autograder.outputs.hand_grades import rewrite_folder
 from autograder.outputs.review_store import ReviewStore
+from autograder.outputs.spreadsheet import plain_text
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +225,33 @@ def test_concurrent_writers_lose_no_entry(tmp_path):
     assert all(scores[(f"s{i}", f"w{w}")].grader == f"ta{w}" for i in range(40) for w in range(4))
     assert store._db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     store.close()
+
+
+def test_file_names_a_spreadsheet_would_confuse_keep_their_own_rows(course, tmp_path):
+    """'=1.ipynb and =1.ipynb: once made inert for spreadsheets, the two names must still differ, or a
+    TA's points for one land in the other's row and a CSV round trip cannot name either."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    answered(course, subs / "=1.ipynb")
+    answered(course, subs / "'=1.ipynb", square="x * 2")
+    assert course.run("grade", "curves", str(subs), "--out", str(out)).returncode == 0
+    stems = {json.loads((out / stem / "record.json").read_text())["submission"]: stem for stem in ("_1", "__1")}
+    store = ReviewStore(out / "review.sqlite")
+    answers = json.loads((out / stems["=1.ipynb"] / "answers.json").read_text())
+    store.give(stems["=1.ipynb"], "w1", 4, "", "ta1", answers["w1"]["hash"])
+    rewrite_folder(out, store)
+    store.close()
+    book = {plain_text(name): row for name, row in rows(out).items()}
+    assert (book["=1.ipynb"]["score"], book["=1.ipynb"]["w1"]) == ("9", "4")
+    assert (book["'=1.ipynb"]["score"], book["'=1.ipynb"]["w1"]) == ("0", "pending")
+    sheet = tmp_path / "scores.csv"
+    assert course.run("review", str(out), "--export", str(sheet)).returncode == 0
+    lines = list(csv.reader(sheet.open(encoding="utf-8")))
+    filled = [[*line[:2], "2" if (plain_text(line[0]), line[1]) == ("'=1.ipynb", "w1") else line[2], line[3]]
+              for line in lines]
+    with sheet.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(filled)
+    result = course.run("review", str(out), "--import", str(sheet))
+    assert result.returncode == 0, result.stderr
+    book = {plain_text(name): row for name, row in rows(out).items()}
+    assert (book["=1.ipynb"]["w1"], book["'=1.ipynb"]["w1"]) == ("4", "2")
