@@ -2,9 +2,12 @@
 CSV, kept across a regrade while the answer stays the same, flagged when it changes."""
 import csv
 import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -255,3 +258,36 @@ def test_file_names_a_spreadsheet_would_confuse_keep_their_own_rows(course, tmp_
     assert result.returncode == 0, result.stderr
     book = {plain_text(name): row for name, row in rows(out).items()}
     assert (book["=1.ipynb"]["w1"], book["'=1.ipynb"]["w1"]) == ("4", "2")
+
+
+def test_a_sheet_that_is_no_csv_of_scores_is_refused_by_name(course, graded, tmp_path):
+    """What a TA might be handed as a sheet: a field larger than csv allows, a folder, a named pipe, a
+    huge file; each is refused with the file's name and nothing imported. A long comment is cut."""
+    _, out = graded
+    header = "submission,question,points,comment\n"
+    huge_field = tmp_path / "huge_field.csv"
+    huge_field.write_text(header + 'alice.ipynb,w1,4,"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    large = tmp_path / "large.csv"
+    with large.open("w", encoding="utf-8") as handle:
+        handle.write(header + ("alice.ipynb,w1,4,\n" * 1_300_000))
+    expected = {huge_field: "huge_field.csv: line 2: not a CSV sheet (field larger than field limit",
+                folder: "folder.csv: not a file; give the CSV sheet the export wrote",
+                large: "large.csv: 22 MB is too large for a sheet of scores (at most 20 MB)"}
+    for sheet, message in expected.items():
+        result = course.run("review", str(out), "--import", str(sheet))
+        assert (result.returncode, "Traceback" in result.stderr) == (2, False), result.stderr
+        assert message in result.stderr
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), "review", str(out),
+                             "--import", str(pipe)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "pipe.csv: not a file" in result.stderr, result.stderr
+    assert rows(out)["alice.ipynb"]["w1"] == "pending"
+    long = tmp_path / "long.csv"
+    long.write_text(header + "alice.ipynb,w1,4," + "긴" * 9000 + "\n", encoding="utf-8")
+    assert course.run("review", str(out), "--import", str(long)).returncode == 0
+    store = ReviewStore(out / "review.sqlite")
+    assert store.scores("alice")[("alice", "w1")].comment == "긴" * 5000
+    store.close()
