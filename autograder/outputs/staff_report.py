@@ -29,6 +29,11 @@ from .similarity import similar_pairs
 _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("autograder.outputs", "templates"), autoescape=True)
 MAX_JSON_BYTES = 20 << 20   # a result file larger than this is not read
 MAX_RENDERED_CELLS = 400    # a feedback page shows at most this many cells
+# A feedback page is the student's notebook and messages: it loads nothing and runs nothing, not even
+# the template's MathJax, require.js and mermaid from a CDN (which would act on student text), and an
+# image a student's message names by URL is not fetched. Its own styles and PNG figures still show.
+_NO_SCRIPTS = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+               'style-src \'unsafe-inline\'">')
 
 
 def write_report(folder: Path, threshold: float = 0.6) -> Path:
@@ -62,7 +67,7 @@ def write_report(folder: Path, threshold: float = 0.6) -> Path:
         notebook = _bounded_notebook(data)
         if notebook is not None:
             body, _ = exporter.from_notebook_node(notebook)
-            pages[folder / stem / "feedback.html"] = body.encode("utf-8")
+            pages[folder / stem / "feedback.html"] = body.replace("<head>", "<head>" + _NO_SCRIPTS, 1).encode("utf-8")
     page = _TEMPLATES.get_template("report.html").render(
         title=f"Grading report: {folder.name}", count=len(rows), graded=len(graded), rows=rows, questions=meta,
         mean=sum(scores) / len(scores) if scores else 0.0, median=f"{statistics.median(scores):g}" if scores else "-",
