@@ -55,7 +55,9 @@ clean:
 
 # Message catalogs: extract the student-facing sentences of the package into autograder.pot,
 # merge them into each language's .po (translate what is new there), compile the .mo files.
+# The .po keeps its header (compile skips a catalog without one) and its date, so that an
+# up-to-date catalog comes out byte for byte as it went in (tests/test_i18n.py).
 catalogs: setup
 	$(BIN)/pybabel extract --no-location --sort-output --no-wrap --omit-header -o autograder/locale/autograder.pot autograder
-	$(BIN)/pybabel update --no-location --omit-header --no-wrap --no-fuzzy-matching -D autograder -i autograder/locale/autograder.pot -d autograder/locale
+	$(BIN)/pybabel update --ignore-pot-creation-date --no-wrap --no-fuzzy-matching -D autograder -i autograder/locale/autograder.pot -d autograder/locale
 	$(BIN)/pybabel compile --statistics -D autograder -d autograder/locale

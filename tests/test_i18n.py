@@ -3,6 +3,9 @@ Korean translation with the same placeholders, the compiled catalogs match their
 assignment's `language:` decides what its students read."""
 import gettext
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,30 @@ def test_feedback_is_written_in_the_assignments_language():
     assert "**점수: 0 / 0**" in korean and "## 노트북을 실행하는 동안" in korean
     assert "- cell `x = ### your code`: 아직 답하지 않았습니다" in korean
     assert "**Score: 0 / 0**" in english and "not answered yet" in english
+
+
+def run_catalogs(folder: Path) -> subprocess.CompletedProcess:
+    """`make catalogs` as a translator runs it, on a copy of the package (the venv's Babel)."""
+    return subprocess.run(["make", "-o", "setup", "catalogs", f"BIN={Path(sys.executable).parent}"], cwd=folder,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_make_catalogs_keeps_a_fresh_catalog_as_it_is_and_merges_a_new_sentence(tmp_path):
+    shutil.copy(PACKAGE.parent / "Makefile", tmp_path)
+    shutil.copy(PACKAGE.parent / "pyproject.toml", tmp_path)
+    shutil.copytree(PACKAGE, tmp_path / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    files = ["autograder.pot", "ko/LC_MESSAGES/autograder.po", "ko/LC_MESSAGES/autograder.mo"]
+    done = run_catalogs(tmp_path)
+    assert done.returncode == 0, done.stderr
+    copy = tmp_path / "autograder" / "locale"
+    changed = [name for name in files if (copy / name).read_bytes() != (LOCALE / name).read_bytes()]
+    assert not changed, f"make catalogs changed an up-to-date catalog: {changed}"
+
+    (tmp_path / "autograder" / "new_words.py").write_text(
+        'from .i18n import _\n\n\ndef said():\n    return _("a sentence nobody has translated yet")\n')
+    done = run_catalogs(tmp_path)
+    assert done.returncode == 0, done.stderr
+    merged = read_po((copy / "ko/LC_MESSAGES/autograder.po").open("rb"), locale="ko")
+    assert not merged.fuzzy, "the merged catalog lost its header, so pybabel compile skips it"
+    assert merged["a sentence nobody has translated yet"].string == ""
+    assert "compiling catalog" in done.stdout + done.stderr, "pybabel compile skipped the merged catalog"
