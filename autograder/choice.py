@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .errors import NotebookReadError
 from .i18n import _
-
-_PEEK_BYTES = 20 << 20
+from .notebooks import notebook_bytes
+from .scoring.grader import MAX_SUBMISSION_BYTES
 
 
 def choose_notebook(paths: list[Path], slug: str, released_ids: set[str]) -> tuple[Path, str]:
@@ -34,10 +35,10 @@ def choose_notebook(paths: list[Path], slug: str, released_ids: set[str]) -> tup
 
 
 def _notebook(path: Path) -> dict:
+    """The notebook's JSON, read as a submission is (never through a link or from a pipe), else {}."""
     try:
-        with path.open("rb") as handle:
-            data = json.loads(handle.read(_PEEK_BYTES))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(notebook_bytes(path, MAX_SUBMISSION_BYTES, regular_only=True))
+    except (NotebookReadError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
