@@ -9,6 +9,7 @@ from .errors import NotebookReadError
 from .i18n import _
 from .notebooks import notebook_bytes
 from .scoring.grader import MAX_SUBMISSION_BYTES
+from .wording import code
 
 
 def choose_notebook(paths: list[Path], slug: str, released_ids: set[str]) -> tuple[Path, str]:
@@ -28,9 +29,9 @@ def choose_notebook(paths: list[Path], slug: str, released_ids: set[str]) -> tup
         overlap = {p: len(released_ids & _ids(cells[p])) for p in ordered}
         chosen = max(ordered, key=lambda p: overlap[p])
         reason = _("it holds the most cells of the released notebook") if overlap[chosen] else _("it comes first by name")
-    others = ", ".join(f"`{p.name}`" for p in ordered if p != chosen)
-    return chosen, _("{count} notebooks were submitted; `{chosen}` was graded ({reason}), not {others}. "
-                     "Submit only the notebook of this assignment.").format(count=len(paths), chosen=chosen.name,
+    others = ", ".join(code(p.name) for p in ordered if p != chosen)
+    return chosen, _("{count} notebooks were submitted; {chosen} was graded ({reason}), not {others}. "
+                     "Submit only the notebook of this assignment.").format(count=len(paths), chosen=code(chosen.name),
                                                                             reason=reason, others=others)
 
 

@@ -14,6 +14,7 @@ import torch
 from .diagnosis import Mistake, likely_cause, shape_cause
 from .i18n import _, ngettext
 from .protocol.plaindata import Opaque, decode
+from .wording import code, plain_name
 
 
 class ProbeUnavailable(AssertionError):
@@ -80,7 +81,7 @@ def expect_tensor(got: Any, what: str) -> torch.Tensor:
     if isinstance(got, torch.Tensor):
         return got
     if isinstance(got, Opaque):
-        raise AssertionError(_("{what}: expected a tensor, got a {type}").format(what=what, type=got.type_name))
+        raise AssertionError(_("{what}: expected a tensor, got a {type}").format(what=what, type=plain_name(got.type_name)))
     raise AssertionError(_("{what}: expected a tensor, got {type} {value}").format(
         what=what, type=type(got).__name__, value=_short(got)))
 
@@ -324,7 +325,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return _("a tensor of shape {shape}").format(shape=_shape(value.shape))
     if isinstance(value, Opaque):
-        return _("a {type}").format(type=value.type_name)
+        return _("a {type}").format(type=plain_name(value.type_name))
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, list):
@@ -357,5 +358,6 @@ def _shape(shape) -> str:
 
 
 def _short(value: Any) -> str:
+    """A value in a message, as code: a student's text shows as it is, never as their Markdown or HTML."""
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return code(text if len(text) <= 80 else text[:77] + "...")
