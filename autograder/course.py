@@ -1,13 +1,13 @@
 """Where a course's files live: the one definition every command uses (no nbclient, no torch)."""
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import CONFIG_NAME, Resource
 from .errors import AutograderError
+from .files import sha256_of
 
 SOURCE_NAME = "source.ipynb"
 PROBES_NAME = "probes.py"
@@ -102,22 +102,6 @@ def course_files(layout: Layout, resources: tuple[Resource, ...] = ()) -> dict[s
                                         f"assignment.yaml; run 'autograder fetch {layout.slug}' again")
         files[resource.name] = path
     return files
-
-
-_hashes: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_of(path: Path) -> str:
-    """A file's SHA-256, read once per process for an unchanged file (resources can be large)."""
-    status = path.stat()
-    key = (str(path), status.st_size, status.st_mtime_ns)
-    if key not in _hashes:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _hashes[key] = digest.hexdigest()
-    return _hashes[key]
 
 
 def check_packages(layout: Layout, packages: tuple[str, ...]) -> None:

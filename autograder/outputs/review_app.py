@@ -113,7 +113,7 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
         if not 0 <= points <= question.points:  # also NaN
             return redirect(url_for("grade", stem=stem, question_id=question_id, walk=walk,
                                     error=f"Points must be a number from 0 to {question.points:g}."))
-        comment = request.form.get("comment", "")[:5000]
+        comment = request.form.get("comment", "")
         answer = _answers(folder, stem).get(question_id, {}).get("hash", "")
         store.give(stem, question_id, points, comment, grader(), answer)
         with folder_lock(folder):
