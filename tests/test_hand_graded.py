@@ -291,3 +291,27 @@ def test_a_sheet_that_is_no_csv_of_scores_is_refused_by_name(course, graded, tmp
     store = ReviewStore(out / "review.sqlite")
     assert store.scores("alice")[("alice", "w1")].comment == "긴" * 5000
     store.close()
+
+
+def test_points_for_an_answer_graded_again_while_its_page_was_open_are_not_saved(course, graded):
+    """A TA opens bob's answer, the folder is graded again with bob's new answer, the TA saves: the
+    points were for an answer that is gone, so nothing is saved and the page shows the new one."""
+    from autograder.outputs.review_app import create_app
+
+    subs, out = graded
+    store = ReviewStore(out / "review.sqlite")
+    client = create_app(out, store, {"secret": "ta1"}).test_client()
+    assert client.get("/?token=secret").status_code == 302
+    opened = client.get("/grade/bob/w1").get_data(as_text=True)
+    form = dict(re.findall(r'name="(csrf|walk|answer)" value="([^"]*)"', opened))
+    answered(course, subs / "bob.ipynb", square="x * 2", analysis="다시 썼어요")
+    assert course.run("grade", "curves", str(subs), "--out", str(out)).returncode == 0
+    saved = client.post("/grade/bob/w1", data={**form, "points": "5", "comment": "잘했어요"})
+    assert saved.status_code == 302 and "/grade/bob/w1" in saved.location
+    assert ("bob", "w1") not in store.scores()
+    again = client.get(saved.location).get_data(as_text=True)
+    assert "The answer changed since this page was opened" in again and "다시 썼어요" in again
+    form = dict(re.findall(r'name="(csrf|walk|answer)" value="([^"]*)"', again))
+    assert client.post("/grade/bob/w1", data={**form, "points": "5"}).status_code == 302
+    assert store.scores()[("bob", "w1")].points == 5 and rows(out)["bob.ipynb"]["w1"] == "5"
+    store.close()
