@@ -79,8 +79,8 @@ chmod -R go-rwx "$home/source"
 # Every notebook uploaded: `--one` grades the assignment's and says which.
 if ! "$python" -m autograder --root "$home/source" grade {slug} "${{notebooks[@]}}" --one --out "$out" 2>&1; then
   # Why is in the log above, for the staff: it names the course's files and tests, so students get none of it.
-  printf '%s\\n' '{{"score": 0, "output": "The autograder could not grade this submission; tell the course staff.", "stdout_visibility": "hidden", "tests": []}}' \\
-    > "$home/results/results.json"
+  printf '%s%s\\n' '{{"score": 0, "output": "The autograder could not grade this submission; tell the course staff.", ' \\
+    '"stdout_visibility": "hidden", "tests": []}}' > "$home/results/results.json"
   exit 0
 fi
 cp "$out"/*/results.json "$home/results/results.json"
