@@ -1,6 +1,7 @@
 """Where a course's files live: the one definition every command uses (no nbclient, no torch)."""
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,11 +108,23 @@ def course_files(layout: Layout, resources: tuple[Resource, ...] = ()) -> dict[s
 def check_packages(layout: Layout, packages: tuple[str, ...]) -> None:
     """Every package an assignment names is installed here, or an error naming it and what to do."""
     for name in packages:
-        top = name.split(".")[0]
-        if not top.isidentifier() or importlib.util.find_spec(top) is None:
+        if not _installed(name):
             raise AutograderError(layout.config, f"assignment '{layout.slug}' needs the package '{name}', which is not "
                                                  "installed here; add it to the 'course' extra in pyproject.toml and "
                                                  "run 'make setup'")
+
+
+def _installed(name: str) -> bool:
+    """Whether module `name` (dotted) can be imported here, found without running any package's code."""
+    parts = name.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return False
+    spec = importlib.util.find_spec(parts[0])
+    for depth in range(2, len(parts) + 1):
+        if spec is None or spec.submodule_search_locations is None:
+            return False
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), list(spec.submodule_search_locations))
+    return spec is not None
 
 
 def discover(root: Path) -> list[str]:
