@@ -99,7 +99,7 @@ def test_plots_are_kept_and_probed(course, tmp_path):
     cube = json.loads((out / "cube" / "results.json").read_text())["tests"]
     assert "your figure[0]['axes'][0]['lines'][0]['y']: 7 of 9 values differ" in cube[0]["output"]
     unlabelled = json.loads((out / "unlabelled" / "results.json").read_text())["tests"]
-    assert "your figure[0]['axes'][0]['legend'][0]: texts differ at character 0: expected 'square', got 'counts'" in unlabelled[0]["output"]
+    assert "your figure[0]['axes'][0]['legend'][0]: texts differ at character 0: expected `'square'`, got `'counts'`" in unlabelled[0]["output"]
 
     graded = nbformat.read(out / "correct" / "graded.ipynb", 4)
     images = [o for c in graded.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "display_data"]
