@@ -186,3 +186,21 @@ def test_what_a_student_wrote_shows_as_text_in_the_feedback(tmp_path):
     for html in shown:
         assert "<img" not in html and "<a " not in html and "<b>" not in html, html
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown[0]
+
+
+def test_a_magic_or_shell_line_shows_as_text_in_the_feedback():
+    from autograder.config import AssignmentConfig
+    from autograder.outputs.results import feedback_markdown
+    from autograder.protocol.jobs import OK
+    from autograder.protocol.messages import CellResult
+    from autograder.sandboxed.ipython_shim import Shell, to_python
+    from autograder.scoring.points import GradeReport
+
+    shell = Shell()  # what a worker does with these lines of a cell
+    exec(to_python("%timeit <img src=x onerror=alert(1)>\n!echo <b>[see](http://127.0.0.1:9/x)</b>\n"),
+         {"get_ipython": lambda: shell})
+    assert len(shell.notes) == 2
+    cell = CellResult(0, "c1", OK, label="cell `x`", source="", notes=tuple(shell.notes))
+    html = rendered(feedback_markdown(GradeReport("n.ipynb", "n", (), (cell,)), AssignmentConfig(title="T")).decode())
+    assert "<img" not in html and "<b>" not in html and "<a " not in html, html
+    assert "%timeit &lt;img src=x onerror=alert(1)&gt;" in html

@@ -12,7 +12,7 @@ from ..protocol.jobs import ERROR
 from ..scoring.points import GradeReport, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
-from .hand_feedback import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test  # noqa: F401  (re-exported)
+from .hand_feedback import PENDING, feedback_head, hand_section, hand_test
 from .spreadsheet import spreadsheet_text
 
 

@@ -41,8 +41,10 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
     """The app for one graded folder; `tokens`: secret token -> the TA's name it stands for."""
     app = Flask(__name__, template_folder="templates/review")
     questions = read_questions(folder)
+    records = submission_stems(folder)
     submissions = [Submission(stem, str(record.get("submission", stem)), record)
-                   for stem, record in submission_stems(folder).items() if not record.get("error")]
+                   for stem, record in records.items() if not record.get("error")]
+    unreadable = len(records) - len(submissions)
     by_stem = {s.stem: s for s in submissions}
 
     def grader() -> str:
@@ -84,7 +86,7 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
         progress = [(q, _left(q, submissions, scores)) for q in questions.hand]
         table = [(s, [scores.get((s.stem, q.id)) for q in questions.hand]) for s in submissions]
         return render_template("overview.html", title=questions.title, questions=questions.hand, progress=progress,
-                               table=table, count=len(submissions), grader=grader(), unreadable=_unreadable(folder))
+                               table=table, count=len(submissions), grader=grader(), unreadable=unreadable)
 
     @app.get("/grade/<stem>/<question_id>")
     def grade(stem: str, question_id: str):
@@ -209,6 +211,3 @@ def _shown(cell: dict) -> dict:
                                             protocols={"http", "https"}, strip=True))
     return shown
 
-
-def _unreadable(folder: Path) -> int:
-    return sum(1 for record in submission_stems(folder).values() if record.get("error"))
