@@ -206,12 +206,17 @@ def test_without_mounts_of_its_own_the_files_are_copies_and_that_is_said(course,
     subs = tmp_path / "subs"
     subs.mkdir()
     answered(course, subs, "s.ipynb")
+    answered(course, subs, "t_attack.ipynb", attack=True)
     no_capabilities = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all"]
     result = subprocess.run([*no_capabilities, sys.executable, "-m", "autograder", "--root", str(course.root), "grade",
                              "words", str(subs), "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert scores(tmp_path / "out") == {"s.ipynb": 3.0}
+    assert scores(tmp_path / "out")["s.ipynb"] == 3.0  # the attack replaced its own copies, not this one's
     assert "isolation NOT in effect: assignment files read-only" in result.stderr
+    graded = nbformat.read(tmp_path / "out" / "t_attack" / "graded.ipynb", 4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    # The copies keep the staged modes: not writable, though the working folder lets them be replaced.
+    assert "'write corpus': 'refused'" in printed and "'write into data': 'refused'" in printed, printed
 
 
 def test_staged_files_of_a_killed_grader_are_removed(tmp_path):
