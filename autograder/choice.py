@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .errors import NotebookReadError
 from .i18n import _
-
-_PEEK_BYTES = 20 << 20
+from .notebooks import notebook_bytes
+from .scoring.grader import MAX_SUBMISSION_BYTES
+from .wording import code
 
 
 def choose_notebook(paths: list[Path], slug: str, released_ids: set[str]) -> tuple[Path, str]:
@@ -27,17 +29,17 @@ def choose_notebook(paths: list[Path], slug: str, released_ids: set[str]) -> tup
         overlap = {p: len(released_ids & _ids(cells[p])) for p in ordered}
         chosen = max(ordered, key=lambda p: overlap[p])
         reason = _("it holds the most cells of the released notebook") if overlap[chosen] else _("it comes first by name")
-    others = ", ".join(f"`{p.name}`" for p in ordered if p != chosen)
-    return chosen, _("{count} notebooks were submitted; `{chosen}` was graded ({reason}), not {others}. "
-                     "Submit only the notebook of this assignment.").format(count=len(paths), chosen=chosen.name,
+    others = ", ".join(code(p.name) for p in ordered if p != chosen)
+    return chosen, _("{count} notebooks were submitted; {chosen} was graded ({reason}), not {others}. "
+                     "Submit only the notebook of this assignment.").format(count=len(paths), chosen=code(chosen.name),
                                                                             reason=reason, others=others)
 
 
 def _notebook(path: Path) -> dict:
+    """The notebook's JSON, read as a submission is (never through a link or from a pipe), else {}."""
     try:
-        with path.open("rb") as handle:
-            data = json.loads(handle.read(_PEEK_BYTES))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(notebook_bytes(path, MAX_SUBMISSION_BYTES, regular_only=True))
+    except (NotebookReadError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

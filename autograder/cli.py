@@ -172,9 +172,9 @@ def _grade(args) -> int:
         def show(report: GradeReport, reused: bool) -> None:
             nonlocal done
             done += 1
-            line = f"{printable(report.submission)}: {report.score:g}/{report.max_score:g}"
-            line += f" ({report.error})" if report.error else ""
-            line += " (graded before, kept)" if reused else ""
+            line = f"{report.submission}: {report.score:g}/{report.max_score:g}"
+            line += f" ({report.error})" if report.error else ""  # errors quote file names and contents too
+            line = printable(line) + (" (graded before, kept)" if reused else "")
             if bar is not None:
                 bar.set_postfix_str(line[:60])
                 bar.update()

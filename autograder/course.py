@@ -1,13 +1,14 @@
 """Where a course's files live: the one definition every command uses (no nbclient, no torch)."""
 from __future__ import annotations
 
-import hashlib
+import importlib.machinery
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import CONFIG_NAME, Resource
 from .errors import AutograderError
+from .files import sha256_of
 
 SOURCE_NAME = "source.ipynb"
 PROBES_NAME = "probes.py"
@@ -104,30 +105,26 @@ def course_files(layout: Layout, resources: tuple[Resource, ...] = ()) -> dict[s
     return files
 
 
-_hashes: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_of(path: Path) -> str:
-    """A file's SHA-256, read once per process for an unchanged file (resources can be large)."""
-    status = path.stat()
-    key = (str(path), status.st_size, status.st_mtime_ns)
-    if key not in _hashes:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _hashes[key] = digest.hexdigest()
-    return _hashes[key]
-
-
 def check_packages(layout: Layout, packages: tuple[str, ...]) -> None:
     """Every package an assignment names is installed here, or an error naming it and what to do."""
     for name in packages:
-        top = name.split(".")[0]
-        if not top.isidentifier() or importlib.util.find_spec(top) is None:
+        if not _installed(name):
             raise AutograderError(layout.config, f"assignment '{layout.slug}' needs the package '{name}', which is not "
                                                  "installed here; add it to the 'course' extra in pyproject.toml and "
                                                  "run 'make setup'")
+
+
+def _installed(name: str) -> bool:
+    """Whether module `name` (dotted) can be imported here, found without running any package's code."""
+    parts = name.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return False
+    spec = importlib.util.find_spec(parts[0])
+    for depth in range(2, len(parts) + 1):
+        if spec is None or spec.submodule_search_locations is None:
+            return False
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), list(spec.submodule_search_locations))
+    return spec is not None
 
 
 def discover(root: Path) -> list[str]:

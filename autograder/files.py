@@ -1,4 +1,5 @@
-"""Writing results so that a reader never sees a half-written file, and the right people can read it."""
+"""Writing results so that a reader never sees a half-written file, and the right people can read it;
+hashing the files a cache key or a fingerprint depends on."""
 from __future__ import annotations
 
 import hashlib
@@ -16,19 +17,36 @@ def files_digest(files: Mapping[str, Path]) -> str:
     """One hash of named files and folders, names and contents (the assignment's files, in a cache key)."""
     digest = hashlib.sha256()
     for shown, path in sorted(files.items()):
-        entries = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for entry in entries:
-            name = shown + "/" + entry.relative_to(path).as_posix() if path.is_dir() else shown
-            digest.update(name.encode() + b"\0" + _file_hash(entry))
+        for name, entry in entry_files(shown, path):
+            digest.update(name.encode() + b"\0" + bytes.fromhex(sha256_of(entry)))
     return digest.hexdigest()
 
 
-def _file_hash(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.digest()
+def entry_files(name: str, path: Path) -> list[tuple[str, Path]]:
+    """(name beside the notebook, file) for one assignment file or folder: a folder stands for the files
+    inside it, Python caches and hidden entries left out, as the workers' staged copy leaves them out."""
+    if not path.is_dir():
+        return [(name, path)]
+    inside = ((file.relative_to(path), file) for file in path.rglob("*") if file.is_file())
+    return sorted((f"{name}/{relative.as_posix()}", file) for relative, file in inside
+                  if not any(part == "__pycache__" or part.startswith(".") for part in relative.parts))
+
+
+_hashes: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: Path) -> str:
+    """A file's SHA-256, read once per process for an unchanged file (resources can be large, and the
+    fingerprint and both reference cache keys hash the same files)."""
+    status = path.stat()
+    key = (str(path), status.st_size, status.st_mtime_ns)
+    if key not in _hashes:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _hashes[key] = digest.hexdigest()
+    return _hashes[key]
 
 
 def write_atomically(files: dict[Path, bytes], durable: bool = True) -> None:

@@ -96,10 +96,9 @@ class Checker:
         if shell is None or self.questions is None:
             return
         known = {check["cell"] for entry in self.questions.values() for check in entry["checks"]}
-        lines = [line.strip() for line in raw.splitlines()]
         for entry in self.questions.values():
             for check in entry["checks"]:
-                if cell_id == check["cell"] or (cell_id not in known and _has_signature(lines, check.get("signature", []))):
+                if cell_id == check["cell"] or (cell_id not in known and has_signature(raw, check.get("signature", []))):
                     key = (check["cell"], check["variable"])
                     if not getattr(result, "success", True):
                         with language(self.language):
@@ -159,7 +158,9 @@ def _kept(value: Any) -> Any:
         return value
 
 
-def _has_signature(lines: list[str], signature: list[str]) -> bool:
+def has_signature(source: str, signature: list[str]) -> bool:
+    """The cell holds the released lines of a checked cell (how it is found when a tool dropped its id)."""
+    lines = [line.strip() for line in source.splitlines()]
     return bool(signature) and all(any(line.startswith(part) for line in lines) for part in signature)
 
 

@@ -20,6 +20,8 @@ from otter.test_files import GradingResults
 from otter.test_files.abstract_test import TestCase, TestCaseResult
 from otter.test_files.exception_test import ExceptionTestFile
 
+from .errors import GraderError
+
 COURSE = "autograder_course"  # copied next to the submission by Otter (the zip's files/ folder)
 IN_KERNEL = "graded outside the notebook by this autograder's Otter plugin"
 
@@ -53,11 +55,16 @@ class Verdict(AbstractOtterPlugin):
 
 
 def graded(slug: str, course: Path, notebook: Path) -> dict[str, dict]:
-    """Test name -> its entry in results.json, from `autograder grade` run on `notebook`; {} on failure."""
+    """Test name -> its entry in results.json, from `autograder grade` run on `notebook`.
+
+    When the grader could not do its job (it exits non-zero only then) this raises instead of
+    failing every test: `otter run` then stops without results, and no 0 is blamed on the student."""
     with tempfile.TemporaryDirectory(prefix="otter-verdict-") as out:
         result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.resolve()), "grade", slug,
                                  str(notebook.resolve()), "--out", out], capture_output=True, text=True)
         found = sorted(Path(out).glob("*/results.json"))
         if result.returncode != 0 or not found:
-            return {}
+            said = result.stderr.strip().splitlines()[-3:] or [f"exit {result.returncode}, no results.json"]
+            raise GraderError(f"could not grade {notebook.name} under Otter, so no score was given "
+                              f"(`autograder grade` said: {' / '.join(said)})")
         return {test["name"]: test for test in json.loads(found[0].read_text(encoding="utf-8"))["tests"]}

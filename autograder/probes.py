@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +28,9 @@ class Probes:
     seeds: tuple[int, ...] = (0, 1, 2)
     # Makes the inputs and weights the hidden tests use, in the grader (never next to student code).
     maker: Callable[[tuple[int, ...]], dict] | None = None
-    # Those inputs as plain data, and the function that turns plain data into values, both set by
-    # the worker from its job.
-    inputs: dict = field(default_factory=dict)
-    decode: Callable[[Any], Any] = lambda data: data
+    # Those inputs by name, set by the worker from its job (protocol.plaindata.Inputs: decoded once,
+    # a fresh copy on every read).
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
     def grader_inputs(self, function):
         """Register the function that makes the tests' inputs from the seeds; it runs in the grader,
@@ -45,7 +44,7 @@ class Probes:
         """A fresh copy of the grader's input `name` (a copy each time: student code may change it in place)."""
         if name not in self.inputs:
             raise LookupError(f"no grader input named '{name}'; add it to the @probes.grader_inputs function")
-        return self.decode(self.inputs[name])
+        return self.inputs[name]
 
     def after(self, cell_id: str, name: str | None = None):
         """Run the decorated function right after cell `cell_id` (variables are often reassigned later)."""

@@ -12,7 +12,7 @@ from .engine.executor import Executor
 from .engine.fork_client import ForkClient
 from .errors import NotebookReadError
 from .i18n import _, language
-from .notebook_check import Unavailable, question_report
+from .notebook_check import Unavailable, has_signature, question_report
 from .notebooks import PLACEHOLDER, cell_text, read_notebook
 from .protocol.jobs import NOT_ANSWERED, OK, CellJob
 from .protocol.plaindata import decode
@@ -117,9 +117,8 @@ def _cells(nb, checks: list[dict]) -> list[CellJob]:
         source = cell_text(c.source)
         cell_id = c.get("id") or f"cell-{index}"
         if cell_id not in wanted:
-            lines = [line.strip() for line in source.splitlines()]
-            cell_id = next((known for known, sign in wanted.items() if known not in ids and known not in taken and sign
-                            and all(any(line.startswith(part) for line in lines) for part in sign)), cell_id)
+            cell_id = next((known for known, sign in wanted.items()
+                            if known not in ids and known not in taken and has_signature(source, sign)), cell_id)
         taken.add(cell_id)
         skip = NOT_ANSWERED if PLACEHOLDER in source else None
         cells.append(CellJob(cell_id, source, "answer", skip=skip, label=f"code cell {len(cells) + 1}",

@@ -14,6 +14,7 @@ import torch
 from .diagnosis import Mistake, likely_cause, shape_cause
 from .i18n import _, ngettext
 from .protocol.plaindata import Opaque, decode
+from .wording import code, plain_name
 
 
 class ProbeUnavailable(AssertionError):
@@ -80,7 +81,7 @@ def expect_tensor(got: Any, what: str) -> torch.Tensor:
     if isinstance(got, torch.Tensor):
         return got
     if isinstance(got, Opaque):
-        raise AssertionError(_("{what}: expected a tensor, got a {type}").format(what=what, type=got.type_name))
+        raise AssertionError(_("{what}: expected a tensor, got a {type}").format(what=what, type=plain_name(got.type_name)))
     raise AssertionError(_("{what}: expected a tensor, got {type} {value}").format(
         what=what, type=type(got).__name__, value=_short(got)))
 
@@ -88,11 +89,16 @@ def expect_tensor(got: Any, what: str) -> torch.Tensor:
 def expect_shape(got: Any, shape, what: str) -> torch.Tensor:
     tensor = expect_tensor(got, what)
     if list(tensor.shape) != list(shape):
-        message = _("{what}: expected shape {expected}, got shape {got}").format(
-            what=what, expected=_shape(shape), got=_shape(tensor.shape))
-        cause = shape_cause([int(n) for n in tensor.shape], [int(n) for n in shape])
-        raise AssertionError(message if cause is None else _with_cause(message, cause))
+        raise AssertionError(_shape_differs(tensor, shape, what))
     return tensor
+
+
+def _shape_differs(tensor: torch.Tensor, shape, what: str, cause: str | None = None) -> str:
+    """The message for a wrong shape, with `cause` or else a concatenation along another dim named."""
+    message = _("{what}: expected shape {expected}, got shape {got}").format(
+        what=what, expected=_shape(shape), got=_shape(tensor.shape))
+    cause = cause or shape_cause([int(n) for n in tensor.shape], [int(n) for n in shape])
+    return message if cause is None else _with_cause(message, cause)
 
 
 def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: float = 1e-4,
@@ -102,17 +108,13 @@ def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-4, rtol: f
     common mistake) or a generic one (see autograder.diagnosis)."""
     expected = expect_tensor(expected, _("{what} (reference)").format(what=what))
     tensor = expect_tensor(got, what)
-    cause = None
+    if list(tensor.shape) != list(expected.shape):
+        raise AssertionError(_shape_differs(tensor, expected.shape, what,
+                                            likely_cause(tensor, expected, mistakes, atol, rtol)))
     try:
-        if list(tensor.shape) != list(expected.shape):
-            cause = likely_cause(tensor, expected, mistakes, atol, rtol)  # else expect_shape names one
-            if cause is None:
-                expect_shape(tensor, expected.shape, what)
-            raise AssertionError(_("{what}: expected shape {expected}, got shape {got}").format(
-                what=what, expected=_shape(expected.shape), got=_shape(tensor.shape)))
         _expect_values(tensor.double(), expected.double(), what, atol, rtol)
     except AssertionError as failure:
-        cause = cause or likely_cause(tensor, expected, mistakes, atol, rtol)
+        cause = likely_cause(tensor, expected, mistakes, atol, rtol)
         if cause is None:
             raise
         raise AssertionError(_with_cause(str(failure), cause)) from None
@@ -323,7 +325,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return _("a tensor of shape {shape}").format(shape=_shape(value.shape))
     if isinstance(value, Opaque):
-        return _("a {type}").format(type=value.type_name)
+        return _("a {type}").format(type=plain_name(value.type_name))
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, list):
@@ -356,5 +358,6 @@ def _shape(shape) -> str:
 
 
 def _short(value: Any) -> str:
+    """A value in a message, as code: a student's text shows as it is, never as their Markdown or HTML."""
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return code(text if len(text) <= 80 else text[:77] + "...")

@@ -20,7 +20,8 @@ def cell_note(cell, earlier: Sequence = ()) -> str:
         if cause is not None:
             name, source = cause
             return _cause(name, source)
-        return _("raised {error}: {message}").format(error=cell.error["ename"], message=cell.error["evalue"])
+        return _("raised {error}: {message}").format(error=plain_name(cell.error["ename"]),
+                                                     message=code(cell.error["evalue"]) if cell.error["evalue"] else "")
     if cell.status == TIMEOUT:
         return _("timed out: {why}").format(why="; ".join(cell.notes) or _("it did not finish"))
     if cell.status == CRASHED:
@@ -29,6 +30,26 @@ def cell_note(cell, earlier: Sequence = ()) -> str:
 
 
 _LINE_CHARS = 60
+_CODE_CHARS = 300
+
+
+def code(text: str) -> str:
+    """Text a student controls (an error message, a value, a file name) as a Markdown code span, so
+    that feedback.md and the graded notebook show it as it is: no HTML, link or heading of theirs
+    renders. One line, at most _CODE_CHARS characters; a backtick inside is kept (a longer fence)."""
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+    if not text:
+        return ""
+    if len(text) > _CODE_CHARS:
+        text = text[:_CODE_CHARS - 1] + "…"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence, pad = "`" * (longest + 1), " " if longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def plain_name(name: str) -> str:
+    """A name a worker sent (an exception's, a type's): a plain dotted name as it is, anything else as code."""
+    return name if re.fullmatch(r"[\w.]+", name) else code(name)
 
 
 def heading_of(markdown: str) -> str:
@@ -80,7 +101,7 @@ def _cause(name: str, source) -> str:
             name=name, cell=source.label)
     if source.status == ERROR and source.error:
         return _("could not run: `{name}` is not defined because {cell}, which defines it, raised {error}").format(
-            name=name, cell=source.label, error=source.error["ename"])
+            name=name, cell=source.label, error=plain_name(source.error["ename"]))
     return _("could not run: `{name}` is not defined because {cell}, which defines it, did not finish").format(
         name=name, cell=source.label)
 
@@ -91,5 +112,5 @@ def blocked_by(cell: CellResult) -> str:
     if cell.status == NOT_ANSWERED:
         return _("{cell} is not answered yet").format(cell=label)
     if cell.status == ERROR and cell.error:
-        return _("{cell} raised {error}").format(cell=label, error=cell.error["ename"])
+        return _("{cell} raised {error}").format(cell=label, error=plain_name(cell.error["ename"]))
     return _("{cell} did not finish").format(cell=label)

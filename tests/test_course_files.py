@@ -2,6 +2,7 @@
 visible, read-only, to the solution's reference run, every submission, `autograder check` and both
 exports, and go into the student handout; the source and settings never do."""
 import csv
+import io
 import json
 import os
 import shutil
@@ -200,12 +201,17 @@ def test_without_mounts_of_its_own_the_files_are_copies_and_that_is_said(course,
     subs = tmp_path / "subs"
     subs.mkdir()
     answered(course, subs, "s.ipynb")
+    answered(course, subs, "t_attack.ipynb", attack=True)
     no_capabilities = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all"]
     result = subprocess.run([*no_capabilities, sys.executable, "-m", "autograder", "--root", str(course.root), "grade",
                              "words", str(subs), "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert scores(tmp_path / "out") == {"s.ipynb": 3.0}
+    assert scores(tmp_path / "out")["s.ipynb"] == 3.0  # the attack replaced its own copies, not this one's
     assert "isolation NOT in effect: assignment files read-only" in result.stderr
+    graded = nbformat.read(tmp_path / "out" / "t_attack" / "graded.ipynb", 4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    # The copies keep the staged modes: not writable, though the working folder lets them be replaced.
+    assert "'write corpus': 'refused'" in printed and "'write into data': 'refused'" in printed, printed
 
 
 def test_staged_files_of_a_killed_grader_are_removed(tmp_path):
@@ -225,3 +231,42 @@ def test_staged_files_of_a_killed_grader_are_removed(tmp_path):
     finally:
         remove_staged(staged)
     assert not staged.exists()
+
+
+def test_handout_exports_and_fingerprint_hold_exactly_what_workers_see(tmp_path):
+    """A Python cache or a hidden file inside an assignment's folder is not an assignment file: workers
+    do not see it, so the handout and exports do not carry it and it does not change the fingerprint."""
+    from autograder.authoring.handout import handout_zip
+    from autograder.course import Layout, course_files
+    from autograder.engine.course_files import remove_staged, stage_files
+    from autograder.files import files_digest
+    from autograder.outputs.export import _course_files
+
+    course = Course(tmp_path)
+    course.add("words", notebook(("code", "x = 1")), CONFIG)
+    layout = Layout(course.root, "words")
+    layout.student.write_text("{}")
+    layout.solution.parent.mkdir()
+    layout.solution.write_text("{}")
+    (layout.folder / "textkit").mkdir()
+    (layout.folder / "textkit" / "__init__.py").write_text(TEXTKIT)
+    (layout.folder / "data").mkdir()
+    (layout.folder / "data" / "rows.csv").write_text("a\n1\n")
+    files = course_files(layout)
+    before = files_digest(files)
+    (layout.folder / "textkit" / "__pycache__").mkdir()
+    (layout.folder / "textkit" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\0cache")
+    (layout.folder / "data" / ".rows.csv.swp").write_bytes(b"an editor's swap file")
+    assert files_digest(files) == before
+
+    staged = stage_files(files)
+    try:
+        seen = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
+    finally:
+        remove_staged(staged)
+    assert seen == ["data/rows.csv", "textkit/__init__.py"]
+    handout = zipfile.ZipFile(io.BytesIO(handout_zip(course.root, "words"))).namelist()
+    assert sorted(handout) == ["words/data/rows.csv", "words/textkit/__init__.py", "words/words.ipynb"]
+    exported = [name for name in _course_files(course.root, "words", "") if name.startswith("assignments/words/")]
+    assert sorted(exported) == ["assignments/words/assignment.yaml", "assignments/words/data/rows.csv",
+                                "assignments/words/textkit/__init__.py", "assignments/words/words.ipynb"]

@@ -78,5 +78,5 @@ def test_the_failure_message_names_the_cause_in_the_course_language():
         expect_close(torch.softmax(SCORES, dim=0), WEIGHTS, "attn_weights")
     assert str(failure.value).startswith("attn_weights: 값 36개 중 ")
     assert str(failure.value).endswith(" — 가장 가능성 높은 원인: softmax를 dim=0으로 계산 — 각 열의 합이 1")
-    with pytest.raises(AssertionError, match=r"\[2, 18, 2\] — likely cause: concatenated along dim 1 instead of dim 2$"):
+    with pytest.raises(AssertionError, match=r"`\[2, 18, 2\]` — likely cause: concatenated along dim 1 instead of dim 2$"):
         expect_equal([2, 18, 2], [2, 6, 6], "shape")

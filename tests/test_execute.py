@@ -36,7 +36,7 @@ def test_ipython_syntax_does_not_break_grading(executor):
     result, statuses = run(executor, "%matplotlib inline\n!pip install nothing\nimport torch\ndisplay(torch.ones(2))")
     assert statuses == [OK]
     assert result.cells[0].output == "tensor([1., 1.])\n"
-    assert any("!pip install nothing was not run" in note for note in result.cells[0].notes)
+    assert any("`!pip install nothing` was not run" in note for note in result.cells[0].notes)
 
 
 @pytest.mark.parametrize("source", ["import sys\nsys.exit(3)", "raise SystemExit", "raise KeyboardInterrupt"])

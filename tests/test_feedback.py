@@ -45,7 +45,7 @@ def test_every_way_of_defining_a_name_is_recognised(definition):
     cell(1, "if masked == 2:\n    pass", NOT_ANSWERED),  # a comparison is no definition
 ])
 def test_an_error_of_its_own_keeps_its_message(earlier):
-    assert notes(earlier, name_error(2, "masked", "print(masked)"))[1] == "raised NameError: name 'masked' is not defined"
+    assert notes(earlier, name_error(2, "masked", "print(masked)"))[1] == "raised NameError: `name 'masked' is not defined`"
 
 
 def test_the_feedback_and_graded_notebook_name_the_cause_without_a_traceback():
@@ -56,7 +56,7 @@ def test_the_feedback_and_graded_notebook_name_the_cause_without_a_traceback():
     assert "- code cell 2: could not run: `sa` is not defined because code cell 1, which defines it, is not answered yet" \
         in feedback
     assert "NameError: name 'sa'" not in feedback  # no traceback for it
-    assert "- code cell 3: raised NameError: name 'typo' is not defined" in feedback
+    assert "- code cell 3: raised NameError: `name 'typo' is not defined`" in feedback
     assert feedback.count("```") == 2  # the typo's traceback only
     notebook = graded_notebook(report, feedback.encode(), {}).decode()
     assert "**code cell 2:** could not run: `sa` is not defined because code cell 1" in notebook

@@ -1,6 +1,9 @@
 """The Gradescope export's setup.sh on an image whose python3 is 3.10 (Gradescope's Ubuntu 22.04
 images): it finds or installs a Python 3.11 instead of failing in pip, or says which base image to
 pick. The image is emulated by a PATH holding only a Python 3.10 and a stand-in for apt-get."""
+import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -55,3 +58,21 @@ def test_without_a_python_311_setup_names_the_base_image_to_choose(setup_sh, tmp
     result, apt = on_python_310_image(setup_sh, tmp_path, apt_works=False)
     assert result.returncode == 1 and "apt-get install" in apt
     assert "choose the Ubuntu 22.04 base image" in result.stderr
+
+
+def test_when_the_grader_cannot_work_students_read_no_log_and_staff_read_it_all(setup_sh, tmp_path):
+    """The log of a grader that failed names the course's files and tests: it goes to the script's output
+    (the course staff's), while results.json tells the student only to ask the staff."""
+    home = tmp_path / "autograder"
+    shutil.copytree(setup_sh / "source", home / "source")
+    (home / "source" / "solutions" / "attention_basics.ipynb").unlink()  # a course that cannot be graded
+    (home / "submission").mkdir()
+    shutil.copy(REPO / "samples" / "attention_basics" / "correct.ipynb", home / "submission" / "mine.ipynb")
+    env = dict(os.environ, AUTOGRADER_HOME=str(home), AUTOGRADER_PYTHON=sys.executable)
+    result = subprocess.run(["bash", str(home / "source" / "run_autograder")], capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "solutions/attention_basics.ipynb: missing" in result.stdout
+    results = json.loads((home / "results" / "results.json").read_text())
+    assert results["score"] == 0 and results["stdout_visibility"] == "hidden"
+    assert "solutions" not in results["output"] and "tell the course staff" in results["output"]

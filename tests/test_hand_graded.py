@@ -2,9 +2,12 @@
 CSV, kept across a regrade while the answer stays the same, flagged when it changes."""
 import csv
 import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -14,6 +17,7 @@ from hand_course import PROBES, SOURCE, TESTS, answered, build_course, png
 from autograder.outputs.hand_answers import hand_answers
 from autograder.outputs.hand_grades import rewrite_folder
 from autograder.outputs.review_store import ReviewStore
+from autograder.outputs.spreadsheet import plain_text
 
 
 @pytest.fixture(scope="module")
@@ -220,4 +224,91 @@ def test_concurrent_writers_lose_no_entry(tmp_path):
     assert len(scores) == 160 and len(store.changes()) == 160
     assert all(scores[(f"s{i}", f"w{w}")].grader == f"ta{w}" for i in range(40) for w in range(4))
     assert store._db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    store.close()
+
+
+def test_file_names_a_spreadsheet_would_confuse_keep_their_own_rows(course, tmp_path):
+    """'=1.ipynb and =1.ipynb: once made inert for spreadsheets, the two names must still differ, or a
+    TA's points for one land in the other's row and a CSV round trip cannot name either."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    answered(course, subs / "=1.ipynb")
+    answered(course, subs / "'=1.ipynb", square="x * 2")
+    assert course.run("grade", "curves", str(subs), "--out", str(out)).returncode == 0
+    stems = {json.loads((out / stem / "record.json").read_text())["submission"]: stem for stem in ("_1", "__1")}
+    store = ReviewStore(out / "review.sqlite")
+    answers = json.loads((out / stems["=1.ipynb"] / "answers.json").read_text())
+    store.give(stems["=1.ipynb"], "w1", 4, "", "ta1", answers["w1"]["hash"])
+    rewrite_folder(out, store)
+    store.close()
+    book = {plain_text(name): row for name, row in rows(out).items()}
+    assert (book["=1.ipynb"]["score"], book["=1.ipynb"]["w1"]) == ("9", "4")
+    assert (book["'=1.ipynb"]["score"], book["'=1.ipynb"]["w1"]) == ("0", "pending")
+    sheet = tmp_path / "scores.csv"
+    assert course.run("review", str(out), "--export", str(sheet)).returncode == 0
+    lines = list(csv.reader(sheet.open(encoding="utf-8")))
+    filled = [[*line[:2], "2" if (plain_text(line[0]), line[1]) == ("'=1.ipynb", "w1") else line[2], line[3]]
+              for line in lines]
+    with sheet.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(filled)
+    result = course.run("review", str(out), "--import", str(sheet))
+    assert result.returncode == 0, result.stderr
+    book = {plain_text(name): row for name, row in rows(out).items()}
+    assert (book["=1.ipynb"]["w1"], book["'=1.ipynb"]["w1"]) == ("4", "2")
+
+
+def test_a_sheet_that_is_no_csv_of_scores_is_refused_by_name(course, graded, tmp_path):
+    """What a TA might be handed as a sheet: a field larger than csv allows, a folder, a named pipe, a
+    huge file; each is refused with the file's name and nothing imported. A long comment is cut."""
+    _, out = graded
+    header = "submission,question,points,comment\n"
+    huge_field = tmp_path / "huge_field.csv"
+    huge_field.write_text(header + 'alice.ipynb,w1,4,"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    large = tmp_path / "large.csv"
+    with large.open("w", encoding="utf-8") as handle:
+        handle.write(header + ("alice.ipynb,w1,4,\n" * 1_300_000))
+    expected = {huge_field: "huge_field.csv: line 2: not a CSV sheet (field larger than field limit",
+                folder: "folder.csv: not a file; give the CSV sheet the export wrote",
+                large: "large.csv: 22 MB is too large for a sheet of scores (at most 20 MB)"}
+    for sheet, message in expected.items():
+        result = course.run("review", str(out), "--import", str(sheet))
+        assert (result.returncode, "Traceback" in result.stderr) == (2, False), result.stderr
+        assert message in result.stderr
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), "review", str(out),
+                             "--import", str(pipe)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "pipe.csv: not a file" in result.stderr, result.stderr
+    assert rows(out)["alice.ipynb"]["w1"] == "pending"
+    long = tmp_path / "long.csv"
+    long.write_text(header + "alice.ipynb,w1,4," + "긴" * 9000 + "\n", encoding="utf-8")
+    assert course.run("review", str(out), "--import", str(long)).returncode == 0
+    store = ReviewStore(out / "review.sqlite")
+    assert store.scores("alice")[("alice", "w1")].comment == "긴" * 5000
+    store.close()
+
+
+def test_points_for_an_answer_graded_again_while_its_page_was_open_are_not_saved(course, graded):
+    """A TA opens bob's answer, the folder is graded again with bob's new answer, the TA saves: the
+    points were for an answer that is gone, so nothing is saved and the page shows the new one."""
+    from autograder.outputs.review_app import create_app
+
+    subs, out = graded
+    store = ReviewStore(out / "review.sqlite")
+    client = create_app(out, store, {"secret": "ta1"}).test_client()
+    assert client.get("/?token=secret").status_code == 302
+    opened = client.get("/grade/bob/w1").get_data(as_text=True)
+    form = dict(re.findall(r'name="(csrf|walk|answer)" value="([^"]*)"', opened))
+    answered(course, subs / "bob.ipynb", square="x * 2", analysis="다시 썼어요")
+    assert course.run("grade", "curves", str(subs), "--out", str(out)).returncode == 0
+    saved = client.post("/grade/bob/w1", data={**form, "points": "5", "comment": "잘했어요"})
+    assert saved.status_code == 302 and "/grade/bob/w1" in saved.location
+    assert ("bob", "w1") not in store.scores()
+    again = client.get(saved.location).get_data(as_text=True)
+    assert "The answer changed since this page was opened" in again and "다시 썼어요" in again
+    form = dict(re.findall(r'name="(csrf|walk|answer)" value="([^"]*)"', again))
+    assert client.post("/grade/bob/w1", data={**form, "points": "5"}).status_code == 302
+    assert store.scores()[("bob", "w1")].points == 5 and rows(out)["bob.ipynb"]["w1"] == "5"
     store.close()

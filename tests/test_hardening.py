@@ -170,6 +170,16 @@ def test_student_file_names_cannot_replace_the_gradebook_or_become_formulas(cour
     assert "\x1b" not in result.stdout + result.stderr  # the terminal shows escapes, never runs them
 
 
+def test_an_error_message_quoting_the_file_name_shows_escapes_on_the_terminal(course, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "notes.\x1b]0;pwned\x07\x1b[2J").write_text("not a notebook")  # its error quotes the extension
+    result = grade(course, subs, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "not a Jupyter notebook ('.\\x1b]0;pwned\\x07\\x1b[2J' file)" in result.stderr
+    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stderr
+
+
 def test_outputs_are_readable_by_the_user_who_ran_sudo_and_the_group(course, tmp_path):
     assert os.geteuid() == 0, "sudo is emulated as root with SUDO_UID set"
     sub = submission(course, tmp_path / "subs" / "honest.ipynb")

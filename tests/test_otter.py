@@ -100,3 +100,22 @@ def test_patching_the_kernel_gains_nothing_under_otter(tmp_path):
     with ThreadPoolExecutor(2) as pool:
         scores = dict(pool.map(run, KERNEL_PATCHES.items()))
     assert scores == {name: 12.0 for name in KERNEL_PATCHES}  # what `autograder grade` gives the unfinished sample
+
+
+def test_a_grader_that_cannot_grade_gives_no_score_under_otter(tmp_path):
+    """Where the grader cannot work (here: the course Otter should have unpacked beside the submission is
+    missing), the plugin stops Otter's run naming why, instead of failing every test: never a 0 for the student."""
+    import nbformat
+    from otter.test_files import GradingResults
+
+    from autograder.errors import GraderError
+    from autograder.otter_plugin import Verdict
+
+    submission = tmp_path / "submission.ipynb"
+    nbformat.write(nbformat.read(REPO / "samples" / "attention_basics" / "unfinished.ipynb", 4), submission)
+    config = {"slug": "attention_basics", "questions": {"q1": [["q1 - 1", "1: a test", 1.0, False]]}}
+    verdict = Verdict(str(submission), None, config)
+    with pytest.raises(GraderError) as error:
+        verdict.after_grading(GradingResults([]))
+    assert "could not grade submission.ipynb under Otter, so no score was given" in str(error.value)
+    assert "no assignment 'attention_basics' here" in str(error.value)  # the grader's own words

@@ -36,13 +36,13 @@ def test_floats_are_compared_within_tolerance():
 
 @pytest.mark.parametrize("got, expected, message", [
     (4, 5, "count: expected 5, got 4"),
-    (5.0, 5, "count: expected the whole number 5, got float 5.0"),
+    (5.0, 5, "count: expected the whole number 5, got float `5.0`"),
     (True, 1, "count: expected the whole number 1, got True"),
-    ("5", 5, "count: expected the whole number 5, got str '5'"),
+    ("5", 5, "count: expected the whole number 5, got str `'5'`"),
     (None, 5, "count: expected the whole number 5, got None"),
-    (1, True, "count: expected True, got int 1"),
+    (1, True, "count: expected True, got int `1`"),
     (False, True, "count: expected True, got False"),
-    (0, None, "count: expected None, got int 0"),
+    (0, None, "count: expected None, got int `0`"),
     (torch.ones(3), 3, "count: expected the whole number 3, got a tensor of shape (3,)"),
 ])
 def test_scalars_of_the_wrong_value_or_kind_are_named(got, expected, message):
@@ -59,21 +59,21 @@ def test_the_first_differing_item_of_a_list_is_named_by_its_index():
     assert fails([5, 1, 9, 9], [5, 1, 2, 3], "token_ids") == "token_ids[2]: expected 2, got 9"
     assert fails([[1, 2], [3, 4]], [[1, 2], [3, 5]], "batch") == "batch[1][1]: expected 5, got 4"
     assert fails((1, 2), [1, 2, 3], "ids") == "ids: expected 3 items, got 2"
-    assert fails("1 2 3", [1, 2, 3], "ids") == "ids: expected a list of 3 items, got str '1 2 3'"
+    assert fails("1 2 3", [1, 2, 3], "ids") == "ids: expected a list of 3 items, got str `'1 2 3'`"
 
 
 def test_dicts_name_the_missing_extra_or_differing_key():
     assert fails({"a": 1}, {"a": 1, "b": 2}, "vocab") == "vocab: key 'b' is missing"
-    assert fails({"a": 1, "b": 2, "z": 0}, {"a": 1, "b": 2}, "vocab") == "vocab: unexpected key 'z'"
+    assert fails({"a": 1, "b": 2, "z": 0}, {"a": 1, "b": 2}, "vocab") == "vocab: unexpected key `'z'`"
     assert fails({"a": 1, "b": 3}, {"a": 1, "b": 2}, "vocab") == "vocab['b']: expected 2, got 3"
     assert fails({"stats": {"mean": 0.5}}, {"stats": {"mean": 0.25}}, "r") == "r['stats']['mean']: expected 0.25, got 0.5"
 
 
 def test_text_names_the_first_differing_character():
     assert fails("hello world", "hello there", "decoded") == \
-        "decoded: texts differ at character 6: expected 'hello there', got 'hello world'"
+        "decoded: texts differ at character 6: expected `'hello there'`, got `'hello world'`"
     assert fails("안녕", "안녕하세요", "decoded") == \
-        "decoded: texts differ at character 2: expected '안녕하세요', got '안녕' (expected 5 characters, got 2)"
+        "decoded: texts differ at character 2: expected `'안녕하세요'`, got `'안녕'` (expected 5 characters, got 2)"
 
 
 def test_tensors_inside_plain_values_keep_the_tensor_message():

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from autograder.protocol.plaindata import Opaque, decode, dumps
+from autograder.protocol.plaindata import Inputs, Opaque, decode, dumps, encode
 
 
 def roundtrip(value):
@@ -63,3 +63,38 @@ def test_every_dtype_shape_and_view_roundtrips_exactly():
 def test_malformed_data_is_rejected(data):
     with pytest.raises(ValueError):
         decode(data)
+
+
+def _grader_inputs() -> Inputs:
+    return Inputs({"x": encode(torch.arange(6.0).reshape(2, 3)),
+                   "cases": encode([{"w": torch.ones(2), "n": 3}, torch.zeros(2)])})
+
+
+def test_each_read_of_an_input_is_a_fresh_copy():
+    """Inputs are decoded once; code that changes a read in place changes no later read."""
+    inputs = _grader_inputs()
+    first = inputs["x"]
+    first.mul_(0)
+    cases = inputs["cases"]
+    cases[0]["w"].add_(5)
+    cases[0]["n"] = -1
+    cases.append("extra")
+    assert torch.equal(inputs["x"], torch.arange(6.0).reshape(2, 3))
+    again = inputs["cases"]
+    assert len(again) == 2 and again[0]["n"] == 3
+    assert torch.equal(again[0]["w"], torch.ones(2)) and torch.equal(again[1], torch.zeros(2))
+
+
+def test_a_patched_tensor_clone_does_not_hand_out_the_kept_inputs(monkeypatch):
+    """A notebook that makes Tensor.clone return its argument still gets copies it cannot spoil."""
+    inputs = _grader_inputs()
+    inputs["x"]  # decoded and kept before the patch, as in a worker that already read it
+    monkeypatch.setattr(torch.Tensor, "clone", lambda self, *args, **kwargs: self)
+    inputs["x"].fill_(7)
+    monkeypatch.undo()
+    assert torch.equal(inputs["x"], torch.arange(6.0).reshape(2, 3))
+
+
+def test_an_unknown_input_is_named_with_those_there_are():
+    with pytest.raises(LookupError, match="'y'.*cases, x"):
+        _grader_inputs()["y"]

@@ -94,7 +94,7 @@ def test_plots_are_kept_and_probed(course, tmp_path):
     cube = json.loads((out / "cube" / "results.json").read_text())["tests"]
     assert "your figure[0]['axes'][0]['lines'][0]['y']: 7 of 9 values differ" in cube[0]["output"]
     unlabelled = json.loads((out / "unlabelled" / "results.json").read_text())["tests"]
-    assert "your figure[0]['axes'][0]['legend'][0]: texts differ at character 0: expected 'square', got 'counts'" in unlabelled[0]["output"]
+    assert "your figure[0]['axes'][0]['legend'][0]: texts differ at character 0: expected `'square'`, got `'counts'`" in unlabelled[0]["output"]
 
     graded = nbformat.read(out / "correct" / "graded.ipynb", 4)
     images = [o for c in graded.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "display_data"]
@@ -123,3 +123,20 @@ def test_a_missing_package_stops_the_build_naming_it(course):
         assert result.returncode == 2
         assert ("assignments/plots/assignment.yaml: assignment 'plots' needs the package 'textkit_not_installed', which "
                 "is not installed here; add it to the 'course' extra in pyproject.toml and run 'make setup'") in result.stderr
+
+
+def test_a_module_missing_inside_an_installed_package_is_named_too(tmp_path):
+    """`matplotlib.pyplott` is as missing as a package that is not installed: found without importing
+    matplotlib in the grader (its code runs only in the fork server's preload)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from pathlib import Path; from autograder.course import Layout, check_packages\n"
+             "layout = Layout(Path(sys.argv[1]), 'plots')\n"
+             "check_packages(layout, ('matplotlib.pyplot', 'json.decoder', 'torch.nn.functional'))\n"
+             "print('imported' if 'matplotlib' in sys.modules else 'not imported')\n"
+             "check_packages(layout, ('matplotlib.pyplott',))\n")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.stdout == "not imported\n", result.stderr
+    assert result.returncode == 1
+    assert ("assignment 'plots' needs the package 'matplotlib.pyplott', which is not installed here" in result.stderr)

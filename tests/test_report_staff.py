@@ -101,7 +101,8 @@ COPY = [
     "def normalize(values):\n    res = []\n    mid = mean(values)\n    dev = variance(values) ** 0.5\n    for v in values:\n        res.append((v - mid) / dev)\n    return res",
     "def moving_average(values, width):\n    answer = []\n    for b in range(0, len(values) - width + 1):\n        acc = 0.0\n        for idx in range(b, b + width):\n            acc += values[idx]\n        answer.append(acc / width)\n    return answer",
 ]
-HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+HOSTILE = ('<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> '
+           '![seen](http://127.0.0.1:9/pixel.png) $\\href{javascript:window.__pwned=3}{x}$')
 CELLS = ["mean-cell", "variance-cell", "normalize-cell", "average-cell"]
 
 
@@ -209,8 +210,17 @@ def test_a_script_in_an_error_message_does_not_run_in_any_page(report):
         for path in pages:
             page = browser.new_page()
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            outside: list[str] = []
+            blocked: list[str] = []
+            page.on("request", lambda request, seen=outside: None if request.url.startswith(("file:", "data:"))
+                    else seen.append(request.url))
+            page.on("requestfailed", lambda request, seen=blocked: seen.append(request.url)
+                    if request.failure == "csp" else None)
             page.goto(path.as_uri(), wait_until="load")
             assert page.evaluate("() => window.__pwned") is None and dialogs == [], path
+            # Nothing is loaded from elsewhere (the page's policy refuses it, whether or not there is a network):
+            # no CDN script acting on student text, no image a student's message names.
+            assert outside == blocked, path
         page = browser.new_page()
         page.goto((report / "report.html").as_uri())
         page.fill("#filter", "copy")

@@ -148,3 +148,59 @@ def test_the_korean_feedback_equals_its_reviewed_golden_file(graded, slug):
             golden.parent.mkdir(parents=True, exist_ok=True)
             golden.write_text(got, encoding="utf-8")
         assert got == golden.read_text(encoding="utf-8"), f"{golden} differs (UPDATE_GOLDEN=1 rewrites it; read the diff)"
+
+
+HOSTILE = "<img src=x onerror=alert(1)> [see](http://127.0.0.1:9/x) ``` <b>"
+
+
+def rendered(markdown: str) -> str:
+    """The Markdown as HTML, the way Gradescope and Jupyter show it."""
+    import mistune
+    return mistune.html(markdown)
+
+
+def test_what_a_student_wrote_shows_as_text_in_the_feedback(tmp_path):
+    from autograder.choice import choose_notebook
+    from autograder.config import AssignmentConfig
+    from autograder.outputs.results import feedback_markdown, graded_notebook
+    from autograder.protocol.jobs import ERROR
+    from autograder.protocol.messages import CellResult
+    from autograder.scoring.points import GradeReport, QuestionScore
+    from autograder.scoring.suite import VISIBLE, SuiteTest, TestOutcome
+    from autograder.testing import expect_match
+
+    error = {"ename": "<b>Bad</b>", "evalue": HOSTILE, "traceback": f"Traceback (most recent call last)\nBad: message\n```\n{HOSTILE}"}
+    cell = CellResult(0, "c1", ERROR, label="cell `x = 1`", source="x = 1", error=error)
+    with pytest.raises(AssertionError) as failure:
+        expect_match(HOSTILE, "the expected text", "decoded")
+    test = SuiteTest("decodes", "test_decodes", "q1", VISIBLE, 1.0, lambda: None)
+    question = QuestionScore("q1", "Q1", 0.0, 1.0, (TestOutcome(test, False, str(failure.value)),))
+    named = "<img src=x onerror=alert(1)> `` <b>.ipynb"  # a file name can hold all but the link's slashes
+    for name in ("a.ipynb", named):
+        nbformat.write(nbformat.v4.new_notebook(), str(tmp_path / name))
+    _chosen, note = choose_notebook([tmp_path / "a.ipynb", tmp_path / named], "lec27_attention", set())
+    report = GradeReport("`<img src=x onerror=alert(1)>`.ipynb", "n", (question,), (cell,), notes=(note,))
+    feedback = feedback_markdown(report, AssignmentConfig(title="T", language="ko"))
+    notebook = json.loads(graded_notebook(report, feedback, {"test_decodes": "c1"}))
+    shown = [rendered(feedback.decode())] + [rendered(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown"]
+    for html in shown:
+        assert "<img" not in html and "<a " not in html and "<b>" not in html, html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown[0]
+
+
+def test_a_magic_or_shell_line_shows_as_text_in_the_feedback():
+    from autograder.config import AssignmentConfig
+    from autograder.outputs.results import feedback_markdown
+    from autograder.protocol.jobs import OK
+    from autograder.protocol.messages import CellResult
+    from autograder.sandboxed.ipython_shim import Shell, to_python
+    from autograder.scoring.points import GradeReport
+
+    shell = Shell()  # what a worker does with these lines of a cell
+    exec(to_python("%timeit <img src=x onerror=alert(1)>\n!echo <b>[see](http://127.0.0.1:9/x)</b>\n"),
+         {"get_ipython": lambda: shell})
+    assert len(shell.notes) == 2
+    cell = CellResult(0, "c1", OK, label="cell `x`", source="", notes=tuple(shell.notes))
+    html = rendered(feedback_markdown(GradeReport("n.ipynb", "n", (), (cell,)), AssignmentConfig(title="T")).decode())
+    assert "<img" not in html and "<b>" not in html and "<a " not in html, html
+    assert "%timeit &lt;img src=x onerror=alert(1)&gt;" in html

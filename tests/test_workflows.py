@@ -5,6 +5,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import zipfile
 
 import pytest
 import yaml
@@ -77,3 +79,34 @@ def test_an_input_that_looks_like_shell_code_or_an_option_stays_a_name(tmp_path)
                                         "matrix.shard": "1"})
     assert result.returncode == 2 and "no assignment '--root=/; touch pwned; \"' here" in result.stderr
     assert not (tmp_path / "pwned").exists()
+
+
+def test_the_students_check_runs_on_the_unzipped_handout_as_written(tmp_path):
+    """The template repository is the unzipped handout (`<slug>/<slug>.ipynb` beside its checks file): the
+    step finds the notebook there, passes a correct one and fails the push for a wrong one."""
+    flow = workflow(REPO / "ci" / "github" / "student-check.yml")
+    check = next(s for s in flow["jobs"]["check"]["steps"] if s.get("name") == "Visible checks")
+    made = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "handout", SLUG, "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    results = {}
+    for sample in ("correct", "wrong_mask_direction"):
+        repo = tmp_path / sample
+        zipfile.ZipFile(tmp_path / f"{SLUG}.zip").extractall(repo)
+        shutil.copy(REPO / "samples" / SLUG / f"{sample}.ipynb", repo / SLUG / f"{SLUG}.ipynb")
+        # The installed wheel's `autograder` command: this checkout's, outside the course repository.
+        results[sample] = subprocess.run(["bash", "-e", "-c", check["run"]], cwd=repo, capture_output=True, text=True,
+                                         timeout=600, env={**os.environ, "PATH": f"{REPO / '.venv' / 'bin'}:/usr/bin:/bin"})
+    assert results["correct"].returncode == 0, results["correct"].stdout + results["correct"].stderr
+    assert f"{SLUG}.ipynb" in results["correct"].stdout
+    assert results["wrong_mask_direction"].returncode == 1
+
+
+def test_the_students_workflow_installs_the_torch_the_package_pins():
+    """The workflow names torch's CPU build before the wheel (else pip would pull a CUDA build): it must be the pin
+    in pyproject.toml, or the wheel's own requirement would replace it."""
+    from autograder.requirements import torch_requirement
+
+    flow = workflow(REPO / "ci" / "github" / "student-check.yml")
+    install = next(s for s in flow["jobs"]["check"]["steps"] if s.get("name", "").startswith("Install the grader"))
+    assert f'"{torch_requirement()}" --index-url https://download.pytorch.org/whl/cpu' in install["run"]

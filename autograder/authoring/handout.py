@@ -13,6 +13,7 @@ from pathlib import Path
 from ..config import load_config
 from ..course import Layout, course_files
 from ..errors import AutograderError
+from ..files import entry_files
 
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # no build time inside: the same assignment gives the same bytes
 
@@ -26,11 +27,8 @@ def handout_zip(root: Path, slug: str) -> bytes:
     if layout.checks.is_file():
         entries[f"{slug}/{layout.checks.name}"] = layout.checks.read_bytes()
     for name, path in course_files(layout, load_config(layout.config).resources).items():
-        if path.is_file():
-            entries[f"{slug}/{name}"] = path.read_bytes()
-            continue
-        for file in sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            entries[f"{slug}/{name}/{file.relative_to(path).as_posix()}"] = file.read_bytes()
+        for shown, file in entry_files(name, path):
+            entries[f"{slug}/{shown}"] = file.read_bytes()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(entries):

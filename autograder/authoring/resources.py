@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Resource, load_config
-from ..course import Layout, sha256_of
+from ..course import Layout
 from ..errors import AutograderError
+from ..files import sha256_of
 
 _BLOCK = 1 << 16
 _TIMEOUT = 60.0

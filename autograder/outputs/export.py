@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import otter_plugin
 from ..config import load_config
 from ..course import Layout, course_files
-from ..files import write_atomically
+from ..files import entry_files, write_atomically
 from ..i18n import _, language
 from ..requirements import torch_requirement
 from ..scoring.points import question_weights, test_points
@@ -77,14 +77,10 @@ chmod -R go-rwx "$home/source"
 # The grader's log (isolation in effect, warnings) goes to this script's output, which Gradescope
 # shows to the course staff (results.json keeps it from students: stdout_visibility hidden).
 # Every notebook uploaded: `--one` grades the assignment's and says which.
-if ! "$python" -m autograder --root "$home/source" grade {slug} "${{notebooks[@]}}" --one --out "$out" 2>&1 \\
-    | tee "$out/log.txt"; then
-  "$python" - "$out/log.txt" "$home/results/results.json" <<'PY'
-import json, sys
-log = open(sys.argv[1], encoding="utf-8", errors="replace").read()[-3000:]
-json.dump({{"score": 0, "output": "The autograder could not grade this submission; tell the course staff.\\n\\n" + log,
-           "tests": []}}, open(sys.argv[2], "w"))
-PY
+if ! "$python" -m autograder --root "$home/source" grade {slug} "${{notebooks[@]}}" --one --out "$out" 2>&1; then
+  # Why is in the log above, for the staff: it names the course's files and tests, so students get none of it.
+  printf '%s%s\\n' '{{"score": 0, "output": "The autograder could not grade this submission; tell the course staff.", ' \\
+    '"stdout_visibility": "hidden", "tests": []}}' > "$home/results/results.json"
   exit 0
 fi
 cp "$out"/*/results.json "$home/results/results.json"
@@ -137,8 +133,8 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
     # Otter runs the notebook itself too, beside what `files/` holds: its data and helper modules.
     layout = Layout(root, slug)
     for name, path in course_files(layout, load_config(layout.config).resources).items():
-        for file in _walk([path]):
-            files[f"files/{name}" + (f"/{file.relative_to(path).as_posix()}" if path.is_dir() else "")] = file.read_bytes()
+        for shown, file in entry_files(name, path):
+            files[f"files/{shown}"] = file.read_bytes()
     weights = question_weights(list(suite.tests))
     verdicts: dict[str, list] = {}
     for question in config.questions:
@@ -159,19 +155,14 @@ def _course_files(root: Path, slug: str, prefix: str) -> dict[str, bytes]:
     """What grading needs of the course: settings, student and solution notebooks, hidden tests, and
     the assignment's own files (data, helper modules), which workers see next to the notebook."""
     layout = Layout(root, slug)
-    paths = [layout.config, layout.student, layout.solution, *layout.grader_sources(), *_walk(layout.assignment_files())]
+    paths = [layout.config, layout.student, layout.solution, *layout.grader_sources(),
+             *(file for path in layout.assignment_files() for _, file in entry_files(path.name, path))]
     files = {prefix + path.relative_to(root).as_posix(): path.read_bytes() for path in paths}
     # Downloaded resources travel in the course's cache, where the grader finds them by their hash.
     for resource in load_config(layout.config).resources:
         path = course_files(layout, (resource,))[resource.name]
         files[prefix + path.relative_to(root).as_posix()] = path.read_bytes()
     return files
-
-
-def _walk(paths: list[Path]) -> list[Path]:
-    """Files, and the files inside folders (Python caches left out)."""
-    return [f for p in paths for f in ([p] if p.is_file() else sorted(
-        q for q in p.rglob("*") if q.is_file() and "__pycache__" not in q.parts))]
 
 
 def _identifier(name: str) -> str:

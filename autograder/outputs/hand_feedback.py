@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..i18n import _
 from ..scoring.points import HandScore
+from ..wording import code
 
 PENDING = "pending"  # grades.csv: a part graded by hand that no TA has graded yet
 HAND_SUFFIX = ": graded by hand"
@@ -18,7 +19,7 @@ def hand_test(name: str, question_id: str, hand: HandScore, hand_max: float) -> 
 
 def feedback_head(title: str, submission: str, score: float, max_score: float, pending: float) -> str:
     """The title and score (in the language of the caller's `with language(...)`)."""
-    lines = [f"# {title}", "", _("Submission: `{file}`").format(file=submission), ""]
+    lines = [f"# {title}", "", _("Submission: {file}").format(file=code(submission)), ""]
     if pending:
         lines += ["**" + _("Score so far: {score} / {max_score}").format(score=_num(score), max_score=_num(max_score))
                   + "** " + _("({points} points graded by hand are waiting for a TA)").format(points=_num(pending)), ""]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from ..config import AssignmentConfig
 from ..i18n import _, language
@@ -11,7 +12,7 @@ from ..protocol.jobs import ERROR
 from ..scoring.points import GradeReport, question_weights, test_points
 from ..scoring.suite import HIDDEN
 from ..wording import cell_note, missing_definition
-from .hand_feedback import HAND_SUFFIX, PENDING, feedback_head, hand_section, hand_test  # noqa: F401  (re-exported)
+from .hand_feedback import PENDING, feedback_head, hand_section, hand_test
 from .spreadsheet import spreadsheet_text
 
 
@@ -178,7 +179,8 @@ def _cell_problems(report: GradeReport) -> list[str]:
             lines.append(f"- {cell.label}: {note}")
         if cell.status == ERROR and cell.error and missing_definition(cell, earlier) is None:  # else the cause says it all
             tail = "\n".join(cell.error["traceback"].strip().splitlines()[-6:])
-            lines += ["", "  ```", *("  " + line for line in tail.splitlines()), "  ```", ""]
+            fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", tail)), default=0))  # theirs cannot close it
+            lines += ["", "  " + fence, *("  " + line for line in tail.splitlines()), "  " + fence, ""]
     return lines
 
 

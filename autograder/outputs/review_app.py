@@ -34,15 +34,16 @@ _POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-a
 class Submission:
     stem: str
     name: str
-    record: dict
 
 
 def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flask:
     """The app for one graded folder; `tokens`: secret token -> the TA's name it stands for."""
     app = Flask(__name__, template_folder="templates/review")
     questions = read_questions(folder)
-    submissions = [Submission(stem, str(record.get("submission", stem)), record)
-                   for stem, record in submission_stems(folder).items() if not record.get("error")]
+    records = submission_stems(folder)
+    submissions = [Submission(stem, str(record.get("submission", stem)))
+                   for stem, record in records.items() if not record.get("error")]
+    unreadable = len(records) - len(submissions)
     by_stem = {s.stem: s for s in submissions}
 
     def grader() -> str:
@@ -84,19 +85,20 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
         progress = [(q, _left(q, submissions, scores)) for q in questions.hand]
         table = [(s, [scores.get((s.stem, q.id)) for q in questions.hand]) for s in submissions]
         return render_template("overview.html", title=questions.title, questions=questions.hand, progress=progress,
-                               table=table, count=len(submissions), grader=grader(), unreadable=_unreadable(folder))
+                               table=table, count=len(submissions), grader=grader(), unreadable=unreadable)
 
     @app.get("/grade/<stem>/<question_id>")
     def grade(stem: str, question_id: str):
         submission, question = _find(by_stem, questions, stem, question_id)
         walk = "submission" if request.args.get("walk") == "submission" else "question"
         scores = store.scores()
-        answers = _answers(folder, stem).get(question_id, {"cells": []})
+        answers = _answers(folder, stem).get(question_id, {"cells": [], "hash": ""})
         return render_template(
             "grade.html", title=questions.title, submission=submission, question=question, walk=walk,
             cells=[_shown(cell) for cell in answers["cells"]], given=scores.get((stem, question_id)),
             tests=_tests(folder, stem, question_id), left=_left(question, submissions, scores),
             count=len(submissions), grader=grader(), csrf=_csrf(request.cookies.get(COOKIE, "")),
+            answer=answers.get("hash", ""),
             error=request.args.get("error", ""), questions=questions.hand,
             position=[s.stem for s in submissions].index(stem) + 1)
 
@@ -113,8 +115,12 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
         if not 0 <= points <= question.points:  # also NaN
             return redirect(url_for("grade", stem=stem, question_id=question_id, walk=walk,
                                     error=f"Points must be a number from 0 to {question.points:g}."))
-        comment = request.form.get("comment", "")[:5000]
+        comment = request.form.get("comment", "")
         answer = _answers(folder, stem).get(question_id, {}).get("hash", "")
+        if not _same(answer, request.form.get("answer", "")):  # graded again since the page was opened
+            return redirect(url_for("grade", stem=stem, question_id=question_id, walk=walk,
+                                    error="The answer changed since this page was opened (it was graded again); "
+                                          "nothing was saved. Here it is as it is now."))
         store.give(stem, question_id, points, comment, grader(), answer)
         with folder_lock(folder):
             rewrite_folder(folder, store, [stem])
@@ -209,6 +215,3 @@ def _shown(cell: dict) -> dict:
                                             protocols={"http", "https"}, strip=True))
     return shown
 
-
-def _unreadable(folder: Path) -> int:
-    return sum(1 for record in submission_stems(folder).values() if record.get("error"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from .review_store import ReviewStore
 from .spreadsheet import plain_text, spreadsheet_text
 
 COLUMNS = ["submission", "question", "points", "comment"]
+MAX_SHEET_BYTES = 20 << 20
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,12 @@ def import_scores(folder: Path, store: ReviewStore, path: Path, grader: str) -> 
 
 
 def _read(path: Path, questions: FolderQuestions, records: dict[str, dict]) -> list[Entry]:
+    text = _sheet_text(path)
+    reader = csv.reader(io.StringIO(text))
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AutograderError(path, "file not found") from None
-    except UnicodeDecodeError:
-        raise AutograderError(path, "not UTF-8 text; save the sheet as CSV UTF-8") from None
-    rows = list(csv.reader(io.StringIO(text)))
+        rows = list(reader)
+    except csv.Error as exc:  # a field over csv's size limit, say: a sheet that was not saved as CSV
+        raise AutograderError(Location(path, line=reader.line_num), f"not a CSV sheet ({exc})") from None
     if not rows or [c.strip().lower() for c in rows[0][:4]] != COLUMNS:
         raise AutograderError(Location(path, line=1), f"the first line must be the header {','.join(COLUMNS)}")
     stems = _lookup(records)
@@ -108,6 +109,24 @@ def _read(path: Path, questions: FolderQuestions, records: dict[str, dict]) -> l
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise AutograderError(path, f"nothing imported: {shown}")
     return entries
+
+
+def _sheet_text(path: Path) -> str:
+    """The sheet's text: a regular file of bounded size (never a pipe that blocks), UTF-8."""
+    try:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise AutograderError(path, "not a file; give the CSV sheet the export wrote")
+        if status.st_size > MAX_SHEET_BYTES:
+            raise AutograderError(path, f"{status.st_size >> 20} MB is too large for a sheet of scores "
+                                        f"(at most {MAX_SHEET_BYTES >> 20} MB)")
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise AutograderError(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise AutograderError(path, "not UTF-8 text; save the sheet as CSV UTF-8") from None
+    except OSError as exc:
+        raise AutograderError(path, f"cannot be read ({exc.strerror or exc})") from None
 
 
 def _names(records: dict[str, dict]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from ..errors import AutograderError
 from ..scoring.points import HandScore
 
 DATABASE = "review.sqlite"
+MAX_COMMENT = 5000  # characters of a comment kept, from the page or an imported sheet
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
     submission TEXT NOT NULL, question TEXT NOT NULL, points REAL NOT NULL, comment TEXT NOT NULL,
@@ -74,7 +75,7 @@ class ReviewStore:
     def give(self, submission: str, question: str, points: float, comment: str, grader: str, answer_hash: str,
              what: str = "graded") -> HandScore:
         """Record a TA's points for one answer (replacing earlier ones) and the change itself."""
-        at = _now()
+        at, comment = _now(), comment[:MAX_COMMENT]
         with self._write() as db:
             db.execute("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (submission, question) DO UPDATE "
                        "SET points=excluded.points, comment=excluded.comment, grader=excluded.grader, at=excluded.at, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from pathlib import Path
 
 import jinja2
@@ -28,6 +29,11 @@ from .similarity import similar_pairs
 _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("autograder.outputs", "templates"), autoescape=True)
 MAX_JSON_BYTES = 20 << 20   # a result file larger than this is not read
 MAX_RENDERED_CELLS = 400    # a feedback page shows at most this many cells
+# A feedback page is the student's notebook and messages: it loads nothing and runs nothing, not even
+# the template's MathJax, require.js and mermaid from a CDN (which would act on student text), and an
+# image a student's message names by URL is not fetched. Its own styles and PNG figures still show.
+_NO_SCRIPTS = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+               'style-src \'unsafe-inline\'">')
 
 
 def write_report(folder: Path, threshold: float = 0.6) -> Path:
@@ -44,16 +50,27 @@ def write_report(folder: Path, threshold: float = 0.6) -> Path:
                    submission=str(record.get("submission", row["submission"])),  # as named, not as a spreadsheet reads it
                    unreadable=bool(record.get("error")) or stem is None, error=str(record.get("error") or ""))
     graded = [r for r in rows if not r["unreadable"]]
-    meta = _questions(folder, rows, records)
+    described = _json(folder / QUESTIONS)
+    meta = _questions(described, rows, records)
     tests = _tests(folder, graded)
     max_score = float(rows[0]["max_score"]) if rows else 0.0
     scores = sorted(float(r["score"]) for r in graded)
     stats = question_stats(graded, [(q["id"], q["name"], q["points"]) for q in meta])
     gradable = {r["stem"]: records[r["stem"]] for r in graded}
     slowest = sorted(graded, key=lambda r: r["seconds"], reverse=True)[:10][::-1]
+    answers: dict[str, dict[str, str]] = {}
+    pages: dict[Path, bytes] = {}
+    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
+    for stem in gradable:  # each graded notebook read once: its answers, then its feedback page
+        data = _json(folder / stem / "graded.ipynb")
+        answers[stem] = _answers(data)
+        notebook = _bounded_notebook(data)
+        if notebook is not None:
+            body, _ = exporter.from_notebook_node(notebook)
+            pages[folder / stem / "feedback.html"] = body.replace("<head>", "<head>" + _NO_SCRIPTS, 1).encode("utf-8")
     page = _TEMPLATES.get_template("report.html").render(
         title=f"Grading report: {folder.name}", count=len(rows), graded=len(graded), rows=rows, questions=meta,
-        mean=sum(scores) / len(scores) if scores else 0.0, median=f"{_median(scores):g}" if scores else "-",
+        mean=sum(scores) / len(scores) if scores else 0.0, median=f"{statistics.median(scores):g}" if scores else "-",
         max_score=f"{max_score:g}", unreadable=len(rows) - len(graded), stats=stats,
         tests=test_stats(tests, {stem: [str(label) for label, _ in r.get("failures", [])] for stem, r in gradable.items()}),
         plots={"scores": score_plot(scores, max_score),
@@ -61,24 +78,16 @@ def write_report(folder: Path, threshold: float = 0.6) -> Path:
                                           [s.full for s in stats]),
                "slowest": slowest_plot([r["submission"] for r in slowest], [float(r["seconds"]) for r in slowest])},
         failures=common_failures(gradable), threshold=f"{threshold:.0%}",
-        pairs=similar_pairs({stem: _answers(folder / stem / "graded.ipynb") for stem in gradable},
-                            _handout(folder), threshold),
+        pairs=similar_pairs(answers, _handout(described), threshold),
         names={stem: str(record.get("submission", stem)) for stem, record in records.items()},
     )
-    pages = {folder / "report.html": page.encode("utf-8")}
-    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
-    for stem in gradable:
-        notebook = _bounded_notebook(folder / stem / "graded.ipynb")
-        if notebook is not None:
-            body, _ = exporter.from_notebook_node(notebook)
-            pages[folder / stem / "feedback.html"] = body.encode("utf-8")
+    pages[folder / "report.html"] = page.encode("utf-8")
     write_atomically(pages, durable=False)
     return folder / "report.html"
 
 
-def _questions(folder: Path, rows: list[dict], records: dict[str, dict]) -> list[dict]:
-    """id, name and points of each question: from questions.json, else the gradebook's columns."""
-    data = _json(folder / QUESTIONS)
+def _questions(data, rows: list[dict], records: dict[str, dict]) -> list[dict]:
+    """id, name and points of each question: from questions.json (`data`), else the gradebook's columns."""
     if isinstance(data, dict) and isinstance(data.get("questions"), list):
         return [{"id": str(q["id"]), "name": str(q.get("name", q["id"])), "points": float(q.get("points", 0))}
                 for q in data["questions"] if isinstance(q, dict) and "id" in q]
@@ -98,15 +107,14 @@ def _tests(folder: Path, graded: list[dict]) -> list[tuple[str, str]]:
     return []
 
 
-def _handout(folder: Path) -> list[str]:
-    data = _json(folder / QUESTIONS)
+def _handout(data) -> list[str]:
+    """The code cells handed out, from questions.json (`data`)."""
     handout = data.get("handout", []) if isinstance(data, dict) else []
     return [str(source) for source in handout] if isinstance(handout, list) else []
 
 
-def _answers(graded: Path) -> dict[str, str]:
-    """The student's own code, answer by answer (answers and added cells that ran)."""
-    data = _json(graded)
+def _answers(data) -> dict[str, str]:
+    """The student's own code in a graded notebook (`data`), answer by answer (answers and added cells that ran)."""
     cells = data.get("cells", []) if isinstance(data, dict) else []
     answers = {}
     for index, cell in enumerate(cells if isinstance(cells, list) else []):
@@ -118,9 +126,8 @@ def _answers(graded: Path) -> dict[str, str]:
     return answers
 
 
-def _bounded_notebook(path: Path):
-    """The graded notebook to render, cut to MAX_RENDERED_CELLS cells; None when missing or too large."""
-    data = _json(path)
+def _bounded_notebook(data):
+    """The graded notebook (`data`) to render, cut to MAX_RENDERED_CELLS cells; None when missing or too large."""
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return None
     cells = data["cells"]
@@ -143,8 +150,3 @@ def _json(path: Path):
     except (OSError, ValueError):
         return None
 
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

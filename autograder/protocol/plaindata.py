@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -103,6 +104,44 @@ def _decode_tensor(spec: dict) -> torch.Tensor:
     if not numel:
         return torch.empty(shape, dtype=dtype)
     return torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype).reshape(shape)
+
+
+class Inputs(Mapping):
+    """The grader's inputs by name, decoded once; each read is a fresh copy, so that code which
+    changes an input in place changes neither the next read nor another test's."""
+
+    def __init__(self, data: dict):
+        self._data = data
+        self._decoded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._data:
+            raise LookupError(f"no grader input named '{name}' (probes.py makes: {', '.join(sorted(self._data))})")
+        if name not in self._decoded:
+            self._decoded[name] = decode(self._data[name])
+        return _copy(self._decoded[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+# Taken when this module is imported (in the fork server, before any notebook runs): a notebook that
+# patches Tensor.clone does not make `Inputs` hand out the tensors it keeps.
+_clone = torch.Tensor.clone
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a decoded value that shares no tensor or container with it (a fraction of decoding's cost)."""
+    if isinstance(value, torch.Tensor):
+        return _clone(value)
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    return value  # numbers, text, None, Opaque: not changed in place
 
 
 class Opaque:

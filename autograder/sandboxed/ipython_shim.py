@@ -6,6 +6,7 @@ import re
 from IPython.core.inputtransformer2 import TransformerManager
 
 from ..i18n import _
+from ..wording import code
 
 _TRANSFORMER = TransformerManager()
 # Lines IPython would rewrite: magics and shell escapes (also after `x =`), and help queries.
@@ -26,13 +27,13 @@ class Shell:
         self.notes: list[str] = []
 
     def run_line_magic(self, name, line, *args, **kwargs):
-        self.notes.append(_("{magic} was ignored (magics do not run when grading)").format(magic=f"%{name} {line}".strip()))
+        self.notes.append(_("{magic} was ignored (magics do not run when grading)").format(magic=code(f"%{name} {line}")))
 
     def run_cell_magic(self, name, line, cell, *args, **kwargs):
-        self.notes.append(_("{magic} cell was ignored (cell magics do not run when grading)").format(magic=f"%%{name}"))
+        self.notes.append(_("{magic} cell was ignored (cell magics do not run when grading)").format(magic=code(f"%%{name}")))
 
     def system(self, command, *args, **kwargs):
-        self.notes.append(_("{command} was not run (shell commands do not run when grading)").format(command=f"!{command}"))
+        self.notes.append(_("{command} was not run (shell commands do not run when grading)").format(command=code(f"!{command}")))
 
     getoutput = system
 

@@ -273,17 +273,11 @@ def _show_files(files: str | None, scratch: str, private_mounts: bool, isolation
 
 
 def _copy_read_only(source: str, target: str) -> None:
+    """A copy with the staged files' modes, read-only already (engine/course_files.py stages them so)."""
     if os.path.isdir(source):
         shutil.copytree(source, target)
-        for current, dirs, names in os.walk(target, topdown=False):
-            for name in names:
-                os.chmod(os.path.join(current, name), 0o444)
-            for name in dirs:
-                os.chmod(os.path.join(current, name), 0o555)
-        os.chmod(target, 0o555)
     else:
-        shutil.copyfile(source, target)
-        os.chmod(target, 0o444)
+        shutil.copy2(source, target)
 
 
 def _build_root(scratch: str | None, files: str | None = None) -> None:

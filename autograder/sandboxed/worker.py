@@ -72,7 +72,7 @@ def main(job: WorkerJob, report_fd: int, progress: ProgressWriter, inherited: In
     try:
         probes = _preloaded.get(job.probes_path) or load_probes(job.probes_path)  # before the sandbox hides them
         probes.seeds = job.seeds
-        probes.inputs, probes.decode = job.inputs, plaindata.decode
+        probes.inputs = plaindata.Inputs(job.inputs)
         isolation = enter_sandbox(job, inherited)
         # As in a kernel started in the notebook's folder, modules there import; the course's own
         # (read-only) come first, so a module the notebook writes cannot stand in for one of them.

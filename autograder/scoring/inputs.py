@@ -8,34 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from ..errors import AutograderError
 from ..probes import load_probes
-from ..protocol.plaindata import decode, encode
-
-
-class Given(Mapping):
-    """The grader's inputs, by name; each read is a fresh copy, so no test can change another's."""
-
-    def __init__(self, data: dict):
-        self._data = data
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self._data:
-            raise LookupError(f"no grader input named '{name}' (probes.py makes: {', '.join(sorted(self._data))})")
-        return decode(self._data[name])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
+from ..protocol.plaindata import Inputs, encode
 
 
 @dataclass(frozen=True)
@@ -44,9 +25,10 @@ class GraderInputs:
 
     data: dict = field(default_factory=dict)
 
-    @property
-    def given(self) -> Given:
-        return Given(self.data)
+    @cached_property
+    def given(self) -> Inputs:
+        """The inputs as values (decoded once for the whole batch), a fresh copy on every read."""
+        return Inputs(self.data)
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.data, sort_keys=True).encode()).hexdigest()[:16]

@@ -26,8 +26,9 @@ from ..config import AssignmentConfig
 from ..course import PROBES_NAME
 from ..errors import AutograderError, Location
 from ..i18n import _
+from ..protocol.plaindata import Inputs
 from ..testing import ProbeUnavailable, Run
-from .inputs import Given, GraderInputs, make_inputs
+from .inputs import GraderInputs, make_inputs
 from .plugin import FIXTURES, MARKERS
 
 VISIBLE, HIDDEN = "visible", "hidden"
@@ -183,7 +184,7 @@ def run_test(test: SuiteTest, student: Run, reference: Run, given: Mapping[str, 
     with _ONE_AT_A_TIME:
         state = torch.get_rng_state()
         try:
-            return _call(test, student, reference, given if given is not None else Given({}))
+            return _call(test, student, reference, given if given is not None else Inputs({}))
         finally:
             torch.set_rng_state(state)
 
