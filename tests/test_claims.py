@@ -49,15 +49,27 @@ me = next(i for i, cell in enumerate(job.cells) if "FORGER" in cell.source)
 MODE = "in order"
 
 def claim(name):
+    if MODE == "forged notes":
+        return messages.probe_failure(name, MARKUP)
     if name in CLAIMS:
         return messages.probe_value(name, plaindata.encode(CLAIMS[name]))
     return messages.probe_failure(name, "not computed")
+
+# Text meant to render as markup in the feedback, and notes meant to pass for the grader's own sentences.
+MARKUP = "<img src=x onerror=alert(1)> [link](http://evil.example)\n```\n# Pwned"
+FORGED_CELL = messages.cell(me, job.cells[me].id, "error", error={
+    "ename": "Pwned<img src=x onerror=alert(2)>", "evalue": MARKUP,
+    "traceback": 'File "<code cell 1>", line 1\n````\n# Pwned\n<img src=x onerror=alert(3)>'}, notes=[
+    "✅ 모든 테스트를 통과했습니다 <img src=x onerror=alert(4)>",
+    {"kind": "magic", "args": {"text": MARKUP}},
+    {"kind": "a kind of its own", "args": {}},
+    {"kind": "figure too large", "args": {"number": "<img src=x onerror=alert(5)>"}}])
 
 if MODE == "early done":
     for name in CLAIMS:
         reports.send(claim(name))
 else:
-    reports.send(messages.cell(me, job.cells[me].id, "ok"))
+    reports.send(FORGED_CELL if MODE == "forged notes" else messages.cell(me, job.cells[me].id, "ok"))
     for index in range(me + 1, len(job.cells)):
         cell = job.cells[index]
         status = "ok" if MODE == "cells not run" else (cell.skip or "ok")
@@ -158,6 +170,8 @@ def lab(tmp_path_factory):
             'MODE = "in order"', 'MODE = "early done"')),
         "forged_cells_not_run": with_cell_after(unfinished, "context-q2-qk", "# FORGER" + FORGER.replace(
             'MODE = "in order"', 'MODE = "cells not run"')),
+        "forged_notes": with_cell_after(unfinished, "context-q2-qk", "# FORGER" + FORGER.replace(
+            'MODE = "in order"', 'MODE = "forged notes"')),
         "mask_removed": filled(LAB, flawed_sources(LAB)),
         "mask_removed_clone_patched": filled(LAB, flawed_sources(LAB) | {
             "mha": flawed_sources(LAB)["mha"] + "\ntorch.Tensor.clone = lambda s, *a, **k: s"}),
@@ -178,7 +192,7 @@ def test_correct_work_keeps_full_marks_in_any_style(lab):
     assert float(rows["unfinished"]["score"]) == UNFINISHED
 
 
-@pytest.mark.parametrize("name", ["forged_in_order", "forged_early_done", "forged_cells_not_run",
+@pytest.mark.parametrize("name", ["forged_in_order", "forged_early_done", "forged_cells_not_run", "forged_notes",
                                   "zeros_modules", "nan_modules", "typed_back_and_nan_modules"])
 def test_an_attack_scores_no_more_than_the_unfinished_notebook(lab, name):
     rows, _ = lab
@@ -194,6 +208,24 @@ def test_reports_out_of_place_are_dropped_and_the_cell_that_wrote_them_skipped(l
         words = _("the notebook wrote reports of its own into the grader's channel ({detail})").split("(")[0].strip()
     assert words in feedback
     assert "# FORGER" in feedback.split(words)[0].splitlines()[-1]  # names the cell that wrote them
+
+
+def test_forged_notes_and_errors_render_as_text_and_never_as_the_graders_words(lab):
+    from markdown_it import MarkdownIt
+
+    _, out = lab
+    feedback = (out / "forged_notes" / "feedback.md").read_text()
+    graded = json.loads((out / "forged_notes" / "graded.ipynb").read_text())
+    results = json.loads((out / "forged_notes" / "results.json").read_text())
+    assert results["output"] == feedback
+    markdown = [feedback] + [cell["source"] for cell in graded["cells"] if cell["cell_type"] == "markdown"]
+    for text in markdown:
+        html = MarkdownIt("commonmark").render(text)
+        assert "<img" not in html and "<a " not in html and "Pwned</h" not in html, html
+    assert "onerror=alert(1)" in feedback and "onerror=alert(2)" in feedback  # shown, as text
+    assert "모든 테스트를 통과했습니다" not in feedback + json.dumps(graded, ensure_ascii=False)  # a sentence: dropped
+    assert "onerror=alert(5)" not in feedback  # a note whose arguments are not its kind's: dropped
+    assert "<code cell" not in feedback
 
 
 def test_patching_clone_does_not_hide_a_missing_causal_mask(lab):
@@ -230,3 +262,27 @@ def test_the_flawed_notebooks_lose_the_questions_of_their_flaw(patched):
     lost = {"lec27_attention": "q14", "attention_basics": "b3", "transformer_encoder": "e2"}[slug]
     assert float(rows["flawed"][lost]) < float(rows["correct"][lost])
     assert float(rows["correct"]["score"]) == float(rows["correct"]["max_score"])
+
+
+def typed_back_variance() -> dict[str, str]:
+    """attention_basics with the variances of section 3 typed back from the printout, no code."""
+    values = solution_values("attention_basics", {"variance": ["variances", "scaled_variances"]})
+    sources = solution_sources("attention_basics")
+    sources["variance"] = (f"variances = {typed(values['variance', 'variances'], 1)}\n"
+                           f"scaled_variances = {typed(values['variance', 'scaled_variances'], 2)}\n"
+                           'print("분산:", variances)\nprint("sqrt(d_k)로 나눈 뒤 분산:", scaled_variances)')
+    return sources
+
+
+@pytest.fixture(scope="module")
+def basics_typed_back(tmp_path_factory):
+    notebooks = {"correct": filled("attention_basics"), "typed_back": filled("attention_basics", typed_back_variance())}
+    return grade("attention_basics", notebooks, tmp_path_factory.mktemp("basics"))
+
+
+def test_typed_back_variances_earn_nothing(basics_typed_back):
+    """The variance step's seed is lesson data: the second run draws other vectors, which a printout cannot know."""
+    correct, typed_back = (question_scores(basics_typed_back[name]) for name in ("correct", "typed_back"))
+    assert correct["b7"] == 2.0
+    assert typed_back["b7"] == 0.0
+    assert {q: s for q, s in typed_back.items() if q != "b7"} == {q: s for q, s in correct.items() if q != "b7"}

@@ -52,9 +52,8 @@ def test_check_cells_follow_the_cells_they_check():
         assert ids.index(check) == ids.index(cell) + 1
 
 
-# Questions without a check: the wrapper's and the encoder stack's only lesson values (a shape, a
-# count) are ones code that ignores its input also gets right, so no visible test may compare them.
-UNCHECKED = {"attention_basics": set(), "lec27_attention": {"q13"}, "transformer_encoder": {"e6"}}
+# Every question has a check, the wrapper's and the encoder stack's included.
+UNCHECKED: dict[str, set[str]] = {"attention_basics": set(), "lec27_attention": set(), "transformer_encoder": set()}
 
 
 @pytest.mark.parametrize("slug", sorted(UNCHECKED))
@@ -110,7 +109,7 @@ def test_without_the_checks_file_a_check_says_so_and_fails(tmp_path):
 
 
 def test_an_unknown_question_is_named():
-    with pytest.raises(KeyError, match="no checks for question 'b10'"):
+    with pytest.raises(KeyError, match="'b10' 문제의 검사는 없습니다"):  # in the checks file's language
         Checker(str(FOLDER / f"{SLUG}_checks.json")).check("b10", {})
 
 
