@@ -52,8 +52,10 @@ def test_check_cells_follow_the_cells_they_check():
         assert ids.index(check) == ids.index(cell) + 1
 
 
-# Every question has a check, the wrapper's and the encoder stack's included.
-UNCHECKED: dict[str, set[str]] = {"attention_basics": set(), "lec27_attention": set(), "transformer_encoder": set()}
+# Every question has a check, the wrapper's and the encoder stack's included, but gpt_training's
+# written answers, which a TA grades.
+UNCHECKED = {"attention_basics": set(), "lec27_attention": set(), "transformer_encoder": set(), "gpt_model": set(),
+             "gpt_training": {"w1", "w2"}}
 
 
 @pytest.mark.parametrize("slug", sorted(UNCHECKED))
@@ -117,6 +119,7 @@ def test_an_unknown_question_is_named():
     ("attention_basics", "correct", []), ("attention_basics", "wrong_mask_direction", ["1.2", "1.3"]),
     ("lec27_attention", "correct", []), ("lec27_attention", "softmax_wrong_dim", ["3.3.2", "3.4.2", "3.6.2"]),
     ("transformer_encoder", "correct", []), ("transformer_encoder", "no_residual", ["3"]),
+    ("gpt_model", "generate_whole_history", ["8"]), ("gpt_training", "correct", []),
 ])
 def test_check_on_the_handout_without_the_course(tmp_path, slug, sample, failing):
     """Only the package and the handout, as in a GitHub Classroom repository: `autograder check` runs the
