@@ -22,8 +22,9 @@ def cell_note(cell, earlier: Sequence = ()) -> str:
         if cause is not None:
             name, source = cause
             return _cause(name, source)
+        message = traceback_text(cell.error["evalue"], [cell, *earlier])  # a SyntaxError's names its cell's file
         return _("raised {error}: {message}").format(error=plain_name(cell.error["ename"]),
-                                                     message=code(cell.error["evalue"]) if cell.error["evalue"] else "")
+                                                     message=code(message) if message else "")
     if cell.status == TIMEOUT:
         return _("timed out: {why}").format(why="; ".join(cell.notes) or _("it did not finish"))
     if cell.status == CRASHED:
@@ -106,8 +107,8 @@ def traceback_text(traceback: str, cells: Sequence) -> str:
     names = {cell.file: cell.label.replace("`", "'") for cell in cells if cell.file and cell.label}
     if not names:
         return traceback
-    pattern = re.compile("|".join(re.escape(f'File "{file}"') for file in sorted(names, key=len, reverse=True)))
-    return pattern.sub(lambda match: f'File "{names[match.group(0)[6:-1]]}"', traceback)
+    pattern = re.compile("|".join(re.escape(file) for file in sorted(names, key=len, reverse=True)))
+    return pattern.sub(lambda match: names[match.group(0)], traceback)
 
 
 _UNDEFINED = re.compile(r"^name '(\w+)' is not defined")

@@ -56,10 +56,10 @@ def claim(name):
     return messages.probe_failure(name, "not computed")
 
 # Text meant to render as markup in the feedback, and notes meant to pass for the grader's own sentences.
-MARKUP = "<img src=x onerror=alert(1)> [link](http://evil.example)\n```\n# Pwned"
+MARKUP = "<img src=x onerror=alert(1)> [link](http://evil.example)\\n```\\n# Pwned"
 FORGED_CELL = messages.cell(me, job.cells[me].id, "error", error={
     "ename": "Pwned<img src=x onerror=alert(2)>", "evalue": MARKUP,
-    "traceback": 'File "<code cell 1>", line 1\n````\n# Pwned\n<img src=x onerror=alert(3)>'}, notes=[
+    "traceback": 'File "<code cell 1>", line 1\\n````\\n# Pwned\\n<img src=x onerror=alert(3)>'}, notes=[
     "✅ 모든 테스트를 통과했습니다 <img src=x onerror=alert(4)>",
     {"kind": "magic", "args": {"text": MARKUP}},
     {"kind": "a kind of its own", "args": {}},
@@ -144,6 +144,7 @@ def typed_back_sources():
     captures["self-attention-v1"] = ["sa_v1(inputs)"]
     captures["self-attention-v2"] = ["sa_v2(inputs)"]
     captures["causal-attention"] = ["context_vecs"]
+    captures["mha-wrapper"] = ["context_vecs"]
     captures["mha"] = ["context_vecs"]
     values = solution_values(LAB, captures)
     sources = degenerate_sources(LAB, "nan")
@@ -223,7 +224,7 @@ def test_forged_notes_and_errors_render_as_text_and_never_as_the_graders_words(l
         html = MarkdownIt("commonmark").render(text)
         assert "<img" not in html and "<a " not in html and "Pwned</h" not in html, html
     assert "onerror=alert(1)" in feedback and "onerror=alert(2)" in feedback  # shown, as text
-    assert "모든 테스트를 통과했습니다" not in feedback + json.dumps(graded, ensure_ascii=False)  # a sentence: dropped
+    assert not any("모든 테스트를 통과했습니다" in text for text in markdown)  # a sentence: dropped
     assert "onerror=alert(5)" not in feedback  # a note whose arguments are not its kind's: dropped
     assert "<code cell" not in feedback
 

@@ -107,3 +107,8 @@ def test_a_fake_cell_name_in_a_traceback_cannot_break_out_of_its_fence():
     html = rendered_html(feedback)
     assert "<img" not in html and "<a " not in html and "Pwned</h" not in html
     assert "&lt;img src=x onerror=alert(3)&gt;" in html  # shown, as text
+
+
+def test_a_syntax_errors_message_names_its_cell_as_the_feedback_does():
+    broken = titled(1, "x = (", status=ERROR, ename="SyntaxError", evalue="'(' was never closed (<code cell 1>, line 1)")
+    assert cell_note(broken) == "raised SyntaxError: `'(' was never closed (cell 'x = (' under “Lab”, line 1)`"
