@@ -10,6 +10,7 @@ import pytest
 from claims_kit import (
     DEGENERATE,
     appended_to_answers,
+    automatic_points,
     degenerate_sources,
     filled,
     grade,
@@ -92,6 +93,9 @@ FLAWED = {
     "lec27_attention": {"mha": ("attn_scores.masked_fill_(mask_bool, -torch.inf)", "pass")},
     "attention_basics": {"causal-mean": ("masked_fill(tril == 0,", "masked_fill(tril.T == 0,")},
     "transformer_encoder": {"learned": ("return x + self.embedding(positions)", "return x")},
+    "gpt_model": {"block": ("x = x + self.drop_shortcut(self.att(self.norm1(x)))", "x = self.drop_shortcut(self.att(self.norm1(x)))")},
+    "gpt_training": {"data": ("targets.append(token_ids[i + 1:i + context_length + 1])",
+                              "targets.append(token_ids[i:i + context_length])")},
 }
 OTHER_STYLE_MHA = '''
     def forward(self, x):
@@ -227,6 +231,7 @@ def test_a_monkeypatch_gains_nothing(patched, patch):
 
 def test_the_flawed_notebooks_lose_the_questions_of_their_flaw(patched):
     slug, rows = patched
-    lost = {"lec27_attention": "q14", "attention_basics": "b3", "transformer_encoder": "e2"}[slug]
+    lost = {"lec27_attention": "q14", "attention_basics": "b3", "transformer_encoder": "e2", "gpt_model": "g6",
+            "gpt_training": "t1"}[slug]
     assert float(rows["flawed"][lost]) < float(rows["correct"][lost])
-    assert float(rows["correct"]["score"]) == float(rows["correct"]["max_score"])
+    assert float(rows["correct"]["score"]) == automatic_points(slug)

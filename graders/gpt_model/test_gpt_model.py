@@ -78,9 +78,8 @@ def test_vocabulary_size(student, reference):
 
 @question("g1")
 def test_sample_ids_and_text(student, reference):
-    """encode("어텐션")과 그것을 다시 decode한 결과"""
-    expect_same(student, reference, "tokenizer:sample_ids", "encode('어텐션')")
-    expect_same(student, reference, "tokenizer:sample_text", "decode(encode('어텐션'))")
+    """수업의 encode("어텐션")과 decode, 그리고 "트랜스포머"를 거꾸로 encode/decode한 결과"""
+    expect_same(student, reference, "tokenizer:[sample_ids, sample_text, encode('트랜스포머'), decode(encode('트랜스포머')[::-1])]")
 
 
 @question("g1")
@@ -248,7 +247,7 @@ def test_logits(student, reference):
 @hidden
 def test_parameter_count_unseen(student, reference):
     """다른 설정의 파라미터 수가 공식과 같음"""
-    expect_equal(student["gpt_unseen"]["parameters"], parameter_count(CFG), "다른 설정의 GPTModel 파라미터 수")
+    expect_equal(student["gpt_parameters"], parameter_count(CFG), "다른 설정의 GPTModel 파라미터 수")
 
 
 @question("g7")
