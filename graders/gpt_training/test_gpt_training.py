@@ -6,11 +6,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from autograder.diagnosis import Mistake
 from autograder.testing import expect_close, expect_nontrivial, expect_same
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
 STEPS = 40
+
+
+def not_shifted() -> str:
+    return "정답을 한 칸 밀지 않음 — targets가 inputs와 같은 창 (token_ids[i + 1:i + context_length + 1]이어야 함)"
 
 
 def losses_of(got, count: int, what: str) -> torch.Tensor:
@@ -23,7 +28,13 @@ def losses_of(got, count: int, what: str) -> torch.Tensor:
 @question("t1")
 def test_pairs_of_the_corpus(student, reference):
     """corpus.txt의 inputs와 targets (context 16, stride 8), 그리고 앞 40글자의 create_pairs(…, 6, 5)"""
-    expect_same(student, reference, "data:[inputs, targets, *create_pairs(token_ids[:40], 6, 5)]")
+    probe = "data:[inputs, targets, *create_pairs(token_ids[:40], 6, 5)]"
+    got, expected = student[probe], reference[probe]
+    if isinstance(got, list) and len(got) == len(expected):  # targets: inputs shifted by one token
+        for inputs, targets in ((0, 1), (2, 3)):
+            same_as_inputs = Mistake(not_shifted, expected[inputs])
+            expect_close(got[targets], expected[targets], "targets", mistakes=[same_as_inputs])
+    expect_same(student, reference, probe)
 
 
 @question("t1")
