@@ -79,7 +79,8 @@ def test_vocabulary_size(student, reference):
 @question("g1")
 def test_sample_ids_and_text(student, reference):
     """수업의 encode("어텐션")과 decode, "트랜스포머"의 encode와 그 id를 뒤집어 decode한 결과"""
-    expect_same(student, reference, "tokenizer:[sample_ids, sample_text, encode('트랜스포머'), decode(encode('트랜스포머')[::-1])]")
+    expect_same(student, reference,
+                "tokenizer:[sample_ids, sample_text, encode('트랜스포머'), decode(encode('트랜스포머')[::-1])]")
 
 
 @question("g1")
