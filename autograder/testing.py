@@ -61,7 +61,7 @@ def shown_name(probe: str) -> str:
     """How a student knows a probe: a `<cell id>:<variable>` probe by its variable; a probe that
     calls the student's code by what it checks, never by its internal name."""
     if ":" in probe:
-        return shown_expression(probe.split(":", 1)[1])  # an expression may have colons of its own (a dict)
+        return shown_expression(probe.split(":", 1)[1])  # an expression may have colons of its own (a dict, a slice)
     return _("the values this test computes with your code")
 
 
