@@ -71,7 +71,7 @@ def shown_expression(expression: str) -> str:
     return expression if len(expression) <= _EXPRESSION_CHARS else expression[:_EXPRESSION_CHARS - 1] + "…"
 
 
-_EXPRESSION_CHARS = 120
+_EXPRESSION_CHARS = 160
 
 
 class RecordingRun(Run):
