@@ -25,7 +25,7 @@ class Mistake:
     """What the value would be with one mistake made: `cause` says it to the student."""
 
     cause: Callable[[], str]  # a sentence of the catalog, made when the message is written
-    value: Any
+    value: Any  # or a function making it: a costly value is then made only for a value that is wrong
 
 
 def likely_cause(got: torch.Tensor, expected: torch.Tensor, mistakes: Iterable[Mistake] = (),
@@ -33,7 +33,7 @@ def likely_cause(got: torch.Tensor, expected: torch.Tensor, mistakes: Iterable[M
     """The mistake that explains `got`, or None; the test's own candidates first, then the generic ones."""
     got, expected = got.detach().double(), expected.detach().double()
     for mistake in mistakes:
-        value = mistake.value
+        value = mistake.value() if callable(mistake.value) else mistake.value
         if isinstance(value, torch.Tensor) and _close(got, value.detach().double(), atol, rtol):
             return mistake.cause()
     for detect in _GENERIC:

@@ -68,6 +68,21 @@ def test_a_tests_own_candidates_come_first():
     assert likely_cause(torch.softmax(scores, dim=-1), expected, mistakes) == diagnosis.no_scaling()
 
 
+def test_a_candidate_made_by_a_function_is_made_only_for_a_wrong_value():
+    made = []
+
+    def unscaled():
+        made.append(1)
+        return torch.softmax(SCORES, dim=-1)
+
+    mistakes = [Mistake(diagnosis.no_scaling, unscaled)]
+    expect_close(WEIGHTS, WEIGHTS, "attn_weights", mistakes=mistakes)
+    assert made == []
+    with pytest.raises(AssertionError, match=diagnosis.no_scaling()):
+        expect_close(torch.softmax(SCORES, dim=-1), torch.softmax(SCORES / 4, dim=-1), "attn_weights", mistakes=mistakes)
+    assert made == [1]
+
+
 @pytest.mark.parametrize("got", [torch.randn(6, 6), torch.zeros(6, 6), torch.full((6, 6), float("nan")), WEIGHTS + 0.01])
 def test_nothing_is_named_when_nothing_explains_the_value(got):
     assert likely_cause(got, WEIGHTS) is None

@@ -53,8 +53,10 @@ def test_check_cells_follow_the_cells_they_check():
 
 
 # Questions without a check: the wrapper's and the encoder stack's only lesson values (a shape, a
-# count) are ones code that ignores its input also gets right, so no visible test may compare them.
-UNCHECKED = {"attention_basics": set(), "lec27_attention": {"q13"}, "transformer_encoder": {"e6"}}
+# count) are ones code that ignores its input also gets right, so no visible test may compare them;
+# gpt_training's written answers are graded by a TA.
+UNCHECKED = {"attention_basics": set(), "lec27_attention": {"q13"}, "transformer_encoder": {"e6"}, "gpt_model": set(),
+             "gpt_training": {"w1", "w2"}}
 
 
 @pytest.mark.parametrize("slug", sorted(UNCHECKED))
@@ -118,6 +120,7 @@ def test_an_unknown_question_is_named():
     ("attention_basics", "correct", []), ("attention_basics", "wrong_mask_direction", ["1.2", "1.3"]),
     ("lec27_attention", "correct", []), ("lec27_attention", "softmax_wrong_dim", ["3.3.2", "3.4.2", "3.6.2"]),
     ("transformer_encoder", "correct", []), ("transformer_encoder", "no_residual", ["3"]),
+    ("gpt_model", "generate_whole_history", ["8"]), ("gpt_training", "correct", []),
 ])
 def test_check_on_the_handout_without_the_course(tmp_path, slug, sample, failing):
     """Only the package and the handout, as in a GitHub Classroom repository: `autograder check` runs the

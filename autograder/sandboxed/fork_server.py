@@ -35,7 +35,7 @@ def serve(sock: socket.socket, probes_path: str | None = None, release_path: str
           files: str | None = None, preload: tuple[str, ...] = ()) -> None:
     from . import worker  # preloaded: every fork starts warm
 
-    warnings = _install_speedups() + _preload(preload)
+    warnings = _install_speedups() + _preload(preload) + _read_metadata(("torch", *preload))
     for code in LANGUAGES:
         translations(code)  # read once here, not by every worker
     worker.preload_probes(probes_path)
@@ -101,6 +101,17 @@ def _preload(modules: tuple[str, ...]) -> tuple[str, ...]:
         except Exception as exc:
             warnings.append(f"the fork server could not preload {name} ({type(exc).__name__}: {exc})"[:300])
     return tuple(warnings)
+
+
+def _read_metadata(modules: tuple[str, ...]) -> tuple[str, ...]:
+    """Parse the metadata of torch and the preloaded packages once here (package_metadata.py)."""
+    from . import package_metadata
+
+    try:
+        package_metadata.install(dict.fromkeys(name.split(".")[0] for name in modules))
+    except Exception as exc:
+        return (f"package metadata in workers is read by importlib itself ({type(exc).__name__}: {exc})"[:300],)
+    return ()
 
 
 def _release_cells(path: str) -> list:

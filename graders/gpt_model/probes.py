@@ -1,6 +1,7 @@
-"""What the hidden tests of gpt_model need. Inputs and weights come from seeds (the tests make
-them the same way in the grader, for PyTorch's oracles); modules a question builds on are replaced by PyTorch's own or by
-stand-ins, so that one mistake costs its own question."""
+"""What the hidden tests of gpt_model need. Inputs and weights are made by the grader (`make_inputs`,
+read here as `probes.given`) and loaded into the student's modules; the tests compare with PyTorch's
+own functions on the grader's copy, or with the solution run on the same inputs. Modules a question
+builds on are replaced by PyTorch's own or by stand-ins, so that one mistake costs its own question."""
 import torch
 import torch.nn as nn
 
@@ -8,13 +9,81 @@ from autograder.probes import Probes, figures, need, replaced
 
 probes = Probes()
 
+UNSEEN_CFG = {"vocab_size": 23, "context_length": 10, "emb_dim": 24, "n_heads": 3, "n_layers": 3, "drop_rate": 0.0,
+              "qkv_bias": False}
+EXAMPLE_DIM, EXAMPLE_CONTEXT, EXAMPLE_HEADS = 32, 16, 4  # the lesson's GPT_CONFIG
+LAYERNORM_SHAPES = ((3, 7), (2, 4, 10))
+GENERATION_CASES = ((3, 8, 4), (1, 6, 2), (5, 5, 8))  # (start length, new tokens, context size)
+GENERATION_VOCAB = 11
+CAUSAL_SPLIT = 4
 
-def seed(k: int) -> int:
-    return probes.seeds[k % len(probes.seeds)] + 101 * k
+
+def block_weights(g: torch.Generator, d: int, silent: bool = False) -> dict:
+    """A pre-LN block's parameters by name (PyTorch's LayerNorm stands in for the student's)."""
+    def randn(*shape):
+        return torch.randn(*shape, generator=g) * 0.3
+
+    weights = {f"att.{name}.weight": randn(d, d) for name in ("W_query", "W_key", "W_value", "out_proj")}
+    weights |= {"att.out_proj.bias": randn(d), "ff.layers.0.weight": randn(4 * d, d), "ff.layers.0.bias": randn(4 * d),
+                "ff.layers.2.weight": randn(d, 4 * d), "ff.layers.2.bias": randn(d)}
+    for norm in ("norm1", "norm2"):
+        weights |= {f"{norm}.weight": 1 + randn(d), f"{norm}.bias": randn(d)}
+    if silent:  # attention and feed-forward output zeros: a block with its shortcuts passes x through
+        for name in ("att.out_proj.weight", "att.out_proj.bias", "ff.layers.2.weight", "ff.layers.2.bias"):
+            weights[name] = torch.zeros_like(weights[name])
+    return weights
 
 
-def unseen(*shape: int, k: int = 0) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed(k)))
+def causal_triple(g: torch.Generator, *shape: int) -> list:
+    """x, x with tokens CAUSAL_SPLIT.. changed, and x with token 0 changed."""
+    x = torch.randn(*shape, generator=g)
+    late, early = x.clone(), x.clone()
+    late[:, CAUSAL_SPLIT:] = torch.randn(*late[:, CAUSAL_SPLIT:].shape, generator=g)
+    early[:, 0] = torch.randn(*early[:, 0].shape, generator=g)
+    return [x, late, early]
+
+
+@probes.grader_inputs
+def make_inputs(seeds):
+    """Runs in the grader: every input, size and weight the probes below give the student's code."""
+    g = torch.Generator().manual_seed(seeds[0] + 15)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g)
+
+    d, vocab, context = UNSEEN_CFG["emb_dim"], UNSEEN_CFG["vocab_size"], UNSEEN_CFG["context_length"]
+    gelu_x = randn(5, 9) * 3
+    return {
+        "tokenizer_start": int(torch.randint(0, 10_000, (1,), generator=g)),
+        "layernorm": [{"x": randn(*shape) * 3 + 1, "scale": randn(shape[-1]), "shift": randn(shape[-1])}
+                      for shape in LAYERNORM_SHAPES],
+        "gelu_x": [gelu_x, gelu_x.flip(0) + 0.5],
+        "feedforward": {"x": randn(2, 5, 12), "weights": {"0.weight": randn(48, 12) * 0.3, "0.bias": randn(48) * 0.3,
+                                                          "2.weight": randn(12, 48) * 0.3, "2.bias": randn(12) * 0.3}},
+        "shortcut": {"x": randn(3, 4), "weights": {f"layers.{i}.0.{kind}": randn(*shape) * 0.5
+                                                   for i, out in enumerate([4, 4, 4, 2])
+                                                   for kind, shape in (("weight", (out, 4)), ("bias", (out,)))}},
+        "block_example": {"weights": block_weights(g, EXAMPLE_DIM), "x": torch.rand(2, 4, EXAMPLE_DIM, generator=g)},
+        "block": {"weights": block_weights(g, d), "x": causal_triple(g, 2, 7, d)},
+        "silent_block": {"weights": block_weights(g, d, silent=True), "x": randn(2, 7, d)},
+        "gpt": {"weights": {"tok_emb.weight": randn(vocab, d), "pos_emb.weight": randn(context, d),
+                            "final_norm.weight": 1 + randn(d) * 0.3, "final_norm.bias": randn(d) * 0.3,
+                            "out_head.weight": randn(vocab, d) * 0.3},
+                "idx": torch.randint(0, vocab, (2, 6), generator=g)},
+        "generation": [{"start": torch.randint(0, GENERATION_VOCAB, (2, length), generator=g), "new": new, "context": ctx}
+                       for length, new, ctx in GENERATION_CASES],
+    }
+
+
+def load(module: nn.Module, weights: dict, what: str) -> nn.Module:
+    """The grader's weights in the student's module; every parameter must be one of them."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"{what} should be an nn.Module")
+    missing, unexpected = module.load_state_dict(weights, strict=False)
+    missing = [name for name in missing if name in dict(module.named_parameters())]
+    if missing or unexpected:
+        raise TypeError(f"{what}: parameters differ from the lesson's layout (missing {missing}, unexpected {unexpected})")
+    return module
 
 
 class StandInLayerNorm(nn.LayerNorm):
@@ -53,9 +122,6 @@ class WindowSum(nn.Module):
         return scores.unsqueeze(1).expand(idx.shape[0], idx.shape[1], self.vocab).contiguous()
 
 
-UNSEEN_CFG = {"vocab_size": 23, "context_length": 10, "emb_dim": 24, "n_heads": 3, "n_layers": 3, "drop_rate": 0.0,
-              "qkv_bias": False}
-
 # 1 tokenizer
 probes.capture("tokenizer", "vocab_size", "sample_ids", "sample_text")
 
@@ -63,7 +129,7 @@ probes.capture("tokenizer", "vocab_size", "sample_ids", "sample_text")
 @probes.after("tokenizer")
 def tokenizer_unseen(ns):
     corpus = need(ns, "corpus")
-    start = seed(0) * 37 % (len(corpus) - 40)
+    start = probes.given("tokenizer_start") % (len(corpus) - 40)
     text = corpus[start:start + 30]
     ids = need(ns, "encode")(text)
     return {"ids": ids, "back": need(ns, "decode")(ids)}
@@ -76,12 +142,12 @@ probes.capture("layernorm", "out_ln")
 @probes.after("layernorm")
 def layernorm_unseen(ns):
     cases = []
-    for k, shape in enumerate([(3, 7), (2, 4, 10)]):
-        module = need(ns, "LayerNorm")(shape[-1])
+    for case in probes.given("layernorm"):
+        module = need(ns, "LayerNorm")(case["x"].shape[-1])
         with torch.no_grad():
-            module.scale.copy_(unseen(shape[-1], k=k + 10))
-            module.shift.copy_(unseen(shape[-1], k=k + 20))
-        cases.append(module(unseen(*shape, k=k) * 3 + 1))
+            module.scale.copy_(case["scale"])
+            module.shift.copy_(case["shift"])
+        cases.append(module(case["x"]))
     return cases
 
 
@@ -91,7 +157,8 @@ probes.capture("gelu", "gelu_values")
 
 @probes.after("gelu")
 def gelu_unseen(ns):
-    return need(ns, "GELU")()(unseen(5, 9, k=3) * 3)
+    gelu = need(ns, "GELU")()
+    return [gelu(x) for x in probes.given("gelu_x")]
 
 
 @probes.after("gelu-plot")
@@ -104,18 +171,12 @@ def gelu_plot(ns):
 def feedforward_unseen(ns):
     with replaced(ns, "GELU", stand_in_gelu):
         module = need(ns, "FeedForward")({"emb_dim": 12})
-    torch.manual_seed(seed(4))
-    first, second = nn.Linear(12, 48), nn.Linear(48, 12)
+    given = probes.given("feedforward")
     layers = getattr(module, "layers", None)
     if not isinstance(layers, nn.Sequential) or len(layers) != 3:
         raise TypeError("FeedForward.layers should be an nn.Sequential of three layers")
-    for mine, theirs in ((layers[0], first), (layers[2], second)):
-        if not isinstance(mine, nn.Linear) or mine.weight.shape != theirs.weight.shape:
-            raise TypeError(f"FeedForward.layers should hold nn.Linear layers of shape {tuple(theirs.weight.shape)}")
-        with torch.no_grad():
-            mine.weight.copy_(theirs.weight)
-            mine.bias.copy_(theirs.bias)
-    return module(unseen(2, 5, 12, k=5))
+    load(layers, given["weights"], "FeedForward.layers")
+    return [module(given["x"]), module(given["x"].flip(1))]
 
 
 # 5 shortcut connections
@@ -124,48 +185,43 @@ probes.capture("shortcut", "without_shortcut", "with_shortcut")
 
 @probes.after("shortcut")
 def shortcut_unseen(ns):
+    given = probes.given("shortcut")
     results = {}
     for use_shortcut in (False, True):
         with replaced(ns, "GELU", stand_in_gelu):
-            torch.manual_seed(seed(6))
             network = need(ns, "DeepNetwork")([4, 4, 4, 4, 2], use_shortcut)
-        results[str(use_shortcut)] = need(ns, "gradient_means")(network, unseen(3, 4, k=6))
+        load(network, given["weights"], "DeepNetwork")
+        results[str(use_shortcut)] = need(ns, "gradient_means")(network, given["x"])
     return results
 
 
 # 6 transformer block
-def stand_in_block(ns, cfg: dict, block_seed: int):
-    """The student's block on PyTorch's LayerNorm and GELU, built under a seed."""
+def stand_in_block(ns, cfg: dict, weights: dict):
+    """The student's block on PyTorch's LayerNorm and GELU, holding the grader's weights."""
     with replaced(ns, "LayerNorm", StandInLayerNorm), replaced(ns, "GELU", stand_in_gelu):
-        torch.manual_seed(block_seed)
-        return need(ns, "TransformerBlock")(cfg).eval()
-
-
-def unseen_block(ns):
-    return stand_in_block(ns, UNSEEN_CFG, seed(7))
+        block = need(ns, "TransformerBlock")(cfg).eval()
+    return load(block, weights, "TransformerBlock")
 
 
 @probes.after("block")
 def block_example(ns):
-    cfg = need(ns, "GPT_CONFIG")
-    x = torch.rand(2, 4, cfg["emb_dim"], generator=torch.Generator().manual_seed(123))
-    return stand_in_block(ns, cfg, 123)(x)
+    given = probes.given("block_example")
+    cfg = dict(UNSEEN_CFG, emb_dim=EXAMPLE_DIM, context_length=EXAMPLE_CONTEXT, n_heads=EXAMPLE_HEADS)
+    return stand_in_block(ns, cfg, given["weights"])(given["x"])
 
 
 @probes.after("block")
 def block_unseen(ns):
-    return unseen_block(ns)(unseen(2, 7, 24, k=7))
+    given = probes.given("block")
+    block = stand_in_block(ns, UNSEEN_CFG, given["weights"])
+    return [block(x) for x in given["x"]]  # x, later tokens changed, first token changed
 
 
 @probes.after("block")
 def block_with_silent_sublayers(ns):
-    """Attention and feed-forward made to output zeros: a block with shortcuts passes x through."""
-    block = unseen_block(ns)
-    with torch.no_grad():
-        for layer in (block.att.out_proj, block.ff.layers[2]):
-            layer.weight.zero_()
-            layer.bias.zero_()
-    return block(unseen(2, 7, 24, k=8))
+    """Attention and feed-forward that output zeros: a block with shortcuts passes x through."""
+    given = probes.given("silent_block")
+    return stand_in_block(ns, UNSEEN_CFG, given["weights"])(given["x"])
 
 
 # 7 GPT model
@@ -174,7 +230,8 @@ probes.capture("gpt", "total_params")
 
 @probes.after("gpt")
 def gpt_example(ns):
-    """The example batch through the student's model with pass-through blocks and PyTorch's LayerNorm."""
+    """The lesson's batch through the student's model (seed 123, as in the lesson's cell) with
+    pass-through blocks and PyTorch's LayerNorm."""
     with replaced(ns, "LayerNorm", StandInLayerNorm), replaced(ns, "TransformerBlock", PassThroughBlock):
         torch.manual_seed(123)
         model = need(ns, "GPTModel")(need(ns, "GPT_CONFIG")).eval()
@@ -184,32 +241,43 @@ def gpt_example(ns):
 @probes.after("gpt")
 def gpt_unseen(ns):
     cls = need(ns, "GPTModel")
+    given = probes.given("gpt")
     with replaced(ns, "LayerNorm", StandInLayerNorm), replaced(ns, "GELU", stand_in_gelu):
         parameters = sum(p.numel() for p in cls(UNSEEN_CFG).parameters())
         with replaced(ns, "TransformerBlock", PassThroughBlock):
-            torch.manual_seed(seed(9))
-            model = cls(UNSEEN_CFG).eval()
-    idx = torch.randint(0, UNSEEN_CFG["vocab_size"], (2, 6), generator=torch.Generator().manual_seed(seed(9)))
-    return {"parameters": parameters, "logits": model(idx)}
+            model = load(cls(UNSEEN_CFG).eval(), given["weights"], "GPTModel")
+    idx = given["idx"]
+    changed = idx.clone()
+    changed[:, 0] = (changed[:, 0] + 1) % UNSEEN_CFG["vocab_size"]
+    return {"parameters": parameters, "logits": model(idx), "changed_logits": model(changed)}
 
 
 # 8 greedy generation
+def generated(out):
+    return out.tolist() if isinstance(out, torch.Tensor) else out
+
+
 @probes.after("generate")
 def generation_example(ns):
     """From "GPT는 ", 20 tokens with a model that sums its input (vocabulary and context of GPT_CONFIG)."""
     cfg = need(ns, "GPT_CONFIG")
     model = WindowSum(cfg["vocab_size"])
     out = need(ns, "generate_greedy")(model, need(ns, "start"), max_new_tokens=20, context_size=cfg["context_length"])
-    return {"ids": out.tolist() if isinstance(out, torch.Tensor) else out, "seen": model.seen}
+    return {"ids": generated(out), "seen": model.seen}
 
 
 @probes.after("generate")
 def generation_unseen(ns):
     generate = need(ns, "generate_greedy")
     cases = []
-    for k, (length, new, context) in enumerate([(3, 8, 4), (1, 6, 2), (5, 5, 8)]):
-        model = WindowSum(11)
-        start = torch.randint(0, 11, (2, length), generator=torch.Generator().manual_seed(seed(k + 11)))
-        out = generate(model, start, max_new_tokens=new, context_size=context)
-        cases.append({"ids": out.tolist() if isinstance(out, torch.Tensor) else out, "seen": model.seen})
+    for case in probes.given("generation"):
+        model = WindowSum(GENERATION_VOCAB)
+        out = generate(model, case["start"], max_new_tokens=case["new"], context_size=case["context"])
+        cases.append({"ids": generated(out), "seen": model.seen})
     return cases
+
+
+# What visible tests compare, from the lesson's own data: these are handed out as checks too.
+probes.value("feedforward", "[ffn_output, ffn(ffn_input.flip(1))]")
+probes.value("block-check", "[check_out, check_block(check_x.flip(1))]")
+probes.value("generate", "[toy_ids, generate_greedy(SumModel(), torch.tensor([[4, 0], [2, 5]]), 5, 3).tolist()]")

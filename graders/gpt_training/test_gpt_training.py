@@ -6,17 +6,23 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.testing import expect_close, expect_same
+from autograder.testing import expect_close, expect_nontrivial, expect_same
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
 STEPS = 40
 
 
+def losses_of(got, count: int, what: str) -> torch.Tensor:
+    """A list of `count` finite losses that are not all the same number, as a tensor."""
+    assert isinstance(got, list) and len(got) == count, f"{what}: 단계마다 손실 하나씩, {count}개가 있어야 합니다"
+    return expect_nontrivial(torch.tensor(got, dtype=torch.float64), what)
+
+
 # t1: data loader
 @question("t1")
 def test_pairs_of_the_corpus(student, reference):
-    """inputs and targets of corpus.txt (context 16, stride 8)"""
+    """corpus.txt의 inputs와 targets (context 16, stride 8)"""
     expect_same(student, reference, "data:inputs", "inputs")
     expect_same(student, reference, "data:targets", "targets")
 
@@ -25,21 +31,21 @@ def test_pairs_of_the_corpus(student, reference):
 @hidden
 @pytest.mark.weight(2)
 def test_pairs_on_other_ids(student, reference, given):
-    """create_pairs on other ids, lengths and strides: windows and targets shifted by one"""
+    """다른 id, 길이, stride에서의 create_pairs: 창과 한 칸 밀린 정답"""
     cases = student["pairs_unseen"]
-    assert isinstance(cases, list) and len(cases) == len(given["pairs"]), "create_pairs could not be checked on other ids"
+    assert isinstance(cases, list) and len(cases) == len(given["pairs"]), "create_pairs를 다른 id로 확인할 수 없었습니다"
     for case, got in zip(given["pairs"], cases):
         ids, length, stride = case["ids"], case["length"], case["stride"]
         windows = ids.unfold(0, length + 1, stride)  # every window of length+1 that fits
-        where = f"{len(ids)} ids, context {length}, stride {stride}"
-        expect_close(got["inputs"], windows[:, :-1], f"inputs for {where}")
-        expect_close(got["targets"], windows[:, 1:], f"targets for {where}")
+        where = f"id {len(ids)}개, context {length}, stride {stride}"
+        expect_close(got["inputs"], windows[:, :-1], f"{where}의 inputs")
+        expect_close(got["targets"], windows[:, 1:], f"{where}의 targets")
 
 
 # t2: loss of a batch
 @question("t2")
 def test_untrained_loss(student, reference):
-    """the loss of the untrained model on the first batch"""
+    """학습 전 모델의 첫 배치 손실"""
     expect_same(student, reference, "loss:initial_loss", "initial_loss", rtol=1e-5)
 
 
@@ -47,44 +53,43 @@ def test_untrained_loss(student, reference):
 @hidden
 @pytest.mark.weight(2)
 def test_loss_against_cross_entropy(student, reference, given):
-    """calc_loss_batch on other scores, against F.cross_entropy"""
+    """다른 점수에서의 calc_loss_batch가 F.cross_entropy와 같음"""
     values = student["loss_unseen"]
-    assert isinstance(values, list) and len(values) == len(given["loss"]), "calc_loss_batch could not be checked"
+    assert isinstance(values, list) and len(values) == len(given["loss"]), "calc_loss_batch를 확인할 수 없었습니다"
     for case, got in zip(given["loss"], values):
         logits, targets = case["logits"], case["targets"]
         expected = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         b, t, vocab = logits.shape
-        expect_close(torch.tensor(got), expected, f"the loss of a {b}x{t} batch over {vocab} tokens", rtol=1e-5)
+        expect_close(torch.tensor(got), expected, f"토큰 {vocab}개에 대한 {b}x{t} 배치의 손실", rtol=1e-5)
 
 
 # t3: training loop
 @question("t3")
 def test_losses_of_the_homework_run(student, reference):
-    """the 40 losses of the notebook's training run, within a relative 1e-4 of the solution's"""
-    got = student["train:losses"]
-    assert isinstance(got, list) and len(got) == STEPS, f"losses should hold {STEPS} values, one per step"
-    expect_close(torch.tensor(got), torch.tensor(reference["train:losses"]), "losses", rtol=1e-4, atol=1e-6)
+    """노트북 학습의 손실 40개가 정답 실행과 상대 오차 1e-4 안에서 같음"""
+    got = losses_of(student["train:losses"], STEPS, "losses")
+    expect_close(got, torch.tensor(reference["train:losses"], dtype=torch.float64), "losses", rtol=1e-4, atol=1e-6)
 
 
 @question("t3")
 @hidden
 @pytest.mark.weight(2)
 def test_training_loop_on_another_model(student, reference):
-    """train_model on another model, data and optimizer for 12 steps, within a relative 1e-4"""
-    got, expected = student["train_unseen"], reference["train_unseen"]
-    assert isinstance(got, list) and len(got) == 12, "train_model should return one loss per step (12 here)"
+    """다른 모델, 데이터, 옵티마이저로 12단계 돌린 train_model이 상대 오차 1e-4 안에서 같음"""
+    got = losses_of(student["train_unseen"], 12, "train_model의 단계별 손실")
+    expected = reference["train_unseen"]
     assert expected[-1] < expected[0]  # the run it is compared with does learn
-    expect_close(torch.tensor(got), torch.tensor(expected), "losses per step", rtol=1e-4, atol=1e-6)
+    expect_close(got, torch.tensor(expected, dtype=torch.float64), "단계별 손실", rtol=1e-4, atol=1e-6)
 
 
 # t4: the loss plot
 @question("t4")
 def test_loss_plot(student, reference):
-    """a line labelled 'train loss' over steps 1..40, with the losses of the run"""
+    """1..40단계 위에 학습 손실을 그린 'train loss' 선"""
     drawn = student["loss_plot"]
     lines = [line for figure in drawn for ax in figure["axes"] for line in ax["lines"]] if isinstance(drawn, list) else []
     mine = [line for line in lines if isinstance(line, dict) and line.get("label") == "train loss"]
-    assert mine, "no line labelled 'train loss' in your figure"
-    expect_close(mine[0]["x"], torch.arange(1, STEPS + 1, dtype=torch.float64), "the steps on the x axis")
-    losses = student["train:losses"]
-    expect_close(mine[0]["y"], torch.tensor(losses, dtype=torch.float64), "the plotted losses", rtol=1e-6)
+    assert mine, "그림에 'train loss'라는 이름의 선이 없습니다"
+    expect_close(mine[0]["x"], torch.arange(1, STEPS + 1, dtype=torch.float64), "x축의 단계")
+    losses = losses_of(student["train:losses"], STEPS, "losses")
+    expect_close(mine[0]["y"], losses, "그린 손실", rtol=1e-6)

@@ -359,9 +359,9 @@ def test_mha_seed_123(student, reference):
     """배치에서 seed 123으로 만든 MultiHeadAttention"""
     batch = reference["batch:batch"]
     expect_same(student, reference, "mha:[mha(batch), mha(batch.flip(1))]", mistakes=[
-        Mistake(diagnosis.heads_not_transposed, lesson_mha(batch, transpose=False)),
-        Mistake(diagnosis.no_scaling, lesson_mha(batch, scale=False)),
-        Mistake(lambda: diagnosis.softmax_over(0, 4), lesson_mha(batch, softmax_dim=0))])
+        Mistake(diagnosis.heads_not_transposed, lambda: lesson_mha(batch, transpose=False)),
+        Mistake(diagnosis.no_scaling, lambda: lesson_mha(batch, scale=False)),
+        Mistake(lambda: diagnosis.softmax_over(0, 4), lambda: lesson_mha(batch, softmax_dim=0))])
 
 
 @question("q14")
