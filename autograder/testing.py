@@ -61,7 +61,7 @@ def shown_name(probe: str) -> str:
     """How a student knows a probe: a `<cell id>:<variable>` probe by its variable; a probe that
     calls the student's code by what it checks, never by its internal name."""
     if ":" in probe:
-        return probe.split(":")[-1]
+        return probe.split(":", 1)[1]  # the expression itself may hold a colon (a slice)
     return _("the values this test computes with your code")
 
 

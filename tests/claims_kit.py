@@ -26,8 +26,15 @@ CALLABLES = {
     "transformer_encoder": {"sinusoidal": "sinusoidal_encoding", "learned": "LearnedPositionalEmbedding",
                             "rope": "rope", "mha": "MultiHeadSelfAttention", "encoder-block": "EncoderBlock",
                             "encoder": "Encoder"},
+    "gpt_model": {"tokenizer": ("encode", "decode"), "layernorm": "LayerNorm", "gelu": "GELU",
+                  "feedforward": "FeedForward", "shortcut": ("DeepNetwork", "gradient_means"),
+                  "block": "TransformerBlock", "gpt": "GPTModel", "generate": "generate_greedy"},
+    "gpt_training": {"data": "create_pairs", "loss": "calc_loss_batch", "train": "train_model"},
 }
 KINDS = ("zeros", "constant", "nan", "inf", "identity", "input_independent")
+# Questions whose answer defines no function or class: gpt_training's t4 plots the notebook's own
+# losses, so what it scores follows the answers upstream, whatever computed them, not code of its own.
+WITHOUT_CALLABLES = {"gpt_training": {"t4"}}
 
 # Turns a function, a class (its forward) or a module object into a degenerate one of `kind`.
 DEGENERATE = '''
@@ -41,6 +48,12 @@ def _degenerate(obj, kind):
     def degrade(out, args):
         if isinstance(out, (tuple, list)):
             return type(out)(degrade(one, args) for one in out)
+        if isinstance(out, str):  # text: empty, one repeated character, or the input as text
+            return {"zeros": "", "constant": "가" * len(out)}.get(kind, str(args[0]) if args else "")
+        if isinstance(out, (int, float)) and not isinstance(out, bool):  # ids, losses, gradient means
+            if kind in ("nan", "inf"):
+                return float(kind)
+            return type(out)(0.5) if kind == "constant" and isinstance(out, float) else type(out)(kind == "constant")
         if not isinstance(out, _torch.Tensor):
             return out
         out = out.detach()
@@ -122,9 +135,10 @@ def after_definition(source: str, name: str, code: str) -> str:
 def degenerate_sources(slug: str, kind: str, cells: set[str] | None = None) -> dict[str, str]:
     """The solution's answers with the callables of `cells` (default: all of them) made degenerate."""
     sources = solution_sources(slug)
-    for cell_id, name in CALLABLES[slug].items():
-        if cells is None or cell_id in cells:
-            sources[cell_id] = after_definition(sources[cell_id], name, f"{name} = _degenerate({name}, {kind!r})")
+    for cell_id, names in CALLABLES[slug].items():
+        for name in (names,) if isinstance(names, str) else names:
+            if cells is None or cell_id in cells:
+                sources[cell_id] = after_definition(sources[cell_id], name, f"{name} = _degenerate({name}, {kind!r})")
     return sources
 
 
@@ -166,8 +180,17 @@ def grade(slug: str, notebooks: dict[str, nbformat.NotebookNode], folder: Path, 
             for row in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
 
 
+def automatic_points(slug: str) -> float:
+    """What a submission can score before a TA grades the parts graded by hand."""
+    from autograder.config import load_config
+
+    config = load_config(REPO / "assignments" / slug / "assignment.yaml")
+    return sum(q.points - q.hand_points for q in config.questions)
+
+
 def question_scores(row: dict) -> dict[str, float]:
-    return {key: float(value) for key, value in row.items() if key not in ("submission", "score", "max_score")}
+    return {key: float(value) for key, value in row.items()
+            if key not in ("submission", "score", "max_score") and value != "pending"}  # hand-graded: not yet
 
 
 def solution_values(slug: str, wanted: dict[str, list[str]]) -> dict[tuple[str, str], object]:
@@ -232,6 +255,47 @@ OTHER_STYLE = {
         q, k, v = heads(self.W_q(x)), heads(self.W_k(x)), heads(self.W_v(x))
         weights = torch.einsum("bhqd,bhkd->bhqk", q, k).div(self.head_dim ** 0.5).softmax(dim=-1)
         return self.W_o(torch.einsum("bhqk,bhkd->bqhd", weights, v).reshape(B, T, D))"""),
+    },
+    "gpt_model": {
+        "tokenizer": ("def encode(text):", "\n\n\nsample_ids", """def encode(text):
+    return list(map(stoi.__getitem__, text))
+
+
+def decode(ids):
+    return "".join(map(vocab.__getitem__, ids))"""),
+        "layernorm": ("    def forward(self, x):", "\n\n\ntorch.manual_seed(123)", """    def forward(self, x):
+        centered = x - x.mean(dim=-1, keepdim=True)
+        return self.scale * centered * torch.rsqrt(centered.pow(2).mean(dim=-1, keepdim=True) + self.eps) + self.shift"""),
+        "block": ("    def forward(self, x):", "\n\n\ntorch.manual_seed(123)", """    def forward(self, x):
+        for norm, sublayer in ((self.norm1, self.att), (self.norm2, self.ff)):
+            x = self.drop_shortcut(sublayer(norm(x))) + x
+        return x"""),
+        "generate": ("def generate_greedy(", "\n\n\nclass SumModel", """def generate_greedy(model, idx, max_new_tokens, context_size):
+    out = idx
+    while out.shape[1] < idx.shape[1] + max_new_tokens:
+        with torch.no_grad():
+            scores = model(out[:, max(0, out.shape[1] - context_size):])[:, -1]
+        out = torch.cat([out, scores.argmax(dim=-1).unsqueeze(-1)], dim=-1)
+    return out"""),
+    },
+    "gpt_training": {
+        "data": ("def create_pairs(", "\n\n\ndef create_loader", """def create_pairs(token_ids, context_length, stride):
+    windows = torch.tensor(token_ids).unfold(0, context_length + 1, stride)
+    return windows[:, :-1], windows[:, 1:]"""),
+        "loss": ("    return F.cross_entropy(", "\n\n\nCFG", """    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target_batch.reshape(-1))"""),
+        "train": ("    losses = []", "\n    return losses", """    losses = []
+    batches = iter(loader)
+    while len(losses) < num_steps:
+        try:
+            input_batch, target_batch = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            continue
+        optimizer.zero_grad()
+        loss = calc_loss_batch(input_batch, target_batch, model)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))"""),
     },
 }
 

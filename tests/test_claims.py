@@ -10,6 +10,7 @@ import pytest
 from claims_kit import (
     DEGENERATE,
     appended_to_answers,
+    automatic_points,
     degenerate_sources,
     filled,
     grade,
@@ -92,6 +93,9 @@ FLAWED = {
     "lec27_attention": {"mha": ("attn_scores.masked_fill_(mask_bool, -torch.inf)", "pass")},
     "attention_basics": {"causal-mean": ("masked_fill(tril == 0,", "masked_fill(tril.T == 0,")},
     "transformer_encoder": {"learned": ("return x + self.embedding(positions)", "return x")},
+    "gpt_model": {"block": ("x = x + self.drop_shortcut(self.att(self.norm1(x)))", "x = self.drop_shortcut(self.att(self.norm1(x)))")},
+    "gpt_training": {"data": ("targets.append(token_ids[i + 1:i + context_length + 1])",
+                              "targets.append(token_ids[i:i + context_length])")},
 }
 OTHER_STYLE_MHA = '''
     def forward(self, x):
@@ -227,6 +231,40 @@ def test_a_monkeypatch_gains_nothing(patched, patch):
 
 def test_the_flawed_notebooks_lose_the_questions_of_their_flaw(patched):
     slug, rows = patched
-    lost = {"lec27_attention": "q14", "attention_basics": "b3", "transformer_encoder": "e2"}[slug]
+    lost = {"lec27_attention": "q14", "attention_basics": "b3", "transformer_encoder": "e2", "gpt_model": "g6",
+            "gpt_training": "t1"}[slug]
     assert float(rows["flawed"][lost]) < float(rows["correct"][lost])
-    assert float(rows["correct"]["score"]) == float(rows["correct"]["max_score"])
+    assert float(rows["correct"]["score"]) == automatic_points(slug)
+
+
+def gpt_block_from_the_checks_file():
+    """gpt_model's block answered with the values of the handed-out checks file, typed in: right for
+    the lesson's check_x (and its flip), the input itself for anything else."""
+    from autograder.protocol.plaindata import decode
+
+    checks = json.loads((REPO / "assignments" / "gpt_model" / "gpt_model_checks.json").read_text(encoding="utf-8"))
+    values = decode(checks["questions"]["g6"]["checks"][0]["value"])
+    sources = solution_sources("gpt_model")
+    head, tail = sources["block"].split("    def forward(self, x):", 1)
+    sources["block"] = head + f'''    def forward(self, x):
+        lesson = [{typed(values[0], 8)}, {typed(values[1], 8)}]
+        if tuple(x.shape) == (2, 6, 32):
+            return lesson[0] if torch.equal(x, check_x) else lesson[1]
+        return x
+''' + tail.split("        return x\n", 1)[1]
+    return sources
+
+
+@pytest.fixture(scope="module")
+def gpt_typed_back(tmp_path_factory):
+    notebooks = {"correct": filled("gpt_model"), "typed_back_block": filled("gpt_model", gpt_block_from_the_checks_file())}
+    folder = tmp_path_factory.mktemp("gpt_model")
+    return grade("gpt_model", notebooks, folder), folder / "out"
+
+
+def test_values_copied_from_the_checks_file_fail_the_second_run(gpt_typed_back):
+    rows, out = gpt_typed_back
+    assert float(rows["correct"]["g6"]) == 4.0
+    assert float(rows["typed_back_block"]["g6"]) == 0.0  # 0.8 for the lesson check, without the second run
+    feedback = (out / "typed_back_block" / "feedback.md").read_text(encoding="utf-8")
+    assert "채점기가 “6. 트랜스포머 블록 (사전 정규화)” 아래의 셀" in feedback and "다른 데이터를 넣어 다시 실행하면 맞지 않습니다" in feedback

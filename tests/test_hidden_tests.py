@@ -189,3 +189,10 @@ def test_pytest_runs_the_hidden_tests_through_the_plugin(course, tmp_path):
     on_wrong = pytest_on("--submission", str(wrong))
     assert on_wrong.returncode == 1 and "1 failed, 2 passed" in on_wrong.stdout, on_wrong.stdout[-2000:]
     assert "test_total - AssertionError: total:" in on_wrong.stdout
+
+
+def test_a_value_probe_is_named_by_its_whole_expression_even_with_a_slice():
+    from autograder.testing import shown_name
+
+    assert shown_name("loss:[initial_loss, f(inputs[8:12])]") == "[initial_loss, f(inputs[8:12])]"
+    assert shown_name("data:inputs") == "inputs"

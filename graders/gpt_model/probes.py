@@ -123,7 +123,7 @@ class WindowSum(nn.Module):
 
 
 # 1 tokenizer
-probes.capture("tokenizer", "vocab_size", "sample_ids", "sample_text")
+probes.capture("tokenizer", "vocab_size")
 
 
 @probes.after("tokenizer")
@@ -242,14 +242,19 @@ def gpt_example(ns):
 def gpt_unseen(ns):
     cls = need(ns, "GPTModel")
     given = probes.given("gpt")
-    with replaced(ns, "LayerNorm", StandInLayerNorm), replaced(ns, "GELU", stand_in_gelu):
-        parameters = sum(p.numel() for p in cls(UNSEEN_CFG).parameters())
-        with replaced(ns, "TransformerBlock", PassThroughBlock):
-            model = load(cls(UNSEEN_CFG).eval(), given["weights"], "GPTModel")
+    with replaced(ns, "LayerNorm", StandInLayerNorm), replaced(ns, "TransformerBlock", PassThroughBlock):
+        model = load(cls(UNSEEN_CFG).eval(), given["weights"], "GPTModel")
     idx = given["idx"]
     changed = idx.clone()
     changed[:, 0] = (changed[:, 0] + 1) % UNSEEN_CFG["vocab_size"]
-    return {"parameters": parameters, "logits": model(idx), "changed_logits": model(changed)}
+    return {"logits": model(idx), "changed_logits": model(changed)}
+
+
+@probes.after("gpt")
+def gpt_parameters(ns):
+    """The parameter count of another configuration: the constructor alone, without calling the model."""
+    with replaced(ns, "LayerNorm", StandInLayerNorm), replaced(ns, "GELU", stand_in_gelu):
+        return sum(p.numel() for p in need(ns, "GPTModel")(UNSEEN_CFG).parameters())
 
 
 # 8 greedy generation
@@ -278,6 +283,7 @@ def generation_unseen(ns):
 
 
 # What visible tests compare, from the lesson's own data: these are handed out as checks too.
+probes.value("tokenizer", "[sample_ids, sample_text, encode('트랜스포머'), decode(encode('트랜스포머')[::-1])]")
 probes.value("feedforward", "[ffn_output, ffn(ffn_input.flip(1))]")
 probes.value("block-check", "[check_out, check_block(check_x.flip(1))]")
 probes.value("generate", "[toy_ids, generate_greedy(SumModel(), torch.tensor([[4, 0], [2, 5]]), 5, 3).tolist()]")

@@ -6,11 +6,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from autograder.diagnosis import Mistake
 from autograder.testing import expect_close, expect_nontrivial, expect_same
 
 question = pytest.mark.question
 hidden = pytest.mark.hidden
 STEPS = 40
+
+
+def not_shifted() -> str:
+    return "정답을 한 칸 밀지 않음 — targets가 inputs와 같은 창 (token_ids[i + 1:i + context_length + 1]이어야 함)"
 
 
 def losses_of(got, count: int, what: str) -> torch.Tensor:
@@ -22,9 +27,14 @@ def losses_of(got, count: int, what: str) -> torch.Tensor:
 # t1: data loader
 @question("t1")
 def test_pairs_of_the_corpus(student, reference):
-    """corpus.txt의 inputs와 targets (context 16, stride 8)"""
-    expect_same(student, reference, "data:inputs", "inputs")
-    expect_same(student, reference, "data:targets", "targets")
+    """corpus.txt의 inputs와 targets (context 16, stride 8), 그리고 앞 40글자의 create_pairs(…, 6, 5)"""
+    probe = "data:[inputs, targets, *create_pairs(token_ids[:40], 6, 5)]"
+    got, expected = student[probe], reference[probe]
+    if isinstance(got, list) and len(got) == len(expected):  # targets: inputs shifted by one token
+        for inputs, targets in ((0, 1), (2, 3)):
+            same_as_inputs = Mistake(not_shifted, expected[inputs])
+            expect_close(got[targets], expected[targets], "targets", mistakes=[same_as_inputs])
+    expect_same(student, reference, probe)
 
 
 @question("t1")
@@ -45,8 +55,9 @@ def test_pairs_on_other_ids(student, reference, given):
 # t2: loss of a batch
 @question("t2")
 def test_untrained_loss(student, reference):
-    """학습 전 모델의 첫 배치 손실"""
-    expect_same(student, reference, "loss:initial_loss", "initial_loss", rtol=1e-5)
+    """학습 전 모델의 첫 배치 손실과 다른 배치의 손실"""
+    expect_same(student, reference, "loss:[initial_loss, calc_loss_batch(inputs[8:12], targets[8:12], untrained).item()]",
+                rtol=1e-5)
 
 
 @question("t2")
@@ -69,6 +80,13 @@ def test_losses_of_the_homework_run(student, reference):
     """노트북 학습의 손실 40개가 정답 실행과 상대 오차 1e-4 안에서 같음"""
     got = losses_of(student["train:losses"], STEPS, "losses")
     expect_close(got, torch.tensor(reference["train:losses"], dtype=torch.float64), "losses", rtol=1e-4, atol=1e-6)
+
+
+@question("t3")
+def test_loop_over_a_short_loader(student, reference):
+    """배치 두 개짜리 로더로 3단계: 로더를 다시 돌며 단계마다 손실 하나"""
+    expect_same(student, reference, "train:[losses, train_model(untrained, [(inputs[:2], targets[:2]), (inputs[2:4], "
+                "targets[2:4])], torch.optim.SGD(untrained.parameters(), lr=0.0), 3)]", rtol=1e-5)
 
 
 @question("t3")
