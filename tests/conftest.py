@@ -85,9 +85,29 @@ def context_left_unanswered(path: Path) -> Path:
     return path
 
 
+# gpt_training: code of the right shape that computes nothing (constant windows, a constant loss, a constant
+# list of losses, a flat line). None of it may earn a point (tests/test_gpt_training.py).
+GPT_TRAINING_STUBS = {
+    "data": "for i in range(0, len(token_ids) - context_length, stride):\n"
+            "        inputs.append([0] * context_length)\n        targets.append([0] * context_length)",
+    "loss": "torch.tensor(4.8, requires_grad=True)",
+    "train": "losses = [4.0] * num_steps",
+    "loss-plot": "plt.plot(range(1, 41), [0.0] * 40, label=\"train loss\")",
+}
+
+
+def gpt_training_stubs(path: Path) -> Path:
+    stubs = nbformat.read(REPO / "assignments" / "gpt_training" / "gpt_training.ipynb", 4)
+    for cell in stubs.cells:
+        if cell.get("id") in GPT_TRAINING_STUBS:
+            cell.source = cell.source.replace("### your code", GPT_TRAINING_STUBS[cell.id])
+    nbformat.write(stubs, path)
+    return path
+
+
 class SampleBatch(NamedTuple):
     """One `autograder grade` of an assignment's bundled samples, with its released notebook (`<slug>-blank.ipynb`)
-    and, for the lab, `context_unanswered.ipynb`: the output folder, the gradebook's rows, what the command printed."""
+    and, for the lab, `context_unanswered.ipynb`, for gpt_training, `stubs.ipynb`: the output folder, the gradebook's rows, what the command printed."""
 
     out: Path
     rows: dict[str, dict[str, str]]
@@ -115,6 +135,8 @@ def sample_batch(tmp_path_factory):
                 files = [*sorted((REPO / "samples" / slug).iterdir()), blank]
                 if slug == "lec27_attention":
                     files.append(context_left_unanswered(folder / "context_unanswered.ipynb"))
+                if slug == "gpt_training":
+                    files.append(gpt_training_stubs(folder / "stubs.ipynb"))
                 result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "grade", slug,
                                          *map(str, files), "--out", str(out), "--jobs", "2"],
                                         capture_output=True, text=True, timeout=900)
