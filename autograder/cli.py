@@ -23,10 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except GraderError as error:
-        print(f"grader error: {error.message}", file=sys.stderr)
+        print(f"grader error: {printable(error.message)}", file=sys.stderr)
         return 3
     except AutograderError as error:
-        print(f"error: {_relative(error, args.root.resolve())}", file=sys.stderr)
+        print(f"error: {printable(_relative(error, args.root.resolve()))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 
     fetch = commands.add_parser("fetch", help="download the resources assignment.yaml lists into the course's cache")
     fetch.add_argument("slugs", nargs="*", metavar="SLUG", help="assignments (default: all)")
+    fetch.add_argument("--max-mb", type=int, default=None, metavar="MB",
+                       help="largest download accepted per resource, in MB (default: 2048); a larger one keeps nothing")
     fetch.set_defaults(run=_fetch)
 
     handout = commands.add_parser("handout", help="the student handout: a zip of the student notebook and the "
@@ -222,8 +224,10 @@ def _export(args) -> int:
 def _fetch(args) -> int:
     from tqdm import tqdm
 
-    from .authoring.resources import fetch_resources
+    from .authoring.resources import DEFAULT_MAX_MB, fetch_resources
 
+    if args.max_mb is not None and args.max_mb < 1:
+        raise AutograderError("--max-mb", f"{args.max_mb} is not a size; give a number of MB, 1 or more")
     root = args.root.resolve()
     bars = []
 
@@ -235,7 +239,7 @@ def _fetch(args) -> int:
 
     try:
         for slug in resolve_slugs(root, args.slugs):
-            for line in fetch_resources(Layout(root, slug), progress):
+            for line in fetch_resources(Layout(root, slug), progress, DEFAULT_MAX_MB if args.max_mb is None else args.max_mb):
                 print(line)
     finally:
         for bar in bars:

@@ -1,9 +1,14 @@
 """Fixtures: small courses made of real notebooks written with nbformat."""
 from __future__ import annotations
 
+import csv
+import fcntl
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import pytest
@@ -67,3 +72,79 @@ class Course:
 @pytest.fixture
 def course(tmp_path) -> Course:
     return Course(tmp_path)
+
+
+def context_left_unanswered(path: Path) -> Path:
+    """The lab's correct notebook with the cell of context_vec_2 (query 2, with Q/K/V) as released:
+    an earlier cell defined context_vec_2 with another shape."""
+    nb = nbformat.read(REPO / "samples" / "lec27_attention" / "correct.ipynb", 4)
+    released = nbformat.read(REPO / "assignments" / "lec27_attention" / "lec27_attention.ipynb", 4)
+    source = next(c.source for c in released.cells if c.get("id") == "context-q2-qk")
+    next(c for c in nb.cells if c.get("id") == "context-q2-qk").source = source
+    nbformat.write(nb, path)
+    return path
+
+
+# gpt_training: code of the right shape that computes nothing (constant windows, a constant loss, a constant
+# list of losses, a flat line). None of it may earn a point (tests/test_gpt_training.py).
+GPT_TRAINING_STUBS = {
+    "data": "for i in range(0, len(token_ids) - context_length, stride):\n"
+            "        inputs.append([0] * context_length)\n        targets.append([0] * context_length)",
+    "loss": "torch.tensor(4.8, requires_grad=True)",
+    "train": "losses = [4.0] * num_steps",
+    "loss-plot": "plt.plot(range(1, 41), [0.0] * 40, label=\"train loss\")",
+}
+
+
+def gpt_training_stubs(path: Path) -> Path:
+    stubs = nbformat.read(REPO / "assignments" / "gpt_training" / "gpt_training.ipynb", 4)
+    for cell in stubs.cells:
+        if cell.get("id") in GPT_TRAINING_STUBS:
+            cell.source = cell.source.replace("### your code", GPT_TRAINING_STUBS[cell.id])
+    nbformat.write(stubs, path)
+    return path
+
+
+class SampleBatch(NamedTuple):
+    """One `autograder grade` of an assignment's bundled samples, with its released notebook (`<slug>-blank.ipynb`)
+    and, for the lab, `context_unanswered.ipynb`, for gpt_training, `stubs.ipynb`: the output folder, the gradebook's rows, what the command printed."""
+
+    out: Path
+    rows: dict[str, dict[str, str]]
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def sample_batch(tmp_path_factory):
+    """slug -> its SampleBatch, graded once per test run: several test files read the same results (gradebook,
+    feedback, golden files, the staff report) and none writes into the folder. Under pytest-xdist the workers
+    share one folder, and a lock per assignment lets the first one grade while the others wait for it."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+    def batch(slug: str) -> SampleBatch:
+        folder = shared / f"samples-{slug}"
+        folder.mkdir(exist_ok=True)
+        with (folder / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            out, printed = folder / "out", folder / "printed.json"
+            if not printed.exists():
+                blank = folder / f"{slug}-blank.ipynb"
+                blank.write_bytes((REPO / "assignments" / slug / f"{slug}.ipynb").read_bytes())
+                files = [*sorted((REPO / "samples" / slug).iterdir()), blank]
+                if slug == "lec27_attention":
+                    files.append(context_left_unanswered(folder / "context_unanswered.ipynb"))
+                if slug == "gpt_training":
+                    files.append(gpt_training_stubs(folder / "stubs.ipynb"))
+                result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "grade", slug,
+                                         *map(str, files), "--out", str(out), "--jobs", "2"],
+                                        capture_output=True, text=True, timeout=900)
+                assert result.returncode == 0, result.stderr
+                printed.write_text(json.dumps([result.stdout, result.stderr]), encoding="utf-8")
+        stdout, stderr = json.loads(printed.read_text(encoding="utf-8"))
+        with (out / "grades.csv").open(encoding="utf-8", newline="") as handle:
+            rows = {r["submission"]: r for r in csv.DictReader(handle)}
+        return SampleBatch(out, rows, stdout, stderr)
+
+    return batch

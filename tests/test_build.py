@@ -180,3 +180,39 @@ def test_checks_file_tolerates_another_cpus_last_bits_but_not_a_changed_value(tm
     notebook_file = tmp_path / "demo.ipynb"
     notebook_file.write_bytes(b'{"x": 0.1}')
     assert stale_files({notebook_file: b'{"x": 0.10000001}'}) == [notebook_file]  # notebooks: bytes
+
+
+def test_checks_file_holding_nan_or_infinity_is_fresh_when_only_last_bits_differ(tmp_path):
+    """NaN never equals NaN as a float: a checks file holding one (a check of a masked score, say) must not
+    look stale for ever. Infinity matches only its own sign."""
+    from autograder.authoring.freshness import stale_files
+    nan, inf = float("nan"), float("inf")
+    checks = tmp_path / "demo_checks.json"
+    checks.write_bytes(_checks_file([nan, inf, -inf, 0.1]))
+    assert stale_files({checks: _checks_file([nan, inf, -inf, 0.1 * (1 + 2e-7)])}) == []
+    assert stale_files({checks: _checks_file([nan, -inf, -inf, 0.1 * (1 + 2e-7)])}) == [checks]
+    assert stale_files({checks: _checks_file([0.0, inf, -inf, 0.1 * (1 + 2e-7)])}) == [checks]
+    plain = tmp_path / "plain_checks.json"
+    plain.write_bytes(json.dumps({"v": [nan, inf, 0.1]}).encode())
+    assert stale_files({plain: json.dumps({"v": [nan, inf, 0.1 * (1 + 1e-9)]}).encode()}) == []
+    assert stale_files({plain: json.dumps({"v": [nan, -inf, 0.1]}).encode()}) == [plain]
+
+
+def test_the_solution_runs_beside_exactly_the_files_a_worker_sees(course):
+    """Hidden entries (an editor's swap file, a .git folder, a token left in a dotfile) and Python caches are
+    not assignment files: the solution's run at build time does not see them, as workers do not."""
+    listing = ("import os\nfor top, dirs, names in sorted(os.walk('.')):\n    dirs.sort()\n"
+               "    for name in sorted(names):\n        print(os.path.join(top, name))")
+    folder = course.add("demo", notebook(("code", listing)))
+    (folder / "corpus.txt").write_text("words")
+    (folder / ".env").write_text("TOKEN=secret")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config").write_text("[core]")
+    (folder / "data").mkdir()
+    (folder / "data" / "rows.csv").write_text("a\n1\n")
+    (folder / "data" / ".rows.csv.swp").write_text("swap")
+    (folder / "data" / "__pycache__").mkdir()
+    (folder / "data" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    course.build()
+    printed = nbformat.read(course.solution("demo"), 4).cells[0].outputs[0].text.split()
+    assert printed == ["./corpus.txt", "./data/rows.csv"]

@@ -3,26 +3,15 @@ parts wait for a TA), the TA's part shows the grader's own loss plot, and the TA
 the gradebook."""
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
-import nbformat
 import pytest
 from conftest import REPO
 
 SLUG = "gpt_training"
 AUTOMATIC = ["t1", "t2", "t3", "t4"]
-# Code of the right shape that computes nothing: constant windows, a constant loss, a constant
-# list of losses, a flat line. None of it may earn a point.
-STUBS = {
-    "data": "for i in range(0, len(token_ids) - context_length, stride):\n"
-            "        inputs.append([0] * context_length)\n        targets.append([0] * context_length)",
-    "loss": "torch.tensor(4.8, requires_grad=True)",
-    "train": "losses = [4.0] * num_steps",
-    "loss-plot": "plt.plot(range(1, 41), [0.0] * 40, label=\"train loss\")",
-}
-
-
 def autograder(*args):
     return subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), *map(str, args)],
                           capture_output=True, text=True, timeout=600)
@@ -34,17 +23,11 @@ def book(folder):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    out = tmp_path_factory.mktemp(SLUG)
-    blank = out.parent / f"{SLUG}-blank.ipynb"
-    blank.write_bytes((REPO / "assignments" / SLUG / f"{SLUG}.ipynb").read_bytes())
-    stubs = nbformat.read(blank, 4)
-    for cell in stubs.cells:
-        if cell.get("id") in STUBS:
-            cell.source = cell.source.replace("### your code", STUBS[cell.id])
-    nbformat.write(stubs, out.parent / "stubs.ipynb")
-    result = autograder("grade", SLUG, REPO / "samples" / SLUG, blank, out.parent / "stubs.ipynb", "--out", out)
-    assert result.returncode == 0, result.stderr
+def graded(sample_batch, tmp_path_factory):
+    """The samples, the blank notebook and the stubs (conftest.GPT_TRAINING_STUBS) as graded in the session's
+    batch, copied: the TA's import below writes into the folder."""
+    out = tmp_path_factory.mktemp(SLUG) / "graded"
+    shutil.copytree(sample_batch(SLUG).out, out)
     return out
 
 

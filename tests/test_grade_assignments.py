@@ -1,9 +1,5 @@
 """The course's other assignments: solution full, blank zero, each typical mistake costs only its
 own questions, and the notebooks' own checks against PyTorch all print True."""
-import csv
-import subprocess
-import sys
-
 import nbformat
 import pytest
 from conftest import REPO
@@ -27,18 +23,10 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(EXPECTED))
-def graded(request, tmp_path_factory):
+@pytest.fixture(params=sorted(EXPECTED))
+def graded(request, sample_batch):
     slug = request.param
-    out = tmp_path_factory.mktemp(slug)
-    blank = out.parent / f"{slug}-blank.ipynb"
-    blank.write_bytes((REPO / "assignments" / slug / f"{slug}.ipynb").read_bytes())
-    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "grade", slug,
-                             str(REPO / "samples" / slug), str(blank), "--out", str(out)],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    rows = {r["submission"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
-    return slug, rows
+    return slug, sample_batch(slug).rows
 
 
 def scores(row, questions):

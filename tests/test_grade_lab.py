@@ -1,5 +1,4 @@
 """Grading the lab's bundled samples in one batch through the real command line."""
-import csv
 import json
 import subprocess
 import sys
@@ -25,15 +24,10 @@ def grade(*args, cwd=REPO):
                           capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    out = tmp_path_factory.mktemp("graded")
-    blank = out.parent / "blank.ipynb"
-    blank.write_bytes((REPO / "assignments" / "lec27_attention" / "lec27_attention.ipynb").read_bytes())
-    result = grade("grade", "lec27_attention", SAMPLES, blank, "--out", out, "--jobs", "2")
-    assert result.returncode == 0, result.stderr
-    rows = {row["submission"]: row for row in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
-    return out, rows, result
+@pytest.fixture
+def batch(sample_batch):
+    graded = sample_batch("lec27_attention")
+    return graded.out, graded.rows, graded.stderr
 
 
 def points(row):
@@ -44,7 +38,7 @@ def test_gradebook_has_a_row_per_file_and_the_fixed_columns(batch):
     out, rows, _ = batch
     header = (out / "grades.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == "submission,score,max_score," + ",".join(QUESTIONS)
-    assert set(rows) == {p.name for p in SAMPLES.iterdir()} | {"blank.ipynb"}
+    assert set(rows) == {p.name for p in SAMPLES.iterdir()} | {"lec27_attention-blank.ipynb", "context_unanswered.ipynb"}
 
 
 @pytest.mark.parametrize("name", ["correct.ipynb", "correct_no_cell_ids.ipynb"])
@@ -69,7 +63,7 @@ def test_unfinished_notebook_gets_credit_for_what_it_finished(batch):
 
 
 def test_blank_student_notebook_scores_zero(batch):
-    assert float(batch[1]["blank.ipynb"]["score"]) == 0
+    assert float(batch[1]["lec27_attention-blank.ipynb"]["score"]) == 0
 
 
 def test_unreadable_file_gets_a_zero_row_and_a_message(batch):
@@ -112,7 +106,7 @@ def test_feedback_names_unanswered_cells(batch):
 
 
 def test_progress_is_one_line_per_submission_when_not_a_terminal(batch):
-    lines = [line for line in batch[2].stderr.splitlines() if line.startswith("[")]
+    lines = [line for line in batch[2].splitlines() if line.startswith("[")]
     assert len(lines) == len(batch[1])
 
 

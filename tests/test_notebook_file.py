@@ -75,3 +75,15 @@ def test_a_submission_with_flawed_outputs_is_still_read(tmp_path):
     with pytest.raises(NotebookReadError):
         read_notebook(path)
     assert [c.source for c in read_submission(path).cells] == ["x = 1", "# title"]
+
+
+def test_an_error_naming_a_students_file_shows_its_control_characters_as_escapes(tmp_path, capsys):
+    """A file name is the student's: escape sequences in it must not clear or rewrite the TA's terminal."""
+    from autograder.cli import main
+
+    path = tmp_path / "bad\x1b[2J\x1b]0;title\x07name.ipynb"
+    path.write_bytes(b"not json")
+    assert main(["--root", str(tmp_path), "check", str(path)]) == 2
+    shown = capsys.readouterr().err
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "bad\\x1b[2J\\x1b]0;title\\x07name.ipynb: line 1: invalid JSON" in shown

@@ -1,6 +1,5 @@
 """The Otter export, graded by the real otter-grader: `otter run -a autograder.zip submission.ipynb`
 gives every bundled sample the same points per question as this grader."""
-import csv
 import json
 import shutil
 import subprocess
@@ -20,20 +19,34 @@ def readable(slug: str) -> list[Path]:
     return sorted(p for p in (REPO / "samples" / slug).glob("*.ipynb") if p.name != "unreadable.ipynb")
 
 
-@pytest.fixture(scope="module", params=SLUGS)
-def otter_and_ours(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """slug -> the folder holding its Otter export (autograder.zip), made once for this file's tests."""
+    made = {}
+
+    def export(slug: str) -> Path:
+        if slug not in made:
+            work = tmp_path_factory.mktemp(f"{slug}-otter")
+            result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "otter", slug,
+                                     "--out", str(work)], capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0, result.stderr
+            made[slug] = work
+        return made[slug]
+
+    return export
+
+
+@pytest.fixture(params=SLUGS)
+def otter_and_ours(request, exported, sample_batch, tmp_path):
     slug = request.param
-    work = tmp_path_factory.mktemp(slug)
-    exported = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "otter", slug,
-                               "--out", str(work)], capture_output=True, text=True, timeout=120)
-    assert exported.returncode == 0, exported.stderr
+    archive = exported(slug) / "autograder.zip"
     otter = shutil.which("otter", path=str(Path(sys.executable).parent))
     assert otter, "otter-grader is a dependency (pyproject.toml)"
 
     def run(sample: Path) -> tuple[str, dict]:
-        out = work / sample.stem
+        out = tmp_path / sample.stem
         out.mkdir()
-        result = subprocess.run([otter, "run", "-a", str(work / "autograder.zip"), str(sample), "-o", str(out)],
+        result = subprocess.run([otter, "run", "-a", str(archive), str(sample), "-o", str(out)],
                                 capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-2000:]
         tests = json.loads((out / "results.json").read_text())["tests"]
@@ -41,11 +54,7 @@ def otter_and_ours(request, tmp_path_factory):
 
     with ThreadPoolExecutor(2) as pool:
         otter_scores = dict(pool.map(run, readable(slug)))
-    ours = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "grade", slug,
-                           *map(str, readable(slug)), "--out", str(work / "ours")], capture_output=True, text=True, timeout=600)
-    assert ours.returncode == 0, ours.stderr
-    rows = {r["submission"]: r for r in csv.DictReader((work / "ours" / "grades.csv").open())}
-    return slug, otter_scores, rows
+    return slug, otter_scores, sample_batch(slug).rows  # ours: the same samples in this session's batch
 
 
 def test_otter_gives_the_same_points_per_question(otter_and_ours):
@@ -58,10 +67,8 @@ def test_otter_gives_the_same_points_per_question(otter_and_ours):
             assert scores[question] == pytest.approx(float(rows[sample][question]), abs=1e-3), (sample, question)
 
 
-def test_export_has_one_otter_test_file_per_question(tmp_path):
-    subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "otter", "lec27_attention",
-                    "--out", str(tmp_path)], check=True, capture_output=True, timeout=120)
-    names = zipfile.ZipFile(tmp_path / "autograder.zip").namelist()
+def test_export_has_one_otter_test_file_per_question(exported):
+    names = zipfile.ZipFile(exported("lec27_attention") / "autograder.zip").namelist()
     assert sorted(n for n in names if n.startswith("tests/")) == sorted(f"tests/q{n}.py" for n in range(1, 15))
     assert "files/autograder_course/solutions/lec27_attention.ipynb" in names
 
@@ -77,12 +84,11 @@ KERNEL_PATCHES = {
 }
 
 
-def test_patching_the_kernel_gains_nothing_under_otter(tmp_path):
+def test_patching_the_kernel_gains_nothing_under_otter(exported, tmp_path):
     import nbformat
 
     slug = "attention_basics"
-    assert subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "otter", slug,
-                           "--out", str(tmp_path)], capture_output=True, timeout=120).returncode == 0
+    archive = exported(slug) / "autograder.zip"
     otter = shutil.which("otter", path=str(Path(sys.executable).parent))
 
     def run(item):
@@ -91,7 +97,7 @@ def test_patching_the_kernel_gains_nothing_under_otter(tmp_path):
         nb.cells.append(nbformat.v4.new_code_cell(code))
         (tmp_path / name).mkdir()
         nbformat.write(nb, tmp_path / name / "submission.ipynb")
-        result = subprocess.run([otter, "run", "-a", str(tmp_path / "autograder.zip"), str(tmp_path / name / "submission.ipynb"),
+        result = subprocess.run([otter, "run", "-a", str(archive), str(tmp_path / name / "submission.ipynb"),
                                  "-o", str(tmp_path / name)], capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-2000:]
         tests = json.loads((tmp_path / name / "results.json").read_text())["tests"]

@@ -127,3 +127,42 @@ def test_a_wrong_hash_or_an_unreachable_url_keeps_nothing(course, served, tmp_pa
     other.add("w", SOURCE, config(f"{served}/weights.txt", "ABC"))
     result = other.run("fetch", "w")
     assert result.returncode == 2 and "sha256 must be 64 lowercase hex digits" in result.stderr
+
+
+class Unbounded(http.server.BaseHTTPRequestHandler):
+    """/large.bin: 3 MB, its length said first; /endless: an answer that never ends, with no length."""
+
+    def do_GET(self):
+        self.send_response(200)
+        if self.path == "/large.bin":
+            self.send_header("Content-Length", str(3 << 20))
+        self.end_headers()
+        block = b"\0" * (1 << 16)
+        try:
+            for _ in range(48 if self.path == "/large.bin" else 1 << 30):
+                self.wfile.write(block)
+        except OSError:  # the client stopped reading
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("path", ["large.bin", "endless"])
+def test_a_download_larger_than_the_limit_stops_and_keeps_nothing(path, tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unbounded)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{path}"
+        other = Course(tmp_path)
+        other.add("w", SOURCE, config(url))
+        result = other.run("fetch", "w", "--max-mb", "1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 2
+    assert (f"assignments/w/assignment.yaml: resource 'weights.txt' from {url} is larger than 1 MB, the most "
+            "`autograder fetch` downloads; nothing was kept") in result.stderr
+    assert not any((tmp_path / ".cache" / "resources").iterdir())
+    assert other.run("fetch", "w", "--max-mb", "0").stderr == "error: --max-mb: 0 is not a size; give a number of MB, 1 or more\n"

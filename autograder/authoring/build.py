@@ -34,10 +34,7 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
     compiled = compile_notebook(source, layout.source)
     solution = compiled.solution
     with tempfile.TemporaryDirectory(prefix=f"build-{slug}-") as workdir:
-        shutil.copytree(layout.folder, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb"))
-        for name, path in files.items():
-            if path.parent != layout.folder:  # a downloaded resource, from the cache
-                shutil.copyfile(path, Path(workdir) / name)
+        _stage(files, Path(workdir))
         execute_solution(solution, Path(workdir), config.limits, layout.source,
                          compiled.solution_lines, compiled.source_index)
     student = _with_outputs(compiled.student, solution, config)
@@ -50,6 +47,16 @@ def build_assignment(root: Path, slug: str) -> BuildOutput:
         _clear_counts(solution)
     outputs |= {layout.student: serialize(student), layout.solution: serialize(solution)}
     return BuildOutput(slug, outputs)
+
+
+def _stage(files: dict[str, Path], workdir: Path) -> None:
+    """The solution runs beside what a worker sees (the assignment's files and resources), not the whole
+    folder: no settings, no hidden entries or Python caches, at the top or inside a folder."""
+    for name, path in files.items():
+        if path.is_dir():
+            shutil.copytree(path, workdir / name, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        else:
+            shutil.copyfile(path, workdir / name)
 
 
 def _notebook_checks(layout: Layout, config: AssignmentConfig, solution, student, files: dict[str, Path]) -> bytes:
