@@ -81,17 +81,26 @@ def run(args, work: Path) -> None:
     print(f"throughput: {ours['rate'] / kernel['rate']:.1f}x a fresh Jupyter kernel per submission (target: at least 50x); "
           f"counting start-up and shut-down, {args.n / ours['wall']:.1f}/s = {args.n / ours['wall'] / kernel['rate']:.1f}x")
 
+    if ours["cpu"] is not None:
+        print(f"CPU time over every process of the batch (grader, fork server, workers, their exits): "
+              f"{ours['cpu'] / args.n * 1000:.1f} ms per submission, start-up included")
+
     print("\ngrowth with batch size (this grader):")
-    sizes, walls = [50, 100, 200, 400], []
+    sizes, walls, cpus = [50, 100, 200, 400], [], []
     for size in sizes:
         result = grade(subset(pool, size, work / f"grow{size}"), work / f"out-grow{size}", args.jobs)
         walls.append(result["wall"])
+        cpus.append(result["cpu"])
         print(f"  N={size:4d}: {result['wall']:6.2f} s   {result['wall'] / size * 1000:5.1f} ms per submission "
               f"(incl. start-up)   grader RSS {mb(result['grader_first'])} -> {mb(result['grader_last'])}, "
               f"worker peak first/last quarter {mb(result['peak_first'])} / {mb(result['peak_last'])}")
     slope, intercept, r2 = fit(sizes, walls)
     print(f"  linear fit: {intercept:.2f} s + {slope * 1000:.1f} ms x N  (R^2 = {r2:.4f}): each more submission costs "
           f"{slope * 1000:.1f} ms, {1 / slope:.1f}/s = {1 / slope / kernel['rate']:.1f}x the fresh kernel")
+    if None not in cpus:
+        cpu_slope, cpu_intercept, cpu_r2 = fit(sizes, cpus)
+        print(f"  CPU over every process: {cpu_intercept:.2f} s + {cpu_slope * 1000:.1f} ms x N (R^2 = {cpu_r2:.4f}): "
+              f"each more submission costs {cpu_slope * 1000:.1f} ms of CPU on {os.cpu_count()} cores")
 
 
 def median_seconds(command: list[str], times: int) -> float:
@@ -129,9 +138,12 @@ def grade(folder: Path, out: Path, jobs: int) -> dict:
     command = [sys.executable, "-m", "autograder", "--root", str(ROOT), "grade", SLUG, str(folder),
                "--out", str(out), "--jobs", str(jobs)]
     started, started_at = time.perf_counter(), time.time()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    samples = sample_memory(process)
-    stderr = process.communicate()[1]
+    with cpu_account() as account:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=account.join)
+        samples = sample_memory(process)
+        stderr = process.communicate()[1]
+        cpu = account.seconds()
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"grading failed:\n{stderr}")
@@ -150,7 +162,7 @@ def grade(folder: Path, out: Path, jobs: int) -> dict:
         return min(samples, key=lambda s: abs(s["at"] - moment))["grader"] if samples else 0
 
     return {
-        "wall": wall, "startup": done[0] - started_at, "shutdown": started_at + wall - done[-1],
+        "cpu": cpu, "wall": wall, "startup": done[0] - started_at, "shutdown": started_at + wall - done[-1],
         "rate": (n - 1) / max(done[-1] - done[0], 1e-9),
         "median": statistics.median(seconds), "p95": percentile(seconds, 95),
         "second": {"count": len(seconds_second), "median": statistics.median(seconds_second or [0.0]),
@@ -162,6 +174,39 @@ def grade(folder: Path, out: Path, jobs: int) -> dict:
         "grader_first": grader_at(0.1), "grader_last": grader_at(0.9),
         "peak_first": statistics.median(peaks[:quarter]), "peak_last": statistics.median(peaks[-quarter:]),
     }
+
+
+class cpu_account:
+    """CPU time of a command and everything it starts (fork server, workers, the kernel's work for
+    them, their exits), from a cpuacct cgroup of its own: unlike the rates, it hardly moves when
+    other work shares the machine. None where cgroups cannot be made (not root, no cgroup v1)."""
+
+    def __init__(self):
+        self.path = Path(f"/sys/fs/cgroup/cpuacct/autograder-bench-{os.getpid()}")
+
+    def __enter__(self):
+        try:
+            self.path.mkdir()
+        except OSError:
+            self.path = None
+        return self
+
+    def join(self) -> None:
+        """In the command's process, before it starts: join the group."""
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self) -> float | None:
+        return int((self.path / "cpuacct.usage").read_text()) / 1e9 if self.path is not None else None
+
+    def __exit__(self, *exc) -> None:
+        if self.path is not None:
+            for _ in range(100):  # the last workers may take a moment to leave
+                try:
+                    self.path.rmdir()
+                    return
+                except OSError:
+                    time.sleep(0.05)
 
 
 def sample_memory(process: subprocess.Popen) -> list[dict]:

@@ -78,11 +78,11 @@ def make_inputs(seeds):
 def load(module: nn.Module, weights: dict, what: str) -> nn.Module:
     """The grader's weights in the student's module; every parameter must be one of them."""
     if not isinstance(module, nn.Module):
-        raise TypeError(f"{what} should be an nn.Module")
+        raise TypeError(f"{what}은(는) nn.Module이어야 합니다")
     missing, unexpected = module.load_state_dict(weights, strict=False)
     missing = [name for name in missing if name in dict(module.named_parameters())]
     if missing or unexpected:
-        raise TypeError(f"{what}: parameters differ from the lesson's layout (missing {missing}, unexpected {unexpected})")
+        raise TypeError(f"{what}의 파라미터가 수업의 구성과 다릅니다 (없는 것: {missing}, 더 있는 것: {unexpected})")
     return module
 
 
@@ -174,7 +174,7 @@ def feedforward_unseen(ns):
     given = probes.given("feedforward")
     layers = getattr(module, "layers", None)
     if not isinstance(layers, nn.Sequential) or len(layers) != 3:
-        raise TypeError("FeedForward.layers should be an nn.Sequential of three layers")
+        raise TypeError("FeedForward.layers는 층 세 개(Linear, GELU, Linear)로 된 nn.Sequential이어야 합니다")
     load(layers, given["weights"], "FeedForward.layers")
     return [module(given["x"]), module(given["x"].flip(1))]
 
