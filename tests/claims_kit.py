@@ -270,7 +270,7 @@ def decode(ids):
         for norm, sublayer in ((self.norm1, self.att), (self.norm2, self.ff)):
             x = self.drop_shortcut(sublayer(norm(x))) + x
         return x"""),
-        "generate": ("def generate_greedy(", "\n\n\nclass SumModel", """def generate_greedy(model, idx, max_new_tokens, context_size):
+        "generate": ("def generate_greedy(", "\n\n\nstart", """def generate_greedy(model, idx, max_new_tokens, context_size):
     out = idx
     while out.shape[1] < idx.shape[1] + max_new_tokens:
         with torch.no_grad():

@@ -237,34 +237,42 @@ def test_the_flawed_notebooks_lose_the_questions_of_their_flaw(patched):
     assert float(rows["correct"]["score"]) == automatic_points(slug)
 
 
-def gpt_block_from_the_checks_file():
-    """gpt_model's block answered with the values of the handed-out checks file, typed in: right for
-    the lesson's check_x (and its flip), the input itself for anything else."""
+def gpt_answers_from_the_checks_file(question: str, cell: str, old: str, new: str) -> dict[str, str]:
+    """gpt_model's answer in `cell` replaced (`old` -> `new`) by code returning the values of the
+    handed-out checks file for `question`, typed in: right for the lesson's check cell only."""
     from autograder.protocol.plaindata import decode
 
     checks = json.loads((REPO / "assignments" / "gpt_model" / "gpt_model_checks.json").read_text(encoding="utf-8"))
-    values = decode(checks["questions"]["g6"]["checks"][0]["value"])
+    values = decode(checks["questions"][question]["checks"][0]["value"])
     sources = solution_sources("gpt_model")
-    head, tail = sources["block"].split("    def forward(self, x):", 1)
-    sources["block"] = head + f'''    def forward(self, x):
-        lesson = [{typed(values[0], 8)}, {typed(values[1], 8)}]
-        if tuple(x.shape) == (2, 6, 32):
-            return lesson[0] if torch.equal(x, check_x) else lesson[1]
-        return x
-''' + tail.split("        return x\n", 1)[1]
+    assert old in sources[cell]
+    sources[cell] = sources[cell].replace(old, new.format(first=typed(values[0], 8), second=typed(values[1], 8)))
     return sources
+
+
+TYPED_BACK = {  # the check cells' inputs are check_x (block) and check_ffn_x (feed-forward)
+    "g6": ("block", "        x = x + self.drop_shortcut(self.att(self.norm1(x)))\n"
+                    "        x = x + self.drop_shortcut(self.ff(self.norm2(x)))\n",
+           "        if tuple(x.shape) == (2, 6, 32):\n"
+           "            return {first} if torch.equal(x, check_x) else {second}\n"),
+    "g4": ("feedforward", "self.layers = nn.Sequential(nn.Linear(d, 4 * d), GELU(), nn.Linear(4 * d, d))",
+           "self.layers = lambda x: {first} if torch.equal(x, check_ffn_x) else {second}"),
+}
 
 
 @pytest.fixture(scope="module")
 def gpt_typed_back(tmp_path_factory):
-    notebooks = {"correct": filled("gpt_model"), "typed_back_block": filled("gpt_model", gpt_block_from_the_checks_file())}
+    notebooks = {"correct": filled("gpt_model")}
+    notebooks |= {f"typed_back_{q}": filled("gpt_model", gpt_answers_from_the_checks_file(q, *case))
+                  for q, case in TYPED_BACK.items()}
     folder = tmp_path_factory.mktemp("gpt_model")
     return grade("gpt_model", notebooks, folder), folder / "out"
 
 
-def test_values_copied_from_the_checks_file_fail_the_second_run(gpt_typed_back):
+@pytest.mark.parametrize("question", sorted(TYPED_BACK))
+def test_values_copied_from_the_checks_file_fail_the_second_run(gpt_typed_back, question):
     rows, out = gpt_typed_back
-    assert float(rows["correct"]["g6"]) == 4.0
-    assert float(rows["typed_back_block"]["g6"]) == 0.0  # 0.8 for the lesson check, without the second run
-    feedback = (out / "typed_back_block" / "feedback.md").read_text(encoding="utf-8")
-    assert "채점기가 “6. 트랜스포머 블록 (사전 정규화)” 아래의 셀" in feedback and "다른 데이터를 넣어 다시 실행하면 맞지 않습니다" in feedback
+    assert float(rows["correct"][question]) > 0
+    assert float(rows[f"typed_back_{question}"][question]) == 0.0  # the lesson check's share without the second run
+    feedback = (out / f"typed_back_{question}" / "feedback.md").read_text(encoding="utf-8")
+    assert "다른 데이터를 넣어 다시 실행하면 맞지 않습니다" in feedback and "확인 셀" in feedback

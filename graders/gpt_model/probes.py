@@ -284,6 +284,6 @@ def generation_unseen(ns):
 
 # What visible tests compare, from the lesson's own data: these are handed out as checks too.
 probes.value("tokenizer", "[sample_ids, sample_text, encode('트랜스포머'), decode(encode('트랜스포머')[::-1])]")
-probes.value("feedforward", "[ffn_output, ffn(ffn_input.flip(1))]")
+probes.value("ffn-check", "[check_ffn_out, check_ffn(check_ffn_x.flip(1))]")
 probes.value("block-check", "[check_out, check_block(check_x.flip(1))]")
-probes.value("generate", "[toy_ids, generate_greedy(SumModel(), torch.tensor([[4, 0], [2, 5]]), 5, 3).tolist()]")
+probes.value("generate-check", "[toy_ids, generate_greedy(SumModel(), torch.tensor([[4, 0], [2, 5]]), 5, 3).tolist()]")

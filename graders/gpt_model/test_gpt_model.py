@@ -154,8 +154,8 @@ def test_gelu_plot_draws_gelu(student, reference):
 # g4: feed-forward
 @question("g4")
 def test_feedforward_on_the_lesson(student, reference):
-    """수업의 ffn(ffn_input) (seed 123으로 만든 FeedForward)"""
-    expect_same(student, reference, "feedforward:[ffn_output, ffn(ffn_input.flip(1))]")
+    """수업의 확인 셀: seed 123으로 만든 check_ffn의 출력"""
+    expect_same(student, reference, "ffn-check:[check_ffn_out, check_ffn(check_ffn_x.flip(1))]")
 
 
 @question("g4")
@@ -300,8 +300,8 @@ def test_generated_ids(student, reference):
 
 @question("g8")
 def test_generation_on_the_lesson(student, reference):
-    """수업의 합 모델(SumModel)로 생성한 id (context_size 2와 3)"""
-    probe = "generate:[toy_ids, generate_greedy(SumModel(), torch.tensor([[4, 0], [2, 5]]), 5, 3).tolist()]"
+    """수업의 확인 셀: 합 모델(SumModel)로 생성한 id (context_size 2와 3)"""
+    probe = "generate-check:[toy_ids, generate_greedy(SumModel(), torch.tensor([[4, 0], [2, 5]]), 5, 3).tolist()]"
     try:
         expect_same(student, reference, probe)
     except AssertionError as failure:

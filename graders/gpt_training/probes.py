@@ -1,11 +1,10 @@
-"""What the hidden tests of gpt_training need. Token ids, scores and training data are made by the
-grader (`make_inputs`, sent here as `probes.given`); the tests recompute the windows and the
-cross-entropy from the grader's own copy. The training loop is run with PyTorch's own loss in place of
-the student's, so that one mistake costs its own question."""
+"""What the hidden tests of gpt_training need. Token ids, scores, training data, its order and the
+model's starting weights are made by the grader (`make_inputs`, sent here as `probes.given`); the
+tests recompute the windows and the cross-entropy from the grader's own copy. The training loop is
+run with PyTorch's own loss in place of the student's, so that one mistake costs its own question."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
 
 from autograder.probes import Probes, figures, need, replaced
 
@@ -26,8 +25,35 @@ def make_inputs(seeds):
                   for n, length, stride in PAIR_CASES],
         "loss": [{"targets": torch.randint(0, vocab, (b, t), generator=g), "logits": torch.randn(b, t, vocab, generator=g) * 2}
                  for b, t, vocab in LOSS_CASES],
-        "train": {"x": data.unfold(0, 8, 4)[:47], "y": data[1:].unfold(0, 8, 4)[:47], "seed": seeds[1] + 30},
+        "train": {"weights": model_weights(g), "batches": batches(data, g)},
     }
+
+
+def model_weights(g: torch.Generator) -> dict:
+    """The starting weights of the small GPT the loop trains, by the names of gpt_pieces.GPTModel."""
+    d, vocab, context = TRAIN_CFG["emb_dim"], TRAIN_CFG["vocab_size"], TRAIN_CFG["context_length"]
+
+    def randn(*shape, scale=0.3):
+        return torch.randn(*shape, generator=g) * scale
+
+    weights = {"tok_emb.weight": randn(vocab, d, scale=1.0), "pos_emb.weight": randn(context, d, scale=1.0),
+               "out_head.weight": randn(vocab, d)}
+    for layer in range(TRAIN_CFG["n_layers"]):
+        block = f"trf_blocks.{layer}."
+        weights |= {f"{block}att.{name}.weight": randn(d, d) for name in ("W_query", "W_key", "W_value", "out_proj")}
+        weights |= {f"{block}att.out_proj.bias": randn(d), f"{block}ff.layers.0.weight": randn(4 * d, d),
+                    f"{block}ff.layers.0.bias": randn(4 * d), f"{block}ff.layers.2.weight": randn(d, 4 * d),
+                    f"{block}ff.layers.2.bias": randn(d)}
+        for norm in ("norm1", "norm2"):
+            weights |= {f"{block}{norm}.scale": 1 + randn(d, scale=0.1), f"{block}{norm}.shift": randn(d, scale=0.1)}
+    return weights | {"final_norm.scale": 1 + randn(d, scale=0.1), "final_norm.shift": randn(d, scale=0.1)}
+
+
+def batches(data: torch.Tensor, g: torch.Generator) -> list:
+    """The loader: 7 batches of 6 windows (context 8, stride 4) in an order the grader drew."""
+    x, y = data.unfold(0, 8, 4)[:47], data[1:].unfold(0, 8, 4)[:47]
+    order = torch.randperm(len(x), generator=g)[:42].reshape(7, 6)
+    return [[x[rows], y[rows]] for rows in order]
 
 
 class GivenLogits(nn.Module):
@@ -81,10 +107,11 @@ def train_unseen(ns):
     """The student's loop on another model, data and optimizer, with PyTorch's loss."""
     model_class, train = need(ns, "GPTModel"), need(ns, "train_model")
     data = probes.given("train")
-    loader = DataLoader(TensorDataset(data["x"], data["y"]), batch_size=6, shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(data["seed"]))
-    torch.manual_seed(data["seed"])
     model = model_class(TRAIN_CFG)
+    missing, unexpected = model.load_state_dict(data["weights"], strict=False)
+    if [name for name in missing if not name.endswith(".mask")] or unexpected:
+        raise TypeError("GPTModel의 파라미터가 gpt_pieces.py의 구성과 다릅니다")
+    loader = [(x, y) for x, y in data["batches"]]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     with replaced(ns, "calc_loss_batch", torch_loss):
         losses = train(model, loader, optimizer, 12)
