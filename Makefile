@@ -34,8 +34,10 @@ check: setup
 	$(BIN)/ruff check autograder tests graders bench samples
 	$(BIN)/mypy
 
+# The suite on every core (pytest-xdist), one test file per worker at a time so that a file's set-up is made
+# once; the bundled samples' grading is shared by all workers (tests/conftest.py).
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 ASSIGNMENTS := lec27_attention attention_basics transformer_encoder gpt_model gpt_training
 

@@ -134,12 +134,15 @@ def grade_batch(assignment: Assignment, paths: list[Path], out: Path, jobs: int,
                 if store is not None:
                     store.flag_changed(stem, {q: a["hash"] for q, a in answers.items()})
                     report = with_hand_scores(report, _hands(store.scores(stem)))
-            # record.json goes last: it is the mark that this submission is done.
-            feedback = feedback_markdown(report, config)
-            files.update({folder / "results.json": results_json(report, config),
+            # record.json goes last: it is the mark that this submission is done. The feedback is made once:
+            # feedback.md, results.json's output and the graded notebook show it, record.json keeps its body.
+            with language(config.language):
+                body = feedback_body(report)
+            feedback = feedback_markdown(report, config, body)
+            files.update({folder / "results.json": results_json(report, config, feedback),
                           folder / "feedback.md": feedback,
                           folder / "graded.ipynb": graded_notebook(report, feedback, grader.test_cells, config),
-                          folder / RECORD: _record(report, digest, fingerprint, config.language)})
+                          folder / RECORD: _record(report, digest, fingerprint, body)})
             write_atomically(files, durable=False)
         with lock:
             on_report(report, reused)
@@ -175,9 +178,7 @@ def gradebook_row(report: GradeReport) -> GradeReport:
     return replace(report, questions=tuple(replace(q, outcomes=()) for q in report.questions), cells=(), notes=())
 
 
-def _record(report: GradeReport, digest: str | None, fingerprint: str, code: str) -> bytes:
-    with language(code):
-        body = feedback_body(report)
+def _record(report: GradeReport, digest: str | None, fingerprint: str, body: str) -> bytes:
     return json.dumps({"submission": report.submission, "sha256": digest, "fingerprint": fingerprint,
                        "error": report.error, "seconds": report.seconds, "peak_memory": report.peak_memory,
                        "second_run_seconds": report.second_run_seconds,

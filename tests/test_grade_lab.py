@@ -132,10 +132,22 @@ def test_student_check_shows_visible_tests_only(tmp_path):
     assert ok.returncode == 0 and ", 실패 0개" in ok.stdout
 
 
-def test_a_batch_keeps_only_each_submissions_scores_once_its_files_are_written(tmp_path):
+def test_a_batch_keeps_only_each_submissions_scores_once_its_files_are_written(tmp_path, monkeypatch):
+    """Also: each submission's feedback is made once (feedback.md, results.json's output and record.json's
+    body were three makings of the same text), and the three still agree."""
+    from autograder import batch
     from autograder.batch import grade_batch
+    from autograder.outputs import results
     from autograder.scoring.grader import load_assignment
 
+    made, make = [], results.feedback_body
+
+    def counted(report):
+        made.append(report.stem)
+        return make(report)
+
+    monkeypatch.setattr(results, "feedback_body", counted)
+    monkeypatch.setattr(batch, "feedback_body", counted)
     whole = {}
     rows = grade_batch(load_assignment(REPO, "lec27_attention"), [SAMPLES / "correct.ipynb", SAMPLES / "unfinished.ipynb"],
                        tmp_path, 2, REPO / ".cache" / "references", lambda report, reused: whole.update({report.stem: report}))
@@ -144,3 +156,9 @@ def test_a_batch_keeps_only_each_submissions_scores_once_its_files_are_written(t
     assert all(report.cells for report in whole.values())  # the files were written from whole reports
     assert all(not row.cells and not row.notes and not any(q.outcomes for q in row.questions) for row in rows)
     assert "correct.ipynb,44,44," in (tmp_path / "grades.csv").read_text()
+    assert sorted(made) == ["correct", "unfinished"]
+    for stem in made:
+        feedback = (tmp_path / stem / "feedback.md").read_text(encoding="utf-8")
+        assert json.loads((tmp_path / stem / "results.json").read_text(encoding="utf-8"))["output"] == feedback
+        body = json.loads((tmp_path / stem / "record.json").read_text(encoding="utf-8"))["feedback_body"]
+        assert body and body in feedback

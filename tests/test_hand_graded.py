@@ -140,6 +140,26 @@ def test_scores_round_trip_through_csv(course, graded, tmp_path):
         assert db.execute("SELECT grader, what FROM changes").fetchall() == [("민수", "imported")] * 2
 
 
+def test_a_sheet_whose_row_cannot_be_stored_imports_nothing_and_names_the_row(course, graded, tmp_path):
+    """The whole sheet is one transaction: a row the database refuses (here a trigger plays a full disk on
+    bob's row, the second) leaves no row of the sheet stored, alice's first row included."""
+    _, out = graded
+    ReviewStore(out / "review.sqlite").close()
+    with sqlite3.connect(out / "review.sqlite") as db:
+        db.execute("CREATE TRIGGER full_disk BEFORE INSERT ON scores WHEN NEW.submission = 'bob' "
+                   "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    sheet = tmp_path / "scores.csv"
+    sheet.write_text("submission,question,points,comment\nalice.ipynb,w1,4,fine\nbob.ipynb,w1,3,\n", encoding="utf-8")
+    result = course.run("review", str(out), "--import", str(sheet))
+    assert result.returncode == 2
+    assert f"{sheet}: line 3: nothing imported: this row could not be stored in {out / 'review.sqlite'} " \
+           "(database or disk is full)" in result.stderr
+    with sqlite3.connect(out / "review.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM scores").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM changes").fetchone() == (0,)
+    assert rows(out)["alice.ipynb"]["w1"] == "pending"
+
+
 def test_a_wrong_csv_row_imports_nothing_and_names_each_line(course, graded, tmp_path):
     _, out = graded
     sheet = tmp_path / "scores.csv"

@@ -125,3 +125,21 @@ def test_a_grader_that_cannot_grade_gives_no_score_under_otter(tmp_path):
         verdict.after_grading(GradingResults([]))
     assert "could not grade submission.ipynb under Otter, so no score was given" in str(error.value)
     assert "no assignment 'attention_basics' here" in str(error.value)  # the grader's own words
+
+
+def test_the_otter_export_reads_the_settings_once(monkeypatch, tmp_path):
+    """export_otter is given the assignment's settings, read once by the caller: it does not parse
+    assignment.yaml again (twice, before) for the resources."""
+    from autograder.outputs import export
+    from autograder.scoring.grader import load_assignment
+
+    assignment = load_assignment(REPO, "attention_basics")
+
+    def read_again(path):
+        raise AssertionError(f"{path} was read again")
+
+    monkeypatch.setattr(export, "load_config", read_again)
+    archive = export.export_otter(REPO, "attention_basics", tmp_path, assignment.suite, assignment.config)
+    names = zipfile.ZipFile(archive).namelist()
+    assert "files/autograder_course/assignments/attention_basics/assignment.yaml" in names
+    assert sorted(n for n in names if n.startswith("tests/")) == [f"tests/b{n}.py" for n in range(1, 10)]

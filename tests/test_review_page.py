@@ -3,8 +3,10 @@ grades.csv updated), two TAs at once, a student's script that must not run, Hang
 
 One graded folder and one server serve every test; each test grades answers no other test touches."""
 import csv
+import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -42,18 +44,24 @@ def graded(course, tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def server(graded):
-    """`autograder review` on a free port, with one URL per TA."""
-    process = subprocess.Popen([sys.executable, "-m", "autograder", "review", str(graded), "--port", "0",
-                                "--grader", "ta1", "--grader", "조교2"],
+def start_review(folder, *graders):
+    """`autograder review` on a free port: the process and one URL per TA."""
+    process = subprocess.Popen([sys.executable, "-m", "autograder", "review", str(folder), "--port", "0",
+                                *(arg for name in graders for arg in ("--grader", name))],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     urls = {}
-    while len(urls) < 2:
+    while len(urls) < len(graders):
         line = process.stdout.readline()
         assert line, process.stderr.read()
         name, url = re.match(r"review page for (.+): (http://\S+)", line).groups()
         urls[name] = url
+    return process, urls
+
+
+@pytest.fixture(scope="module")
+def server(graded):
+    """`autograder review` on a free port, with one URL per TA."""
+    process, urls = start_review(graded, "ta1", "조교2")
     yield graded, urls
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
@@ -147,7 +155,10 @@ def test_a_page_without_the_token_is_refused(server, browser):
     assert page.goto(base).status == 403
     assert page.goto(base + "?token=wrong").status == 403
     assert page.goto(base + "grade/alice/w1").status == 403
-    page.context.add_cookies([{"name": "autograder_review", "value": "%ED%95%9C\u00e9", "url": base}])
+    signed_in = browser.new_page()
+    signed_in.goto(urls["ta1"])
+    name = next(c["name"] for c in signed_in.context.cookies() if c["name"].startswith("autograder_review"))
+    page.context.add_cookies([{"name": name, "value": "%ED%95%9C\u00e9", "url": base}])
     assert page.goto(base).status == 403  # a cookie that is no token, also one that is not ASCII
 
 
@@ -168,3 +179,40 @@ def test_a_korean_question_name_renders_as_glyphs(server, browser, tmp_path):
     difference = ImageChops.difference(hangul.crop((0, 0, *size)), boxes.crop((0, 0, *size)))
     changed = sum(difference.histogram()[61:])
     assert changed > 200, "Hangul is drawn like missing glyphs: install fonts-noto-cjk"
+
+
+def test_two_review_pages_on_one_host_keep_their_own_sign_in(server, browser, tmp_path):
+    """Cookies belong to a host, not to a port: a TA who opens a second review page (another folder, another
+    port) stays signed in to the first."""
+    graded, urls = server
+    other = tmp_path / "other"
+    shutil.copytree(graded, other, ignore=shutil.ignore_patterns("review.sqlite*"))
+    process, other_urls = start_review(other, "ta9")
+    try:
+        page = browser.new_page()  # one browser profile, one cookie jar
+        assert page.goto(urls["ta1"]).status == 200
+        assert page.goto(other_urls["ta9"]).status == 200
+        first, second = (u.split("?")[0] for u in (urls["ta1"], other_urls["ta9"]))
+        assert page.goto(first).status == 200 and "ta1" in page.content()
+        assert page.goto(second).status == 200 and "ta9" in page.content()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+
+
+def test_the_overview_shows_a_submission_graded_after_the_page_started(server, browser):
+    """The listing is read at each request: a file graded into the folder later (a late submission, a batch
+    graded again) appears without restarting the page."""
+    graded, urls = server
+    page = browser.new_page()
+    page.goto(urls["ta1"])
+    assert "dave.ipynb" not in page.content()
+    shutil.copytree(graded / "alice", graded / "dave")
+    record = json.loads((graded / "dave" / "record.json").read_text(encoding="utf-8"))
+    (graded / "dave" / "record.json").write_text(json.dumps({**record, "submission": "dave.ipynb"}), encoding="utf-8")
+    try:
+        page.goto(urls["ta1"].split("?")[0])
+        assert "dave.ipynb" in page.content()
+        assert page.goto(urls["ta1"].split("?")[0] + "grade/dave/w1").status == 200
+    finally:
+        shutil.rmtree(graded / "dave")

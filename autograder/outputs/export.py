@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 from .. import otter_plugin
-from ..config import load_config
+from ..config import Resource, load_config
 from ..course import Layout, course_files
 from ..files import entry_files, write_atomically
 from ..i18n import _, language
@@ -138,10 +138,10 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
     case takes its outcome from this grader, which must be installed where Otter runs.
     """
     files: dict[str, bytes] = {}
-    files |= _course_files(root, slug, f"files/{otter_plugin.COURSE}/")
+    files |= _course_files(root, slug, f"files/{otter_plugin.COURSE}/", config.resources)
     # Otter runs the notebook itself too, beside what `files/` holds: its data and helper modules.
     layout = Layout(root, slug)
-    for name, path in course_files(layout, load_config(layout.config).resources).items():
+    for name, path in course_files(layout, config.resources).items():
         for shown, file in entry_files(name, path):
             files[f"files/{shown}"] = file.read_bytes()
     weights = question_weights(list(suite.tests))
@@ -160,15 +160,16 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
     return _write_zip(files, out)
 
 
-def _course_files(root: Path, slug: str, prefix: str) -> dict[str, bytes]:
+def _course_files(root: Path, slug: str, prefix: str, resources: tuple[Resource, ...] | None = None) -> dict[str, bytes]:
     """What grading needs of the course: settings, student and solution notebooks, hidden tests, and
-    the assignment's own files (data, helper modules), which workers see next to the notebook."""
+    the assignment's own files (data, helper modules), which workers see next to the notebook; `resources`
+    as assignment.yaml lists them, when the caller has read it already."""
     layout = Layout(root, slug)
     paths = [layout.config, layout.student, layout.solution, *layout.grader_sources(),
              *(file for path in layout.assignment_files() for _, file in entry_files(path.name, path))]
     files = {prefix + path.relative_to(root).as_posix(): path.read_bytes() for path in paths}
     # Downloaded resources travel in the course's cache, where the grader finds them by their hash.
-    for resource in load_config(layout.config).resources:
+    for resource in load_config(layout.config).resources if resources is None else resources:
         path = course_files(layout, (resource,))[resource.name]
         files[prefix + path.relative_to(root).as_posix()] = path.read_bytes()
     return files

@@ -20,18 +20,19 @@ def hidden_message() -> str:
     return _("This hidden test failed. Its details are not shown; check your code against the task.")
 
 
-def results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
+def results_json(report: GradeReport, config: AssignmentConfig, feedback: bytes | None = None) -> bytes:
     """The Gradescope autograder results schema: score, tests[] with visibility; its `output` is
-    the whole of feedback.md (Markdown), so that students on Gradescope read the same feedback.
+    the whole of feedback.md (Markdown, `feedback` when the caller made it already), so that students
+    on Gradescope read the same feedback.
 
     A part graded by hand enters only once a TA graded it (a test named '<question>: graded by
     hand'); until then it is left out of `score` and `max_score`, as Gradescope expects of an
     autograder whose assignment has parts graded in its own outline."""
     with language(config.language):
-        return _results_json(report, config)
+        return _results_json(report, config, feedback)
 
 
-def _results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
+def _results_json(report: GradeReport, config: AssignmentConfig, feedback: bytes | None) -> bytes:
     tests = []
     for question in report.questions:
         weights = question_weights([o.test for o in question.outcomes])
@@ -51,7 +52,7 @@ def _results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     data = {
         "score": report.score,
         "max_score": report.max_score if report.error else round(report.max_score - report.pending_points, 4),
-        "output": _feedback_text(report, config),
+        "output": _feedback_text(report, config) if feedback is None else feedback.decode("utf-8"),
         "output_format": "md",
         "execution_time": round(report.seconds, 3),
         "visibility": "visible",
@@ -61,14 +62,15 @@ def _results_json(report: GradeReport, config: AssignmentConfig) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def feedback_markdown(report: GradeReport, config: AssignmentConfig) -> bytes:
-    """What the student reads: the score, each question's points, and what to fix."""
+def feedback_markdown(report: GradeReport, config: AssignmentConfig, body: str | None = None) -> bytes:
+    """What the student reads: the score, each question's points, and what to fix (`body`: its automatic
+    part, when the caller made it already with feedback_body)."""
     with language(config.language):
-        return _feedback_text(report, config).encode("utf-8")
+        return _feedback_text(report, config, body).encode("utf-8")
 
 
-def _feedback_text(report: GradeReport, config: AssignmentConfig) -> str:
-    body = feedback_body(report)
+def _feedback_text(report: GradeReport, config: AssignmentConfig, body: str | None = None) -> str:
+    body = feedback_body(report) if body is None else body
     head = feedback_head(config.title, report.submission, report.score, report.max_score,
                          0.0 if report.error else report.pending_points)
     hand = [] if report.error else [(q.name, q.hand, q.hand_max) for q in report.questions if q.hand_max]

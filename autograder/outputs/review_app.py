@@ -7,10 +7,10 @@ and the pages run no script at all (Content-Security-Policy).
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import bleach
@@ -19,7 +19,8 @@ from flask import Flask, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from .hand_answers import ANSWERS
-from .hand_grades import FolderQuestions, HandQuestion, folder_lock, read_questions, rewrite_folder, submission_stems
+from .hand_grades import FolderQuestions, HandQuestion, folder_lock, read_questions, rewrite_folder
+from .review_listing import FolderListing, Submission
 from .review_store import ReviewStore
 
 COOKIE = "autograder_review"
@@ -30,24 +31,15 @@ _POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-a
            "frame-ancestors 'none'; base-uri 'none'")
 
 
-@dataclass(frozen=True)
-class Submission:
-    stem: str
-    name: str
-
-
 def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flask:
     """The app for one graded folder; `tokens`: secret token -> the TA's name it stands for."""
     app = Flask(__name__, template_folder="templates/review")
     questions = read_questions(folder)
-    records = submission_stems(folder)
-    submissions = [Submission(stem, str(record.get("submission", stem)))
-                   for stem, record in records.items() if not record.get("error")]
-    unreadable = len(records) - len(submissions)
-    by_stem = {s.stem: s for s in submissions}
+    listing = FolderListing(folder)  # read at each request: a batch graded again shows without a restart
+    cookie = _cookie_name(tokens)
 
     def grader() -> str:
-        token = request.cookies.get(COOKIE, "")
+        token = request.cookies.get(cookie, "")
         for known, name in tokens.items():
             if _same(known, token):
                 return name
@@ -61,7 +53,7 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
                 abort(403)
             args: dict = {**(request.view_args or {}), **{k: v for k, v in request.args.items() if k != "token"}}
             response = redirect(url_for(request.endpoint or "overview", **args))
-            response.set_cookie(COOKIE, token, httponly=True, samesite="Strict")
+            response.set_cookie(cookie, token, httponly=True, samesite="Strict")
             return response
         grader()
         return None
@@ -81,15 +73,17 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
 
     @app.get("/")
     def overview():
-        scores = store.scores()
+        now = listing.current()
+        submissions, scores = now.submissions, store.scores()
         progress = [(q, _left(q, submissions, scores)) for q in questions.hand]
         table = [(s, [scores.get((s.stem, q.id)) for q in questions.hand]) for s in submissions]
         return render_template("overview.html", title=questions.title, questions=questions.hand, progress=progress,
-                               table=table, count=len(submissions), grader=grader(), unreadable=unreadable)
+                               table=table, count=len(submissions), grader=grader(), unreadable=now.unreadable)
 
     @app.get("/grade/<stem>/<question_id>")
     def grade(stem: str, question_id: str):
-        submission, question = _find(by_stem, questions, stem, question_id)
+        submissions = listing.current().submissions
+        submission, question = _find(submissions, questions, stem, question_id)
         walk = "submission" if request.args.get("walk") == "submission" else "question"
         scores = store.scores()
         answers = _answers(folder, stem).get(question_id, {"cells": [], "hash": ""})
@@ -97,15 +91,16 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
             "grade.html", title=questions.title, submission=submission, question=question, walk=walk,
             cells=[_shown(cell) for cell in answers["cells"]], given=scores.get((stem, question_id)),
             tests=_tests(folder, stem, question_id), left=_left(question, submissions, scores),
-            count=len(submissions), grader=grader(), csrf=_csrf(request.cookies.get(COOKIE, "")),
+            count=len(submissions), grader=grader(), csrf=_csrf(request.cookies.get(cookie, "")),
             answer=answers.get("hash", ""),
             error=request.args.get("error", ""), questions=questions.hand,
             position=[s.stem for s in submissions].index(stem) + 1)
 
     @app.post("/grade/<stem>/<question_id>")
     def save(stem: str, question_id: str):
-        submission, question = _find(by_stem, questions, stem, question_id)
-        if not _same(request.form.get("csrf", ""), _csrf(request.cookies.get(COOKIE, ""))):
+        submissions = listing.current().submissions
+        submission, question = _find(submissions, questions, stem, question_id)
+        if not _same(request.form.get("csrf", ""), _csrf(request.cookies.get(cookie, ""))):
             abort(403)
         walk = "submission" if request.form.get("walk") == "submission" else "question"
         try:
@@ -133,20 +128,27 @@ def create_app(folder: Path, store: ReviewStore, tokens: dict[str, str]) -> Flas
     def by_question(question_id: str):
         question = questions.find(question_id) or abort(404)
         scores = store.scores()
-        first = next((s for s in submissions if _open(scores.get((s.stem, question.id)))), None)
+        first = next((s for s in listing.current().submissions if _open(scores.get((s.stem, question.id)))), None)
         if first is None:
             return redirect(url_for("overview"))
         return redirect(url_for("grade", stem=first.stem, question_id=question.id, walk="question"))
 
     @app.get("/submission/<stem>")
     def by_submission(stem: str):
-        if stem not in by_stem or not questions.hand:
+        if listing.current().find(stem) is None or not questions.hand:
             abort(404)
         scores = store.scores()
         first = next((q for q in questions.hand if _open(scores.get((stem, q.id)))), questions.hand[0])
         return redirect(url_for("grade", stem=stem, question_id=first.id, walk="submission"))
 
     return app
+
+
+def _cookie_name(tokens: dict[str, str]) -> str:
+    """A name of this server's own: a browser keeps one cookie per name and host whatever the port, so two
+    review pages on one host (two folders, two ports) would otherwise sign each other's TAs out. Made from
+    a hash of the server's tokens, which are new at every start."""
+    return f"{COOKIE}_{hashlib.sha256(chr(0).join(sorted(tokens)).encode()).hexdigest()[:16]}"
 
 
 def _same(expected: str, given: str) -> bool:
@@ -158,11 +160,12 @@ def _csrf(token: str) -> str:
     return hmac.new(token.encode(), b"review form", "sha256").hexdigest()
 
 
-def _find(by_stem: dict[str, Submission], questions: FolderQuestions, stem: str, question_id: str):
+def _find(submissions: list[Submission], questions: FolderQuestions, stem: str, question_id: str):
     question = questions.find(question_id)
-    if stem not in by_stem or question is None:
+    submission = next((s for s in submissions if s.stem == stem), None)
+    if submission is None or question is None:
         abort(404)
-    return by_stem[stem], question
+    return submission, question
 
 
 def _open(score) -> bool:

@@ -13,7 +13,7 @@ from ..errors import AutograderError, Location
 from ..files import write_atomically
 from .hand_answers import ANSWERS
 from .hand_grades import FolderQuestions, folder_lock, read_questions, rewrite_folder, submission_stems
-from .review_store import ReviewStore
+from .review_store import Given, NotStored, ReviewStore
 from .spreadsheet import plain_text, spreadsheet_text
 
 COLUMNS = ["submission", "question", "points", "comment"]
@@ -26,6 +26,7 @@ class Entry:
     question: str
     points: float
     comment: str
+    line: int  # in the sheet, for errors
 
 
 def export_scores(folder: Path, store: ReviewStore, path: Path) -> int:
@@ -57,9 +58,12 @@ def import_scores(folder: Path, store: ReviewStore, path: Path, grader: str) -> 
     questions = read_questions(folder)
     records = submission_stems(folder)
     entries = _read(path, questions, records)
-    for entry in entries:
-        answer = _answer_hash(folder, entry.stem, entry.question)
-        store.give(entry.stem, entry.question, entry.points, entry.comment, grader, answer, what="imported")
+    given = [Given(e.stem, e.question, e.points, e.comment, _answer_hash(folder, e.stem, e.question)) for e in entries]
+    try:
+        store.give_many(given, grader, what="imported")  # the whole sheet or, when a row cannot be stored, nothing
+    except NotStored as failed:
+        raise AutograderError(Location(path, line=entries[failed.index].line),
+                              f"nothing imported: this row could not be stored in {store.path} ({failed.reason})") from None
     with folder_lock(folder):
         rewrite_folder(folder, store, sorted({e.stem for e in entries}))
     return len(entries)
@@ -104,7 +108,7 @@ def _read(path: Path, questions: FolderQuestions, records: dict[str, dict]) -> l
             if not 0 <= points <= question.points:
                 problems.append(f"line {line}: {points:g} points for {question.id}, which is worth 0 to {question.points:g}")
             else:
-                entries.append(Entry(stem, question.id, points, comment))
+                entries.append(Entry(stem, question.id, points, comment, line))
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise AutograderError(path, f"nothing imported: {shown}")

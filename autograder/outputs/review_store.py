@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +27,25 @@ CREATE TABLE IF NOT EXISTS changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT, submission TEXT NOT NULL, question TEXT NOT NULL,
     points REAL, comment TEXT NOT NULL, grader TEXT NOT NULL, at TEXT NOT NULL, what TEXT NOT NULL);
 """
+
+
+@dataclass(frozen=True)
+class Given:
+    """Points to record for one answer: whose, which question, and the hash of the answer they were given for."""
+
+    submission: str
+    question: str
+    points: float
+    comment: str
+    answer_hash: str
+
+
+class NotStored(Exception):
+    """Entry `index` of a give_many could not be stored (nothing of that call was); `reason` says why."""
+
+    def __init__(self, index: int, reason: str):
+        super().__init__(f"entry {index}: {reason}")
+        self.index, self.reason = index, reason
 
 
 @dataclass(frozen=True)
@@ -75,15 +94,26 @@ class ReviewStore:
     def give(self, submission: str, question: str, points: float, comment: str, grader: str, answer_hash: str,
              what: str = "graded") -> HandScore:
         """Record a TA's points for one answer (replacing earlier ones) and the change itself."""
-        at, comment = _now(), comment[:MAX_COMMENT]
+        return self.give_many([Given(submission, question, points, comment, answer_hash)], grader, what)[0]
+
+    def give_many(self, entries: Sequence[Given], grader: str, what: str) -> list[HandScore]:
+        """Record several answers' points in one transaction: all of them, or none when one cannot be stored
+        (NotStored names which)."""
+        at = _now()
         with self._write() as db:
-            db.execute("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (submission, question) DO UPDATE "
-                       "SET points=excluded.points, comment=excluded.comment, grader=excluded.grader, at=excluded.at, "
-                       "answer_hash=excluded.answer_hash, flagged=0",
-                       (submission, question, points, comment, grader, at, answer_hash))
-            db.execute("INSERT INTO changes (submission, question, points, comment, grader, at, what) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (submission, question, points, comment, grader, at, what))
-        return HandScore(points, comment, grader, at)
+            for index, entry in enumerate(entries):
+                comment = entry.comment[:MAX_COMMENT]
+                try:
+                    db.execute("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (submission, question) "
+                               "DO UPDATE SET points=excluded.points, comment=excluded.comment, grader=excluded.grader, "
+                               "at=excluded.at, answer_hash=excluded.answer_hash, flagged=0",
+                               (entry.submission, entry.question, entry.points, comment, grader, at, entry.answer_hash))
+                    db.execute("INSERT INTO changes (submission, question, points, comment, grader, at, what) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               (entry.submission, entry.question, entry.points, comment, grader, at, what))
+                except sqlite3.Error as exc:
+                    raise NotStored(index, str(exc)) from None
+        return [HandScore(entry.points, entry.comment[:MAX_COMMENT], grader, at) for entry in entries]
 
     def flag_changed(self, submission: str, answers: dict[str, str]) -> list[str]:
         """Flag the scores of `submission` whose answer hash is not the current one (question -> hash);
