@@ -112,3 +112,6 @@ def test_a_fake_cell_name_in_a_traceback_cannot_break_out_of_its_fence():
 def test_a_syntax_errors_message_names_its_cell_as_the_feedback_does():
     broken = titled(1, "x = (", status=ERROR, ename="SyntaxError", evalue="'(' was never closed (<code cell 1>, line 1)")
     assert cell_note(broken) == "raised SyntaxError: `'(' was never closed (cell 'x = (' under “Lab”, line 1)`"
+    notebook = json.loads(graded_notebook(GradeReport("n.ipynb", "n", (), (broken,)), b"", {}))
+    error = next(o for c in notebook["cells"] for o in c.get("outputs", []) if o["output_type"] == "error")
+    assert error["evalue"] == "'(' was never closed (cell 'x = (' under “Lab”, line 1)"

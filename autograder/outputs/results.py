@@ -133,7 +133,8 @@ def _graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str,
             outputs.append({"output_type": "stream", "name": "stdout", "text": result.output})
         outputs += [{"output_type": "display_data", "data": {"image/png": png}, "metadata": {}} for png in result.figures]
         if result.error:
-            outputs.append({"output_type": "error", "ename": result.error["ename"], "evalue": result.error["evalue"],
+            outputs.append({"output_type": "error", "ename": result.error["ename"],
+                            "evalue": traceback_text(result.error["evalue"], report.cells),
                             "traceback": traceback_text(result.error["traceback"], report.cells).splitlines()})
         cells.append({"cell_type": "code", "execution_count": None, "outputs": outputs, "source": result.source,
                       "metadata": {"autograder": {"origin": result.origin, "status": result.status, "cell": result.id}}})
