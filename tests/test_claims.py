@@ -58,9 +58,10 @@ def claim(name):
 
 # Text meant to render as markup in the feedback, and notes meant to pass for the grader's own sentences.
 MARKUP = "<img src=x onerror=alert(1)> [link](http://evil.example)\\n```\\n# Pwned"
-FORGED_CELL = messages.cell(me, job.cells[me].id, "error", error={
-    "ename": "Pwned<img src=x onerror=alert(2)>", "evalue": MARKUP,
-    "traceback": 'File "<code cell 1>", line 1\\n````\\n# Pwned\\n<img src=x onerror=alert(3)>'}, notes=[
+FORGED_ERROR = {"ename": "Pwned<img src=x onerror=alert(2)>", "evalue": MARKUP,
+                "traceback": 'File "<code cell 1>", line 1\\n````\\n# Pwned\\n<img src=x onerror=alert(3)>'}
+ERRING = next(i for i in range(me + 1, len(job.cells)) if not job.cells[i].skip)  # a cell that runs: its error is forged
+FORGED_CELL = messages.cell(me, job.cells[me].id, "ok", notes=[
     "✅ 모든 테스트를 통과했습니다 <img src=x onerror=alert(4)>",
     {"kind": "magic", "args": {"text": MARKUP}},
     {"kind": "a kind of its own", "args": {}},
@@ -74,7 +75,10 @@ else:
     for index in range(me + 1, len(job.cells)):
         cell = job.cells[index]
         status = "ok" if MODE == "cells not run" else (cell.skip or "ok")
-        reports.send(messages.cell(index, cell.id, status))
+        if MODE == "forged notes" and index == ERRING:
+            reports.send(messages.cell(index, cell.id, "error", error=FORGED_ERROR))
+        else:
+            reports.send(messages.cell(index, cell.id, status))
         for name, _ in probes.by_cell.get(cell.id, []):
             if job.only_probes is None or name in job.only_probes:
                 reports.send(claim(name))
