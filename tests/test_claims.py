@@ -288,12 +288,19 @@ def gpt_answers_from_the_checks_file(question: str, cell: str, old: str, new: st
 
 
 def typed_back_variance() -> dict[str, str]:
-    """attention_basics with the variances of section 3 typed back from the printout, no code."""
+    """attention_basics with the variances of section 3 typed back from the printout, and the
+    saturated weights from the checks file handed out, no code."""
     values = solution_values("attention_basics", {"variance": ["variances", "scaled_variances"]})
     sources = solution_sources("attention_basics")
     sources["variance"] = (f"variances = {typed(values['variance', 'variances'], 1)}\n"
                            f"scaled_variances = {typed(values['variance', 'scaled_variances'], 2)}\n"
                            'print("분산:", variances)\nprint("sqrt(d_k)로 나눈 뒤 분산:", scaled_variances)')
+    from autograder.protocol.plaindata import decode
+
+    checks = json.loads((REPO / "assignments" / "attention_basics" / "attention_basics_checks.json").read_text(encoding="utf-8"))
+    saturated = decode(checks["questions"]["b8"]["checks"][0]["value"])
+    sources["saturation"] = sources["saturation"].replace(
+        "weights_scaled = torch.softmax(scores / d_k ** 0.5, dim=-1)", f"weights_scaled = {typed(saturated, 8)}")
     return sources
 
 
@@ -334,6 +341,7 @@ def basics_typed_back(tmp_path_factory):
 def test_typed_back_variances_earn_nothing(basics_typed_back):
     """The variance step's seed is lesson data: the second run draws other vectors, which a printout cannot know."""
     correct, typed_back = (question_scores(basics_typed_back[name]) for name in ("correct", "typed_back"))
-    assert correct["b7"] == 2.0
-    assert typed_back["b7"] == 0.0
-    assert {q: s for q, s in typed_back.items() if q != "b7"} == {q: s for q, s in correct.items() if q != "b7"}
+    assert correct["b7"] == 2.0 and correct["b8"] == 1.0
+    assert typed_back["b7"] == 0.0 and typed_back["b8"] == 0.0
+    assert {q: s for q, s in typed_back.items() if q not in ("b7", "b8")} == \
+        {q: s for q, s in correct.items() if q not in ("b7", "b8")}
