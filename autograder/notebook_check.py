@@ -21,7 +21,7 @@ import torch
 from .i18n import _, language
 from .probes import evaluate
 from .protocol.plaindata import decode, encode
-from .testing import expect_match
+from .testing import expect_match, shown_expression
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ class Checker:
                                              "Put the checks file of the handout in the notebook's folder.").format(
                     file=self.path.name),))
             if question not in self.questions:
-                raise KeyError(f"no checks for question '{question}' (known: {', '.join(self.questions)})")
+                raise KeyError(_("no checks for question '{question}' (known: {known})").format(
+                    question=question, known=", ".join(self.questions)))
             namespace = _caller_namespace() if namespace is None else namespace
             entry = self.questions[question]
             values = {}
@@ -118,12 +119,13 @@ def question_report(entry: dict, values: dict) -> tuple[list[str], bool]:
     failures = []
     for check in entry["checks"]:
         variable = check["variable"]
+        label = shown_expression(variable)
         try:
             if variable not in values:
-                raise AssertionError(_("{variable} is not defined yet; run the cells above first").format(variable=variable))
+                raise AssertionError(_("{variable} is not defined yet; run the cells above first").format(variable=label))
             if isinstance(values[variable], Unavailable):
                 raise AssertionError(values[variable].reason)
-            expect_match(_plain(values[variable]), decode(check["value"]), variable)
+            expect_match(_plain(values[variable]), decode(check["value"]), label)
         except AssertionError as problem:
             failures.append(str(problem))
     total = len(entry["checks"])
@@ -133,7 +135,8 @@ def question_report(entry: dict, values: dict) -> tuple[list[str], bool]:
 
 
 def _cell_raised(variable: str) -> str:
-    return _("{variable}: the cell that computes it raised an error; fix it and run it again").format(variable=variable)
+    return _("{variable}: the cell that computes it raised an error; fix it and run it again").format(
+        variable=shown_expression(variable))
 
 
 def _plain(value: Any) -> Any:

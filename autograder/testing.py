@@ -61,8 +61,17 @@ def shown_name(probe: str) -> str:
     """How a student knows a probe: a `<cell id>:<variable>` probe by its variable; a probe that
     calls the student's code by what it checks, never by its internal name."""
     if ":" in probe:
-        return probe.split(":", 1)[1]  # the expression itself may hold a colon (a slice)
+        return shown_expression(probe.split(":", 1)[1])  # an expression may have colons of its own (a dict, a slice)
     return _("the values this test computes with your code")
+
+
+def shown_expression(expression: str) -> str:
+    """An expression as the label of a message: a long one (a dict of a check's properties) is cut,
+    so that the index path and the difference after it stay readable."""
+    return expression if len(expression) <= _EXPRESSION_CHARS else expression[:_EXPRESSION_CHARS - 1] + "…"
+
+
+_EXPRESSION_CHARS = 160
 
 
 class RecordingRun(Run):

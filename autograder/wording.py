@@ -6,8 +6,10 @@ import re
 from collections.abc import Sequence
 
 from .i18n import _
+from .notebooks import PLACEHOLDER
+from .protocol import notes
 from .protocol.jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT
-from .protocol.messages import CellResult
+from .protocol.messages import MAX_FIGURES, CellResult
 
 
 def cell_note(cell, earlier: Sequence = ()) -> str:
@@ -20,13 +22,37 @@ def cell_note(cell, earlier: Sequence = ()) -> str:
         if cause is not None:
             name, source = cause
             return _cause(name, source)
+        message = traceback_text(cell.error["evalue"], [cell, *earlier])  # a SyntaxError's names its cell's file
         return _("raised {error}: {message}").format(error=plain_name(cell.error["ename"]),
-                                                     message=code(cell.error["evalue"]) if cell.error["evalue"] else "")
+                                                     message=code(message) if message else "")
     if cell.status == TIMEOUT:
         return _("timed out: {why}").format(why="; ".join(cell.notes) or _("it did not finish"))
     if cell.status == CRASHED:
         return _("crashed: {why}").format(why="; ".join(cell.notes) or _("it did not finish"))
     return "; ".join(cell.notes)
+
+
+def worker_note(kind: str, args: dict, cell_seconds: float) -> str:
+    """A note a worker sent about a cell (a kind checked by protocol.notes), worded by the grader:
+    the text it carries is the student's and shows as code; `cell_seconds`: the grader's own limit."""
+    if kind == notes.PLACEHOLDER_LEFT:
+        return _("'{placeholder}' is still in this cell").format(placeholder=PLACEHOLDER)
+    if kind == notes.STOPPED:
+        return _("stopped after {seconds} s (the time limit of one cell)").format(seconds=f"{cell_seconds:g}")
+    if kind == notes.MAGIC:
+        return _("{magic} was ignored (magics do not run when grading)").format(magic=code(args["text"]))
+    if kind == notes.CELL_MAGIC:
+        return _("{magic} cell was ignored (cell magics do not run when grading)").format(magic=code(args["text"]))
+    if kind == notes.SHELL:
+        return _("{command} was not run (shell commands do not run when grading)").format(command=code(args["text"]))
+    if kind == notes.FIGURE_TOO_LARGE:
+        return _("figure {number} was too large to keep in the graded notebook").format(number=args["number"])
+    if kind == notes.FIGURES_DROPPED:
+        return _("{count} more figure(s) of this cell were not kept (at most {limit})").format(
+            count=args["count"], limit=MAX_FIGURES)
+    if kind == notes.FIGURES_FAILED:
+        return _("its figures could not be kept (drawing them failed or took too long)")
+    raise ValueError(f"unknown note kind {kind[:40]!r}")
 
 
 _LINE_CHARS = 60
@@ -71,6 +97,18 @@ def _plain(text: str) -> str:
     """One line of a cell or heading that is safe inside backticks and not too long."""
     text = re.sub(r"[`\x00-\x1f]", "'", text).strip()
     return text if len(text) <= _LINE_CHARS else text[:_LINE_CHARS - 1] + "…"
+
+
+def traceback_text(traceback: str, cells: Sequence) -> str:
+    """A traceback with each cell's file name ("<code cell 5>", which the worker compiles it under)
+    replaced by the cell as the feedback names it. The traceback is the student's text and may
+    carry a fake file name: the replacement is one line without backticks (the names are made
+    from sanitised lines), so it stays inside the fence or output it is shown in."""
+    names = {cell.file: cell.label.replace("`", "'") for cell in cells if cell.file and cell.label}
+    if not names:
+        return traceback
+    pattern = re.compile("|".join(re.escape(file) for file in sorted(names, key=len, reverse=True)))
+    return pattern.sub(lambda match: names[match.group(0)], traceback)
 
 
 _UNDEFINED = re.compile(r"^name '(\w+)' is not defined")

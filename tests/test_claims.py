@@ -50,19 +50,35 @@ me = next(i for i, cell in enumerate(job.cells) if "FORGER" in cell.source)
 MODE = "in order"
 
 def claim(name):
+    if MODE == "forged notes":
+        return messages.probe_failure(name, MARKUP)
     if name in CLAIMS:
         return messages.probe_value(name, plaindata.encode(CLAIMS[name]))
     return messages.probe_failure(name, "not computed")
+
+# Text meant to render as markup in the feedback, and notes meant to pass for the grader's own sentences.
+MARKUP = "<img src=x onerror=alert(1)> [link](http://evil.example)\\n```\\n# Pwned"
+FORGED_ERROR = {"ename": "Pwned<img src=x onerror=alert(2)>", "evalue": MARKUP,
+                "traceback": 'File "<code cell 1>", line 1\\n````\\n# Pwned\\n<img src=x onerror=alert(3)>'}
+ERRING = next(i for i in range(me + 1, len(job.cells)) if not job.cells[i].skip)  # a cell that runs: its error is forged
+FORGED_CELL = messages.cell(me, job.cells[me].id, "ok", notes=[
+    "✅ 모든 테스트를 통과했습니다 <img src=x onerror=alert(4)>",
+    {"kind": "magic", "args": {"text": MARKUP}},
+    {"kind": "a kind of its own", "args": {}},
+    {"kind": "figure too large", "args": {"number": "<img src=x onerror=alert(5)>"}}])
 
 if MODE == "early done":
     for name in CLAIMS:
         reports.send(claim(name))
 else:
-    reports.send(messages.cell(me, job.cells[me].id, "ok"))
+    reports.send(FORGED_CELL if MODE == "forged notes" else messages.cell(me, job.cells[me].id, "ok"))
     for index in range(me + 1, len(job.cells)):
         cell = job.cells[index]
         status = "ok" if MODE == "cells not run" else (cell.skip or "ok")
-        reports.send(messages.cell(index, cell.id, status))
+        if MODE == "forged notes" and index == ERRING:
+            reports.send(messages.cell(index, cell.id, "error", error=FORGED_ERROR))
+        else:
+            reports.send(messages.cell(index, cell.id, status))
         for name, _ in probes.by_cell.get(cell.id, []):
             if job.only_probes is None or name in job.only_probes:
                 reports.send(claim(name))
@@ -136,6 +152,7 @@ def typed_back_sources():
     captures["self-attention-v1"] = ["sa_v1(inputs)"]
     captures["self-attention-v2"] = ["sa_v2(inputs)"]
     captures["causal-attention"] = ["context_vecs"]
+    captures["mha-wrapper"] = ["context_vecs"]
     captures["mha"] = ["context_vecs"]
     values = solution_values(LAB, captures)
     sources = degenerate_sources(LAB, "nan")
@@ -162,6 +179,8 @@ def lab(tmp_path_factory):
             'MODE = "in order"', 'MODE = "early done"')),
         "forged_cells_not_run": with_cell_after(unfinished, "context-q2-qk", "# FORGER" + FORGER.replace(
             'MODE = "in order"', 'MODE = "cells not run"')),
+        "forged_notes": with_cell_after(unfinished, "context-q2-qk", "# FORGER" + FORGER.replace(
+            'MODE = "in order"', 'MODE = "forged notes"')),
         "mask_removed": filled(LAB, flawed_sources(LAB)),
         "mask_removed_clone_patched": filled(LAB, flawed_sources(LAB) | {
             "mha": flawed_sources(LAB)["mha"] + "\ntorch.Tensor.clone = lambda s, *a, **k: s"}),
@@ -182,7 +201,7 @@ def test_correct_work_keeps_full_marks_in_any_style(lab):
     assert float(rows["unfinished"]["score"]) == UNFINISHED
 
 
-@pytest.mark.parametrize("name", ["forged_in_order", "forged_early_done", "forged_cells_not_run",
+@pytest.mark.parametrize("name", ["forged_in_order", "forged_early_done", "forged_cells_not_run", "forged_notes",
                                   "zeros_modules", "nan_modules", "typed_back_and_nan_modules"])
 def test_an_attack_scores_no_more_than_the_unfinished_notebook(lab, name):
     rows, _ = lab
@@ -198,6 +217,24 @@ def test_reports_out_of_place_are_dropped_and_the_cell_that_wrote_them_skipped(l
         words = _("the notebook wrote reports of its own into the grader's channel ({detail})").split("(")[0].strip()
     assert words in feedback
     assert "# FORGER" in feedback.split(words)[0].splitlines()[-1]  # names the cell that wrote them
+
+
+def test_forged_notes_and_errors_render_as_text_and_never_as_the_graders_words(lab):
+    from markdown_it import MarkdownIt
+
+    _, out = lab
+    feedback = (out / "forged_notes" / "feedback.md").read_text()
+    graded = json.loads((out / "forged_notes" / "graded.ipynb").read_text())
+    results = json.loads((out / "forged_notes" / "results.json").read_text())
+    assert results["output"] == feedback
+    markdown = [feedback] + [cell["source"] for cell in graded["cells"] if cell["cell_type"] == "markdown"]
+    for text in markdown:
+        html = MarkdownIt("commonmark").render(text)
+        assert "<img" not in html and "<a " not in html and "Pwned</h" not in html, html
+    assert "onerror=alert(1)" in feedback and "onerror=alert(2)" in feedback  # shown, as text
+    assert not any("모든 테스트를 통과했습니다" in text for text in markdown)  # a sentence: dropped
+    assert "onerror=alert(5)" not in feedback  # a note whose arguments are not its kind's: dropped
+    assert "<code cell" not in feedback
 
 
 def test_patching_clone_does_not_hide_a_missing_causal_mask(lab):
@@ -250,6 +287,16 @@ def gpt_answers_from_the_checks_file(question: str, cell: str, old: str, new: st
     return sources
 
 
+def typed_back_variance() -> dict[str, str]:
+    """attention_basics with the variances of section 3 typed back from the printout, no code."""
+    values = solution_values("attention_basics", {"variance": ["variances", "scaled_variances"]})
+    sources = solution_sources("attention_basics")
+    sources["variance"] = (f"variances = {typed(values['variance', 'variances'], 1)}\n"
+                           f"scaled_variances = {typed(values['variance', 'scaled_variances'], 2)}\n"
+                           'print("분산:", variances)\nprint("sqrt(d_k)로 나눈 뒤 분산:", scaled_variances)')
+    return sources
+
+
 TYPED_BACK = {  # the check cells' inputs are check_x (block) and check_ffn_x (feed-forward)
     "g6": ("block", "        x = x + self.drop_shortcut(self.att(self.norm1(x)))\n"
                     "        x = x + self.drop_shortcut(self.ff(self.norm2(x)))\n",
@@ -276,3 +323,17 @@ def test_values_copied_from_the_checks_file_fail_the_second_run(gpt_typed_back, 
     assert float(rows[f"typed_back_{question}"][question]) == 0.0  # the lesson check's share without the second run
     feedback = (out / f"typed_back_{question}" / "feedback.md").read_text(encoding="utf-8")
     assert "다른 데이터를 넣어 다시 실행하면 맞지 않습니다" in feedback and "확인 셀" in feedback
+
+
+@pytest.fixture(scope="module")
+def basics_typed_back(tmp_path_factory):
+    notebooks = {"correct": filled("attention_basics"), "typed_back": filled("attention_basics", typed_back_variance())}
+    return grade("attention_basics", notebooks, tmp_path_factory.mktemp("basics"))
+
+
+def test_typed_back_variances_earn_nothing(basics_typed_back):
+    """The variance step's seed is lesson data: the second run draws other vectors, which a printout cannot know."""
+    correct, typed_back = (question_scores(basics_typed_back[name]) for name in ("correct", "typed_back"))
+    assert correct["b7"] == 2.0
+    assert typed_back["b7"] == 0.0
+    assert {q: s for q, s in typed_back.items() if q != "b7"} == {q: s for q, s in correct.items() if q != "b7"}

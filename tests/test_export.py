@@ -52,7 +52,7 @@ def test_export_is_reproducible(exported, tmp_path):
 @pytest.mark.parametrize("sample, score", [("no_sqrt_scaling", 36.5), ("correct", 44.0)])
 def test_run_autograder_writes_the_same_results_as_grade(exported, tmp_path, sample, score):
     results = gradescope_run(exported, tmp_path, {"whatever-students-call-it.ipynb": (SAMPLES / f"{sample}.ipynb").read_bytes()})
-    assert results["score"] == score and len(results["tests"]) == 46
+    assert results["score"] == score and len(results["tests"]) == 47
     assert {t["visibility"] for t in results["tests"]} == {"visible", "hidden"}
 
 

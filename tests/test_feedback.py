@@ -1,5 +1,8 @@
 """What a student reads about how their cells ran: an error that only follows from an earlier cell
 names that cell instead of showing a traceback."""
+import json
+from dataclasses import replace
+
 import pytest
 
 from autograder.config import AssignmentConfig
@@ -7,7 +10,7 @@ from autograder.outputs.results import feedback_markdown, graded_notebook
 from autograder.protocol.jobs import ERROR, NOT_ANSWERED, OK
 from autograder.protocol.messages import CellResult
 from autograder.scoring.points import GradeReport
-from autograder.wording import cell_note
+from autograder.wording import cell_note, cell_title
 
 
 def cell(number, source, status=OK, ename=None, evalue=""):
@@ -60,3 +63,55 @@ def test_the_feedback_and_graded_notebook_name_the_cause_without_a_traceback():
     assert feedback.count("```") == 2  # the typo's traceback only
     notebook = graded_notebook(report, feedback.encode(), {}).decode()
     assert "**code cell 2:** could not run: `sa` is not defined because code cell 1" in notebook
+
+
+def rendered_html(markdown: str) -> str:
+    """The Markdown as Gradescope and Jupyter render it (CommonMark, raw HTML allowed)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").render(markdown)
+
+
+def titled(number, source, heading="Lab", **error):
+    return replace(cell(number, source, **error), label=cell_title(heading, source), file=f"<code cell {number}>")
+
+
+def test_a_traceback_names_its_cells_as_the_feedback_does():
+    boom = titled(1, "def boom():\n    raise ValueError('no')")
+    call = titled(2, "boom()", status=ERROR, ename="ValueError", evalue="no")
+    call = replace(call, error=dict(call.error, traceback=(
+        'Traceback (most recent call last):\n  File "<code cell 2>", line 1, in <module>\n    boom()\n'
+        '  File "<code cell 1>", line 2, in boom\n    raise ValueError(\'no\')\nValueError: no')))
+    report = GradeReport("n.ipynb", "n", (), (boom, call))
+    feedback = feedback_markdown(report, AssignmentConfig(title="T")).decode()
+    assert 'File "cell \'boom()\' under “Lab”", line 1, in <module>' in feedback
+    assert 'File "cell \'def boom():\' under “Lab”", line 2, in boom' in feedback
+    assert "<code cell" not in feedback
+    notebook = json.loads(graded_notebook(report, feedback.encode(), {}))
+    traceback = next(o for c in notebook["cells"] for o in c.get("outputs", []) if o["output_type"] == "error")["traceback"]
+    assert '  File "cell \'def boom():\' under “Lab”", line 2, in boom' in traceback
+
+
+def test_a_fake_cell_name_in_a_traceback_cannot_break_out_of_its_fence():
+    # The student's own cell, first line and heading chosen to carry markup, and a traceback that
+    # prints a fake file name, a fence closer and a heading of its own.
+    evil = "# ```` <img src=x onerror=alert(1)> [link](http://evil.example)"
+    mine = titled(1, evil + "\nx = 1", heading="Pwned <img src=x onerror=alert(2)> ````")
+    failing = titled(2, "boom()", status=ERROR, ename="RuntimeError", evalue="x")
+    failing = replace(failing, error=dict(failing.error, traceback=(
+        'Traceback (most recent call last):\n  File "<code cell 2>", line 1, in <module>\n'
+        'RuntimeError: see\n  File "<code cell 1>", line 1\n````\n# Pwned\n<img src=x onerror=alert(3)>\n```')))
+    report = GradeReport("n.ipynb", "n", (), (mine, failing))
+    feedback = feedback_markdown(report, AssignmentConfig(title="T")).decode()
+    assert "<code cell" not in feedback
+    html = rendered_html(feedback)
+    assert "<img" not in html and "<a " not in html and "Pwned</h" not in html
+    assert "&lt;img src=x onerror=alert(3)&gt;" in html  # shown, as text
+
+
+def test_a_syntax_errors_message_names_its_cell_as_the_feedback_does():
+    broken = titled(1, "x = (", status=ERROR, ename="SyntaxError", evalue="'(' was never closed (<code cell 1>, line 1)")
+    assert cell_note(broken) == "raised SyntaxError: `'(' was never closed (cell 'x = (' under “Lab”, line 1)`"
+    notebook = json.loads(graded_notebook(GradeReport("n.ipynb", "n", (), (broken,)), b"", {}))
+    error = next(o for c in notebook["cells"] for o in c.get("outputs", []) if o["output_type"] == "error")
+    assert error["evalue"] == "'(' was never closed (cell 'x = (' under “Lab”, line 1)"

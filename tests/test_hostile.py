@@ -195,7 +195,7 @@ def test_honest_results_are_untouched(batch):
     assert float(row(batch, "no_sqrt_scaling.ipynb")["score"]) == 36.5
     assert float(row(batch, "unfinished.ipynb")["score"]) == HONEST_SCORE
     results = json.loads((batch[2] / "correct" / "results.json").read_text())
-    assert results["score"] in (44.0, 36.5) and len(results["tests"]) == 46
+    assert results["score"] in (44.0, 36.5) and len(results["tests"]) == 47
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))

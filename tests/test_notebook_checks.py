@@ -52,10 +52,9 @@ def test_check_cells_follow_the_cells_they_check():
         assert ids.index(check) == ids.index(cell) + 1
 
 
-# Questions without a check: the wrapper's and the encoder stack's only lesson values (a shape, a
-# count) are ones code that ignores its input also gets right, so no visible test may compare them;
-# gpt_training's written answers are graded by a TA.
-UNCHECKED = {"attention_basics": set(), "lec27_attention": {"q13"}, "transformer_encoder": {"e6"}, "gpt_model": set(),
+# Every question has a check, the wrapper's and the encoder stack's included, but gpt_training's
+# written answers, which a TA grades.
+UNCHECKED = {"attention_basics": set(), "lec27_attention": set(), "transformer_encoder": set(), "gpt_model": set(),
              "gpt_training": {"w1", "w2"}}
 
 
@@ -112,7 +111,7 @@ def test_without_the_checks_file_a_check_says_so_and_fails(tmp_path):
 
 
 def test_an_unknown_question_is_named():
-    with pytest.raises(KeyError, match="no checks for question 'b10'"):
+    with pytest.raises(KeyError, match="'b10' 문제의 검사는 없습니다"):  # in the checks file's language
         Checker(str(FOLDER / f"{SLUG}_checks.json")).check("b10", {})
 
 

@@ -41,4 +41,4 @@ def test_the_wheel_installs_alone_and_checks_a_handout(tmp_path):
     check = subprocess.run([sys.executable, "-m", "autograder", "check", f"{slug}.ipynb"], cwd=folder, env=env,
                            capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.count("통과") == 13 and "검사" in check.stdout  # every question but q13 (README)
+    assert check.stdout.count("통과") == 14 and "검사" in check.stdout  # every question (README)

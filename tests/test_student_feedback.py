@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 
 import nbformat
 import pytest
@@ -182,16 +183,18 @@ def test_what_a_student_wrote_shows_as_text_in_the_feedback(tmp_path):
 def test_a_magic_or_shell_line_shows_as_text_in_the_feedback():
     from autograder.config import AssignmentConfig
     from autograder.outputs.results import feedback_markdown
+    from autograder.protocol import messages
     from autograder.protocol.jobs import OK
-    from autograder.protocol.messages import CellResult
     from autograder.sandboxed.ipython_shim import Shell, to_python
     from autograder.scoring.points import GradeReport
+    from autograder.wording import worker_note
 
     shell = Shell()  # what a worker does with these lines of a cell
     exec(to_python("%timeit <img src=x onerror=alert(1)>\n!echo <b>[see](http://127.0.0.1:9/x)</b>\n"),
          {"get_ipython": lambda: shell})
     assert len(shell.notes) == 2
-    cell = CellResult(0, "c1", OK, label="cell `x`", source="", notes=tuple(shell.notes))
+    sent = messages.cell(0, "c1", OK, notes=shell.notes)  # as the worker sends them; the grader words them
+    cell = replace(messages.parse_cell(sent, lambda kind, args: worker_note(kind, args, 60)), label="cell `x`")
     html = rendered(feedback_markdown(GradeReport("n.ipynb", "n", (), (cell,)), AssignmentConfig(title="T")).decode())
     assert "<img" not in html and "<b>" not in html and "<a " not in html, html
     assert "%timeit &lt;img src=x onerror=alert(1)&gt;" in html

@@ -21,7 +21,7 @@ from .. import wording
 from ..config import Limits
 from ..errors import GraderError
 from ..i18n import _, current
-from ..probes import load_probes
+from ..probes import END, load_probes
 from ..protocol import messages
 from ..protocol.frames import ChannelError, FrameReader
 from ..protocol.jobs import CRASHED, TIMEOUT, CellJob, WorkerJob, encode_job
@@ -121,14 +121,18 @@ class Executor:
                                           else _("checking the values after {cell} ended the worker process")).format(cell=after)
         if not attempt.finished and attempt.failure:
             problems.append(_("the run did not finish: {failure}").format(failure=attempt.failure))
+        _grader_words(attempt, jobs, unchecked, self.probes_by_cell)
         results = _within_output_budget(
-            [replace(self._final_cell(i, job, attempt), label=job.named, source=job.source, origin=job.origin)
+            [replace(self._final_cell(i, job, attempt), label=job.named, source=job.source, origin=job.origin,
+                     file=job.filename)
              for i, job in enumerate(jobs)], _OUTPUT_CELLS * self.limits.output_kb * 1024)
         return Execution(results, _worded(attempt.probes, results), tuple(problems), time.monotonic() - started,
                          attempt.peak_memory, tuple(jobs))
 
     @staticmethod
     def _final_cell(index: int, job: CellJob, attempt: _Attempt) -> CellResult:
+        if job.skip and index in attempt.cells:  # why it was skipped is the grader's to say, not the worker's
+            return CellResult(index, job.id, job.skip, notes=(job.skip_reason,) if job.skip_reason else ())
         if index in attempt.cells:
             return attempt.cells[index]
         return CellResult(index, job.id, CRASHED, notes=(_("not run: the notebook stopped before this cell"),))
@@ -287,28 +291,30 @@ class Executor:
             return None
         return where
 
-    @staticmethod
-    def _take(message: dict, attempt: _Attempt, order: ReportOrder, max_output: int) -> bool:
+    def _note(self, kind: str, args: dict) -> str:
+        return wording.worker_note(kind, args, self.limits.cell_seconds)
+
+    def _take(self, message: dict, attempt: _Attempt, order: ReportOrder, max_output: int) -> bool:
         """Record one report, checked against what the job allows; True when the worker has nothing more to say."""
         kind = message["type"]
         if kind == messages.READY:
             order.ready()
         elif kind == messages.CELL:
-            result = messages.parse_cell(message, max_output)
+            result = messages.parse_cell(message, self._note, max_output)
             order.cell(result)
             attempt.cells[result.index] = result
         elif kind == messages.PROBE:
             name, probe = messages.parse_probe(message)
             order.probe(name)
-            attempt.probes[name] = probe
+            attempt.probes[name] = probe if probe.ok else replace(probe, error=_probe_failure(probe))
         elif kind == messages.OVERSIZE and message.get("what") == messages.PROBE:
             name = str(message.get("name"))
             order.probe(name)
             attempt.probes[name] = ProbeResult(False, error=_("value too large to grade"))
         elif kind == messages.OVERSIZE:
-            raise ForgedReport("an oversized report that is not a probe value")
+            raise ForgedReport(_("an oversized report that is not a probe value"))
         elif kind == messages.FATAL:
-            attempt.failure = _("the worker failed: {error}").format(error=str(message.get("error"))[:300])
+            attempt.failure = _("the worker failed: {error}").format(error=wording.code(str(message.get("error"))[:300]))
             return True
         elif kind == messages.DONE:
             order.done()
@@ -337,6 +343,23 @@ def _moved_on(where: Position | None, latest: Position | None) -> bool:
     if latest is None:
         return False
     return where is None or (latest.index, latest.stage) > (where.index, where.stage)
+
+
+def _probe_failure(probe: ProbeResult) -> str:
+    """Why a probe failed, as the grader words it: the worker's text is the student's exception."""
+    if probe.timed_out:
+        return _("took longer than {seconds} s").format(seconds=f"{messages.PROBE_SECONDS:g}")
+    return wording.code(probe.error) or _("it failed without a message")
+
+
+def _grader_words(attempt: _Attempt, jobs: list[CellJob], unchecked: dict[int, str],
+                  probes_by_cell: dict[str, list[str]]) -> None:
+    """Probes the grader told the worker not to run fail with the grader's reason, whatever was sent."""
+    for index, reason in unchecked.items():
+        cell = jobs[index].id if index < len(jobs) else END
+        for name in probes_by_cell.get(cell, []):
+            if name in attempt.probes:
+                attempt.probes[name] = ProbeResult(False, error=reason)
 
 
 def _worded(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...]) -> dict[str, ProbeResult]:

@@ -9,9 +9,11 @@ into the channel can only lose points.
 """
 from __future__ import annotations
 
+from ..i18n import _
 from ..probes import END
 from ..protocol.jobs import CellJob
 from ..protocol.messages import CellResult
+from ..wording import code
 
 
 class ForgedReport(Exception):
@@ -35,29 +37,29 @@ class ReportOrder:
 
     def ready(self) -> None:
         if self._seen_any:
-            raise ForgedReport("a second 'ready' report")
+            raise ForgedReport(_("a second 'ready' report"))
         self._seen_any = True
 
     def cell(self, result: CellResult) -> None:
         self._seen_any = True
         if result.index != self._next or self._next >= len(self._jobs):
-            raise ForgedReport(f"a result for cell {result.index} where cell {self._next} was due")
+            raise ForgedReport(_("a result for cell {index} where cell {due} was due").format(index=result.index, due=self._next))
         job = self._jobs[self._next]
         if result.id != job.id:
-            raise ForgedReport(f"a result for cell '{result.id}' where '{job.id}' was due")
+            raise ForgedReport(_("a result for cell {id} where {due} was due").format(id=code(result.id), due=code(job.id)))
         if job.skip and result.status != job.skip:
-            raise ForgedReport(f"a result '{result.status}' for a cell that was not to run")
+            raise ForgedReport(_("a result {status} for a cell that was not to run").format(status=code(result.status)))
         if self._open:
-            raise ForgedReport(f"a cell result before the checks of the previous cell ({sorted(self._open)[0]})")
+            raise ForgedReport(_("a cell result before the checks of the previous cell had reported"))
         self._next += 1
         self._open = self._after(job.id) | (self._after(END) if self._next == len(self._jobs) else set())
 
     def probe(self, name: str) -> None:
         self._seen_any = True
         if name not in self._open:
-            raise ForgedReport(f"a value for '{name}' that was not due at that point")
+            raise ForgedReport(_("a value for {name} that was not due at that point").format(name=code(name)))
         self._open.discard(name)
 
     def done(self) -> None:
         if self._next != len(self._jobs) or self._open:
-            raise ForgedReport("'done' before every cell and check had reported")
+            raise ForgedReport(_("'done' before every cell and check had reported"))

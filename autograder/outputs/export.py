@@ -79,8 +79,7 @@ chmod -R go-rwx "$home/source"
 # Every notebook uploaded: `--one` grades the assignment's and says which.
 if ! "$python" -m autograder --root "$home/source" grade {slug} "${{notebooks[@]}}" --one --out "$out" 2>&1; then
   # Why is in the log above, for the staff: it names the course's files and tests, so students get none of it.
-  printf '%s%s\\n' '{{"score": 0, "output": "The autograder could not grade this submission; tell the course staff.", ' \\
-    '"stdout_visibility": "hidden", "tests": []}}' > "$home/results/results.json"
+  printf '%s\\n' {could_not_grade} > "$home/results/results.json"
   exit 0
 fi
 cp "$out"/*/results.json "$home/results/results.json"
@@ -106,7 +105,8 @@ def export_gradescope(root: Path, slug: str, out: Path) -> Path:
     """Write `out/autograder.zip`: Gradescope unpacks it into /autograder/source."""
     files: dict[str, bytes] = {
         "setup.sh": SETUP_SH.replace("{torch}", torch_requirement()).encode(),
-        "run_autograder": RUN_AUTOGRADER.format(slug=slug, no_notebook=_no_notebook(root, slug)).encode(),
+        "run_autograder": RUN_AUTOGRADER.format(slug=slug, no_notebook=_no_notebook(root, slug),
+                                                could_not_grade=_could_not_grade(root, slug)).encode(),
         "pyproject.toml": (root / "pyproject.toml").read_bytes(),
         "README.md": (root / "README.md").read_bytes(),
     }
@@ -120,6 +120,15 @@ def _no_notebook(root: Path, slug: str) -> str:
     with language(load_config(Layout(root, slug).config).language):
         output = _("No .ipynb file was submitted. Submit your notebook file.")
     return shlex.quote(json.dumps({"score": 0, "output": output, "tests": []}, ensure_ascii=False))
+
+
+def _could_not_grade(root: Path, slug: str) -> str:
+    """results.json when the grader itself failed, in the course's language, quoted for the shell;
+    why it failed stays in the log, for the staff (it names the course's files and tests)."""
+    with language(load_config(Layout(root, slug).config).language):
+        output = _("The autograder could not grade this submission; tell the course staff.")
+    return shlex.quote(json.dumps({"score": 0, "output": output, "stdout_visibility": "hidden", "tests": []},
+                                  ensure_ascii=False))
 
 
 def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:

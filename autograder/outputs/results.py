@@ -11,7 +11,7 @@ from ..i18n import _, language
 from ..protocol.jobs import ERROR
 from ..scoring.points import GradeReport, question_weights, test_points
 from ..scoring.suite import HIDDEN
-from ..wording import cell_note, missing_definition
+from ..wording import cell_note, missing_definition, traceback_text
 from .hand_feedback import PENDING, feedback_head, hand_section, hand_test
 from .spreadsheet import spreadsheet_text
 
@@ -133,8 +133,9 @@ def _graded_notebook(report: GradeReport, feedback: bytes, test_cells: dict[str,
             outputs.append({"output_type": "stream", "name": "stdout", "text": result.output})
         outputs += [{"output_type": "display_data", "data": {"image/png": png}, "metadata": {}} for png in result.figures]
         if result.error:
-            outputs.append({"output_type": "error", "ename": result.error["ename"], "evalue": result.error["evalue"],
-                            "traceback": result.error["traceback"].splitlines()})
+            outputs.append({"output_type": "error", "ename": result.error["ename"],
+                            "evalue": traceback_text(result.error["evalue"], report.cells),
+                            "traceback": traceback_text(result.error["traceback"], report.cells).splitlines()})
         cells.append({"cell_type": "code", "execution_count": None, "outputs": outputs, "source": result.source,
                       "metadata": {"autograder": {"origin": result.origin, "status": result.status, "cell": result.id}}})
         note = cell_note(result, report.cells[:index])
@@ -180,7 +181,7 @@ def _cell_problems(report: GradeReport) -> list[str]:
         if note:
             lines.append(f"- {cell.label}: {note}")
         if cell.status == ERROR and cell.error and missing_definition(cell, earlier) is None:  # else the cause says it all
-            tail = "\n".join(cell.error["traceback"].strip().splitlines()[-6:])
+            tail = "\n".join(traceback_text(cell.error["traceback"], report.cells).strip().splitlines()[-6:])
             fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", tail)), default=0))  # theirs cannot close it
             lines += ["", "  " + fence, *("  " + line for line in tail.splitlines()), "  " + fence, ""]
     return lines

@@ -33,6 +33,11 @@ class CellJob:
         return self.label or f"cell {self.id}"
 
     @property
+    def filename(self) -> str:
+        """The cell's code's file name in tracebacks (and the key of the worker's compile cache)."""
+        return f"<{self.shown}>"
+
+    @property
     def named(self) -> str:
         return self.title or self.shown
 

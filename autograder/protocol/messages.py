@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..i18n import _
 from .jobs import CRASHED, ERROR, NOT_ANSWERED, OK, TIMEOUT
+from .notes import parse_note
 
 MAX_FRAME = 8 << 20  # a worker sends no larger frame (it sends OVERSIZE instead); the grader refuses one
 PID = struct.Struct("!i")  # the fork server's reply to a request: the new worker's pid
@@ -16,6 +18,7 @@ READY, CELL, PROBE, OVERSIZE, FATAL, DONE = "ready", "cell", "probe", "oversize"
 STATUSES = (OK, ERROR, TIMEOUT, NOT_ANSWERED, CRASHED)
 _NOTE_CHARS, _NOTES, _ERROR_CHARS, _TRACEBACK_CHARS = 500, 20, 500, 4000
 MAX_FIGURES, MAX_FIGURE_BYTES = 4, 200 << 10  # per cell, per PNG (the worker keeps within these)
+PROBE_SECONDS = 10.0  # a probe's time limit in the worker
 _PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -33,6 +36,7 @@ class CellResult:
     source: str = ""  # the code that ran (or was meant to), for the graded notebook
     origin: str = ""  # "protected", "answer" or "extra", as in CellJob
     figures: tuple[str, ...] = ()  # PNGs the cell drew (base64), checked to be PNGs of bounded size
+    file: str = ""  # its code's file name in tracebacks ("<code cell 5>"), from the grader's job
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class ProbeResult:
     # The index of the cell the probe runs after, when that cell did not run cleanly: the
     # grader words the failure in terms of that cell.
     blocked_by: int | None = None
+    timed_out: bool = False  # the probe ran past PROBE_SECONDS (then `error` is empty)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ def parse_ready(message: dict) -> WorkerSetup:
 
 
 def cell(index: int, cell_id: str, status: str, output: str = "", error: dict | None = None,
-         notes: list[str] | None = None) -> dict:
+         notes: list[dict] | None = None) -> dict:
+    """A cell's report; `notes` made with `protocol.notes.note` (kinds, never sentences)."""
     return {"type": CELL, "index": index, "id": cell_id, "status": status, "output": output, "error": error,
             "notes": notes or []}
 
@@ -78,8 +84,8 @@ def probe_value(name: str, value: object) -> dict:
     return {"type": PROBE, "name": name, "ok": True, "value": value}
 
 
-def probe_failure(name: str, error: str, blocked_by: int | None = None) -> dict:
-    return {"type": PROBE, "name": name, "ok": False, "error": error, "blocked_by": blocked_by}
+def probe_failure(name: str, error: str, blocked_by: int | None = None, timed_out: bool = False) -> dict:
+    return {"type": PROBE, "name": name, "ok": False, "error": error, "blocked_by": blocked_by, "timed_out": timed_out}
 
 
 def oversize(message: dict) -> dict:
@@ -97,9 +103,10 @@ def done(fallbacks: int = 0) -> dict:
     return {"type": DONE, "fallbacks": fallbacks}
 
 
-def parse_cell(message: dict, max_output: int | None = None) -> CellResult:
+def parse_cell(message: dict, words: Callable[[str, dict], str], max_output: int | None = None) -> CellResult:
     """A cell's report, each field cut to what an honest worker sends: `max_output` characters of
-    output (the cell's limit; a worker's own cap may have been patched away), known statuses only."""
+    output (the cell's limit; a worker's own cap may have been patched away), known statuses only,
+    and notes of known kinds, worded by the grader (`words(kind, args)`)."""
     error = message.get("error")
     if error is not None:
         error = {key: str(error.get(key, ""))[:_TRACEBACK_CHARS] for key in ("ename", "evalue", "traceback")}
@@ -112,9 +119,15 @@ def parse_cell(message: dict, max_output: int | None = None) -> CellResult:
     return CellResult(
         index=int(message["index"]), id=str(message["id"])[:_NOTE_CHARS], status=status,
         output=output, error=error,
-        notes=tuple(str(note)[:_NOTE_CHARS] for note in message.get("notes", [])[:_NOTES]),
+        notes=_notes(message.get("notes"), words),
         figures=_figures(message.get("figures")),
     )
+
+
+def _notes(value: object, words: Callable[[str, dict], str]) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(words(*parsed) for parsed in map(parse_note, value[:_NOTES]) if parsed is not None)
 
 
 def _figures(value: object) -> tuple[str, ...]:
@@ -138,4 +151,5 @@ def parse_probe(message: dict) -> tuple[str, ProbeResult]:
     blocked = message.get("blocked_by")
     return str(message["name"]), ProbeResult(bool(message["ok"]), message.get("value"),
                                              str(message.get("error", ""))[:_ERROR_CHARS],
-                                             int(blocked) if blocked is not None else None)
+                                             int(blocked) if blocked is not None else None,
+                                             message.get("timed_out") is True)

@@ -7,22 +7,22 @@ import base64
 import io
 import sys
 
-from ..i18n import _
 from ..protocol.messages import MAX_FIGURE_BYTES as MAX_PNG_BYTES
 from ..protocol.messages import MAX_FIGURES
+from ..protocol.notes import FIGURE_TOO_LARGE, FIGURES_DROPPED, note
 
 _LARGEST_SIDE = 1200  # pixels: a 100-inch figure is drawn small, not as a gigapixel image
 _DPI = 72
 
 
-def capture() -> tuple[list[str], list[str]]:
+def capture() -> tuple[list[str], list[dict]]:
     """The open figures as base64 PNGs (at most MAX_FIGURES, each at most MAX_PNG_BYTES), and notes
     for what was not kept."""
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is None:
         return [], []
     images: list[str] = []
-    notes: list[str] = []
+    notes: list[dict] = []
     numbers = list(plt.get_fignums())
     for number in numbers[:MAX_FIGURES]:
         figure = plt.figure(number)
@@ -36,12 +36,11 @@ def capture() -> tuple[list[str], list[str]]:
                 png = buffer.getvalue()
                 break
         if png is None:
-            notes.append(_("figure {number} was too large to keep in the graded notebook").format(number=number))
+            notes.append(note(FIGURE_TOO_LARGE, number=int(number)))
             continue
         images.append(base64.b64encode(png).decode("ascii"))
     if len(numbers) > MAX_FIGURES:
-        notes.append(_("{count} more figure(s) of this cell were not kept (at most {limit})").format(
-            count=len(numbers) - MAX_FIGURES, limit=MAX_FIGURES))
+        notes.append(note(FIGURES_DROPPED, count=len(numbers) - MAX_FIGURES))
     return images, notes
 
 

@@ -5,8 +5,7 @@ import re
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from ..i18n import _
-from ..wording import code
+from ..protocol.notes import CELL_MAGIC, MAGIC, SHELL, note
 
 _TRANSFORMER = TransformerManager()
 # Lines IPython would rewrite: magics and shell escapes (also after `x =`), and help queries.
@@ -24,16 +23,16 @@ class Shell:
     """Stands in for `get_ipython()`: records what a cell asked of IPython instead of doing it."""
 
     def __init__(self):
-        self.notes: list[str] = []
+        self.notes: list[dict] = []  # protocol.notes: the grader words them
 
     def run_line_magic(self, name, line, *args, **kwargs):
-        self.notes.append(_("{magic} was ignored (magics do not run when grading)").format(magic=code(f"%{name} {line}")))
+        self.notes.append(note(MAGIC, text=f"%{name} {line}"))
 
     def run_cell_magic(self, name, line, cell, *args, **kwargs):
-        self.notes.append(_("{magic} cell was ignored (cell magics do not run when grading)").format(magic=code(f"%%{name}")))
+        self.notes.append(note(CELL_MAGIC, text=f"%%{name}"))
 
     def system(self, command, *args, **kwargs):
-        self.notes.append(_("{command} was not run (shell commands do not run when grading)").format(command=code(f"!{command}")))
+        self.notes.append(note(SHELL, text=f"!{command}"))
 
     getoutput = system
 

@@ -23,6 +23,7 @@ from ..i18n import _, language
 from ..notebooks import PLACEHOLDER
 from ..probes import END, Probes, load_probes
 from ..protocol import messages, plaindata
+from ..protocol import notes as note_kinds
 from ..protocol.frames import frame, write_all
 from ..protocol.jobs import ERROR, NOT_ANSWERED, OK, TIMEOUT, CellJob, WorkerJob
 from ..protocol.progress import CELL, PROBES, ProgressWriter
@@ -34,7 +35,7 @@ from .isolation import Inherited, enter_sandbox
 # deadlocking in forked children, and grading many small notebooks in parallel wants no more.
 torch.set_num_threads(1)
 
-PROBE_SECONDS = 10.0
+PROBE_SECONDS = messages.PROBE_SECONDS
 _FLUSH_BYTES = 256 << 10  # buffered reports sent early past this size; the pipe holds 1 MB (execute.py)
 
 
@@ -170,7 +171,7 @@ def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress
         return
     if index in unchecked:
         for name, _probe in after:
-            conn.send(messages.probe_failure(name, unchecked[index]))
+            conn.send(messages.probe_failure(name, ""))  # the grader words why: it decided so
         return
     progress.mark(index, PROBES)
     for name, probe in after:
@@ -190,7 +191,7 @@ _compiled: dict[tuple[str, str], types.CodeType] = {}  # (file name, source) -> 
 def precompile(cells: list[CellJob]) -> None:
     """Compile the released notebook's cells once in the fork server: every submission runs most of them."""
     for cell in cells:
-        filename = f"<{cell.shown}>"
+        filename = cell.filename
         try:
             _compiled[filename, cell.source] = _compile(cell.source, filename)
         except SyntaxError:
@@ -211,14 +212,14 @@ def preload_probes(path: str | None) -> None:
 def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob) -> dict:
     result = messages.cell(index, cell.id, OK)
     if cell.skip:
-        result.update(status=cell.skip, notes=[cell.skip_reason] if cell.skip_reason else [])
+        result.update(status=cell.skip)  # the grader words why: it decided so
         return result
-    filename = f"<{cell.shown}>"
+    filename = cell.filename
     try:
         code = _compiled.get((filename, cell.source)) or _compile(cell.source, filename)
     except SyntaxError as exc:
         if PLACEHOLDER in cell.source:
-            result.update(status=NOT_ANSWERED, notes=[_("'{placeholder}' is still in this cell").format(placeholder=PLACEHOLDER)])
+            result.update(status=NOT_ANSWERED, notes=[note_kinds.note(note_kinds.PLACEHOLDER_LEFT)])
         else:
             result.update(status=ERROR, error=_error(exc, cell.source))
         return result
@@ -238,10 +239,9 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved
     if result["status"] == TIMEOUT:
-        result["notes"].append(_("stopped after {seconds} s (the time limit of one cell)").format(
-            seconds=f"{job.limits.cell_seconds:g}"))
+        result["notes"].append(note_kinds.note(note_kinds.STOPPED))
     if PLACEHOLDER in cell.source and result["status"] == OK:
-        result["notes"].append(_("'{placeholder}' is still in this cell").format(placeholder=PLACEHOLDER))
+        result["notes"].append(note_kinds.note(note_kinds.PLACEHOLDER_LEFT))
     result["output"] = output.text()
     result["notes"] += shell.notes
     return result
@@ -259,8 +259,7 @@ def _run_probe(name: str, probe, ns: dict, blocked_by: int | None = None) -> dic
             torch.set_rng_state(state)
         return messages.probe_value(name, plaindata.encode(value))
     except CellTimeout:
-        return messages.probe_failure(name, _("took longer than {seconds} s").format(seconds=f"{PROBE_SECONDS:g}"),
-                                      blocked_by)
+        return messages.probe_failure(name, "", blocked_by, timed_out=True)
     except BaseException as exc:
         return messages.probe_failure(name, _one_line(exc), blocked_by)
     finally:
@@ -272,7 +271,7 @@ def _keep_figures(result: dict) -> None:
     """The figures the cell drew, kept with its result; probes after the cell still see them open."""
     kept = _guarded(figures.capture)
     if kept is None:
-        result["notes"].append(_("its figures could not be kept (drawing them failed or took too long)"))
+        result["notes"].append(note_kinds.note(note_kinds.FIGURES_FAILED))
         return
     result["figures"], notes = kept
     result["notes"] += notes

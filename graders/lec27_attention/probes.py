@@ -288,4 +288,12 @@ probes.value("self-attention-v1", "[sa_v1(inputs), sa_v1(inputs.flip(0))]")
 probes.value("self-attention-v2", "[sa_v2(inputs), sa_v2(inputs.flip(0))]")
 probes.value("dropout", "sorted((dropout.train()(torch.ones(12, 12)) + dropout(torch.full((12, 12), 3.0))).unique().tolist())")
 probes.value("causal-attention", "[ca(batch), ca(batch.flip(1))]")
+WRAPPER_CHECK = ("{'출력 모양': tuple(mha(batch).shape), '헤드 수': len(mha.heads),"
+                 " '헤드 출력을 마지막 차원으로 이어 붙인 값과 같음':"
+                 " mha(batch).shape == torch.cat([h(batch) for h in mha.heads], dim=-1).shape"
+                 " and torch.allclose(mha(batch), torch.cat([h(batch) for h in mha.heads], dim=-1), equal_nan=True),"
+                 " '입력이 바뀌면 출력도 바뀜': not torch.allclose(mha(batch), mha(batch.flip(1)), equal_nan=True)}")
+# The wrapper on the lesson's batch, through its own heads: whether it is their concatenation does
+# not depend on CausalAttention being right, so a mistake there costs no point here.
+probes.value("mha-wrapper", WRAPPER_CHECK)
 probes.value("mha", "[mha(batch), mha(batch.flip(1))]")

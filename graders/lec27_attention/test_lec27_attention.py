@@ -326,6 +326,20 @@ def test_causal_dropout_off_in_eval(student, reference, given):
 
 
 # q13: MultiHeadAttentionWrapper
+# The lesson's wrapper through its own heads (the probe's expression, as in probes.py).
+WRAPPER_CHECK = ("mha-wrapper:{'출력 모양': tuple(mha(batch).shape), '헤드 수': len(mha.heads),"
+                 " '헤드 출력을 마지막 차원으로 이어 붙인 값과 같음':"
+                 " mha(batch).shape == torch.cat([h(batch) for h in mha.heads], dim=-1).shape"
+                 " and torch.allclose(mha(batch), torch.cat([h(batch) for h in mha.heads], dim=-1), equal_nan=True),"
+                 " '입력이 바뀌면 출력도 바뀜': not torch.allclose(mha(batch), mha(batch.flip(1)), equal_nan=True)}")
+
+
+@question("q13")
+def test_wrapper_lesson_heads(student, reference):
+    """배치에서 만든 헤드 2개의 래퍼: 출력은 헤드 출력을 마지막 차원으로 이어 붙인 것"""
+    expect_same(student, reference, WRAPPER_CHECK, "수업의 래퍼 mha")
+
+
 @question("q13")
 def test_wrapper_shape(student, reference, given):
     """출력 크기는 d_out * num_heads"""

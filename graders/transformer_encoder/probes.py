@@ -185,3 +185,12 @@ probes.capture("rope", "scores")
 probes.value("mha-check", "[my_mha(x), my_mha(x.flip(1))]")
 probes.capture("block-check", "x")
 probes.value("block-check", "[block(x), block(x.flip(1))]")
+ENCODER_CHECK = ("{'블록 수': len(encoder.layers), '서로 다른 블록 수': len({id(b) for b in encoder.layers}),"
+                 " '블록을 차례로 통과한 값과 같음':"
+                 " encoder(x).shape == x.shape"
+                 " and torch.allclose(encoder(x), encoder.layers[2](encoder.layers[1](encoder.layers[0](x))), equal_nan=True),"
+                 " '입력이 바뀌면 출력도 바뀜': not torch.allclose(encoder(x), encoder(x.flip(1)), equal_nan=True),"
+                 " '출력이 입력 그대로가 아님': not torch.allclose(encoder(x), x, equal_nan=True)}")
+# The stack on the lesson's x, through its own blocks: whether it chains them in order does not
+# depend on EncoderBlock being right, so a mistake there costs no point here.
+probes.value("encoder", ENCODER_CHECK)

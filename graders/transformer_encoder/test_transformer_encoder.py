@@ -249,6 +249,21 @@ def test_encoder_of_blocks_matches_torch(student, reference, given):
 
 
 # e6: the stack, graded with stand-in blocks so that only the stacking counts
+# The lesson's encoder through its own blocks (the probe's expression, as in probes.py).
+ENCODER_CHECK = ("encoder:{'블록 수': len(encoder.layers), '서로 다른 블록 수': len({id(b) for b in encoder.layers}),"
+                 " '블록을 차례로 통과한 값과 같음':"
+                 " encoder(x).shape == x.shape"
+                 " and torch.allclose(encoder(x), encoder.layers[2](encoder.layers[1](encoder.layers[0](x))), equal_nan=True),"
+                 " '입력이 바뀌면 출력도 바뀜': not torch.allclose(encoder(x), encoder(x.flip(1)), equal_nan=True),"
+                 " '출력이 입력 그대로가 아님': not torch.allclose(encoder(x), x, equal_nan=True)}")
+
+
+@question("e6")
+def test_encoder_lesson_stack(student, reference):
+    """수업의 인코더(블록 3개): 출력은 블록을 차례로 통과한 값"""
+    expect_same(student, reference, ENCODER_CHECK, "수업의 encoder")
+
+
 @question("e6")
 def test_encoder_makes_num_layers_blocks(student, reference, given):
     """(d_model, num_heads, d_ff)로 만든 블록 num_layers개"""
