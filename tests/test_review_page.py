@@ -188,14 +188,16 @@ def test_two_review_pages_on_one_host_keep_their_own_sign_in(server, browser, tm
     other = tmp_path / "other"
     shutil.copytree(graded, other, ignore=shutil.ignore_patterns("review.sqlite*"))
     process, other_urls = start_review(other, "ta9")
+    context = browser.new_context()  # one browser profile, one cookie jar
     try:
-        page = browser.new_page()  # one browser profile, one cookie jar
+        page = context.new_page()
         assert page.goto(urls["ta1"]).status == 200
         assert page.goto(other_urls["ta9"]).status == 200
         first, second = (u.split("?")[0] for u in (urls["ta1"], other_urls["ta9"]))
         assert page.goto(first).status == 200 and "ta1" in page.content()
         assert page.goto(second).status == 200 and "ta9" in page.content()
     finally:
+        context.close()  # its open connections would hold the server's shutdown
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
 
@@ -204,7 +206,8 @@ def test_the_overview_shows_a_submission_graded_after_the_page_started(server, b
     """The listing is read at each request: a file graded into the folder later (a late submission, a batch
     graded again) appears without restarting the page."""
     graded, urls = server
-    page = browser.new_page()
+    context = browser.new_context()
+    page = context.new_page()
     page.goto(urls["ta1"])
     assert "dave.ipynb" not in page.content()
     shutil.copytree(graded / "alice", graded / "dave")
@@ -215,4 +218,5 @@ def test_the_overview_shows_a_submission_graded_after_the_page_started(server, b
         assert "dave.ipynb" in page.content()
         assert page.goto(urls["ta1"].split("?")[0] + "grade/dave/w1").status == 200
     finally:
+        context.close()
         shutil.rmtree(graded / "dave")
