@@ -106,7 +106,7 @@ def test_workers_that_cannot_run_stop_the_batch_with_exit_3(tmp_path, cached_ref
     result = subprocess.run(grade_command(root), capture_output=True, text=True, timeout=600,
                             env={**os.environ, "PYTHONPATH": str(site)})
     assert result.returncode == 3, result.stderr
-    assert "grader error: workers cannot run here: the worker failed: PermissionError" in result.stderr
+    assert "grader error: workers cannot run here: the worker failed: `PermissionError" in result.stderr
     assert "scratch" in result.stderr
     assert not (root / "out" / "grades.csv").exists()  # no gradebook of zeros
 
