@@ -11,6 +11,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -45,14 +47,17 @@ def graded(course, tmp_path_factory):
 
 
 def start_review(folder, *graders):
-    """`autograder review` on a free port: the process and one URL per TA."""
+    """`autograder review` on a free port: the process and one URL per TA. Its access log goes to a file,
+    process.log: a pipe nobody reads fills after a few hundred requests and stops the server."""
+    log = tempfile.NamedTemporaryFile("w+", prefix="review-log-", suffix=".txt")
     process = subprocess.Popen([sys.executable, "-m", "autograder", "review", str(folder), "--port", "0",
                                 *(arg for name in graders for arg in ("--grader", name))],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+                               stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO)
+    process.log = log
     urls = {}
     while len(urls) < len(graders):
         line = process.stdout.readline()
-        assert line, process.stderr.read()
+        assert line, Path(log.name).read_text()
         name, url = re.match(r"review page for (.+): (http://\S+)", line).groups()
         urls[name] = url
     return process, urls
@@ -65,7 +70,7 @@ def server(graded):
     yield graded, urls
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
-    log = process.stderr.read()
+    log = Path(process.log.name).read_text()
     assert "GET /grade/" in log and not any(url.split("token=")[1] in log for url in urls.values()), \
         "the access log must not show the TAs' tokens"
 
