@@ -20,7 +20,7 @@ from .files import write_atomically
 from .i18n import _, language
 from .outputs.hand_answers import ANSWERS, hand_answers
 from .outputs.hand_grades import QUESTIONS, questions_json, with_hand_scores
-from .outputs.merge import SHARD
+from .outputs.merge import SHARD, in_shard
 from .outputs.results import feedback_body, feedback_markdown, graded_notebook, grades_csv, results_json
 from .outputs.review_store import DATABASE, ReviewStore
 from .protocol.jobs import NOT_ANSWERED
@@ -35,22 +35,6 @@ def default_jobs() -> int:
     """Twice the cores: a worker waits now and then (joining its cgroup, on the grader), and the
     others keep the cores busy meanwhile; measured with `make bench`, more gains nothing."""
     return 2 * (os.cpu_count() or 1)
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """'K/N' -> (K, N) with 1 <= K <= N."""
-    try:
-        k, n = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise AutograderError("--shard", f"'{text}' is not K/N (for example 2/4)") from None
-    if not 1 <= k <= n:
-        raise AutograderError("--shard", f"'{text}': K must be between 1 and N")
-    return k, n
-
-
-def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
-    """Submission `index` (in the batch's order) belongs to shard K of N when index % N == K - 1."""
-    return shard is None or index % shard[1] == shard[0] - 1
 
 
 def unique_stems(paths: list[Path]) -> list[str]:

@@ -145,12 +145,15 @@ def _build(args) -> int:
 def _grade(args) -> int:
     from tqdm import tqdm
 
+    from .outputs.merge import in_shard, parse_shard
+
     root = args.root.resolve()
     slug = resolve_slugs(root, [args.slug])[0]
+    shard = parse_shard(args.shard) if args.shard else None  # refused before torch is loaded anywhere
     server = _start_fork_server(root, slug)
     bar = None
     try:
-        from .batch import default_jobs, expand, grade_batch, in_shard, parse_shard
+        from .batch import default_jobs, expand, grade_batch
         from .scoring.grader import load_assignment
         from .scoring.points import GradeReport
 
@@ -166,7 +169,6 @@ def _grade(args) -> int:
             with language(assignment.config.language):
                 chosen, note = choose_notebook(paths, slug, {cell.id for cell in assignment.release})
             paths = [chosen]
-        shard = parse_shard(args.shard) if args.shard else None
         total = sum(in_shard(index, shard) for index in range(len(paths)))
         bar = tqdm(total=total, unit="submission", file=sys.stderr) if sys.stderr.isatty() else None
         done = 0

@@ -38,6 +38,7 @@ print(code, seen)
 
 
 def test_a_failed_start_leaves_no_fork_server_behind(tmp_path):
+    (tmp_path / "empty").mkdir()  # no submission in it: refused after the fork server was started
     code = f"""
 from autograder import cli
 from autograder.engine import fork_client
@@ -47,8 +48,8 @@ def recording(self, *args, **kwargs):
     init(self, *args, **kwargs)
     servers.append(self)
 fork_client.ForkClient.__init__ = recording
-code = cli.main(['--root', {str(REPO)!r}, 'grade', 'lec27_attention', {str(REPO / 'samples/lec27_attention/correct.ipynb')!r},
-                 '--out', {str(tmp_path / 'out')!r}, '--shard', 'three of four'])
+code = cli.main(['--root', {str(REPO)!r}, 'grade', 'lec27_attention', {str(tmp_path / 'empty')!r},
+                 '--out', {str(tmp_path / 'out')!r}])
 print(code, len(servers), [server._process for server in servers])
 """
     assert run_python(code).splitlines()[-1] == "2 1 [None]"  # one was started, and stopped

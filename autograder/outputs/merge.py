@@ -14,6 +14,22 @@ from .hand_grades import QUESTIONS
 SHARD = "shard.json"  # written by `grade` beside grades.csv: {"shard": K, "of": N, "fingerprint", "submissions"}
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """'K/N' -> (K, N) with 1 <= K <= N."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise AutograderError("--shard", f"'{text}' is not K/N (for example 2/4)") from None
+    if not 1 <= k <= n:
+        raise AutograderError("--shard", f"'{text}': K must be between 1 and N")
+    return k, n
+
+
+def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
+    """Submission `index` (in the batch's order) belongs to shard K of N when index % N == K - 1."""
+    return shard is None or index % shard[1] == shard[0] - 1
+
+
 def merge(folders: list[Path], out: Path) -> int:
     """Copy every shard's result folders into `out` and write one grades.csv; return the row count.
 
