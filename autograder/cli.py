@@ -298,6 +298,7 @@ def _review(args) -> int:
 def _serve_review(args, store, graders: list[str]) -> None:
     """Serve the review page until Ctrl-C; each TA gets a URL with a token of their own."""
     import secrets
+    import signal
 
     from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -320,6 +321,8 @@ def _serve_review(args, store, graders: list[str]) -> None:
     for token, name in tokens.items():
         print(f"review page for {name}: http://{shown}:{server.port}/?token={token}", flush=True)
     print("press Ctrl-C to stop", file=sys.stderr, flush=True)
+    # `kill`, `docker stop` and systemd stop a server with SIGTERM: it ends as Ctrl-C does, with exit 0.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

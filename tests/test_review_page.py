@@ -52,7 +52,9 @@ def start_review(folder, *graders):
     log = tempfile.NamedTemporaryFile("w+", prefix="review-log-", suffix=".txt")
     process = subprocess.Popen([sys.executable, "-m", "autograder", "review", str(folder), "--port", "0",
                                 *(arg for name in graders for arg in ("--grader", name))],
-                               stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO)
+                               stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO,
+                               # Ctrl-C as in a terminal, even when this run's own SIGINT is ignored (a job started with &)
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     process.log = log
     urls = {}
     while len(urls) < len(graders):
@@ -203,8 +205,8 @@ def test_two_review_pages_on_one_host_keep_their_own_sign_in(server, browser, tm
         assert page.goto(second).status == 200 and "ta9" in page.content()
     finally:
         context.close()  # its open connections would hold the server's shutdown
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
+        process.send_signal(signal.SIGTERM)  # as `kill` or `docker stop` ends it
+        assert process.wait(timeout=20) == 0
 
 
 def test_the_overview_shows_a_submission_graded_after_the_page_started(server, browser):
