@@ -34,23 +34,25 @@ class FolderListing:
     def __init__(self, folder: Path):
         self.folder = folder
         self._lock = threading.Lock()
-        self._seen: dict[str, tuple[tuple[int, int, int], dict]] = {}
+        # Per result folder: the record's stamp, and its submission's name (None when it could not be graded).
+        self._seen: dict[str, tuple[tuple[int, int, int], str | None]] = {}
 
     def current(self) -> Listing:
-        records = {}
+        names: dict[str, str | None] = {}
         with self._lock:
             for path in sorted(self.folder.glob(f"*/{RECORD}")):
+                stem = path.parent.name
                 try:
                     status = path.stat()
                     stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
-                    seen = self._seen.get(path.parent.name)
+                    seen = self._seen.get(stem)
                     if seen is None or seen[0] != stamp:
                         record = json.loads(path.read_text(encoding="utf-8"))
-                        seen = (stamp, record if isinstance(record, dict) else {})
-                        self._seen[path.parent.name] = seen
+                        record = record if isinstance(record, dict) else {}
+                        seen = (stamp, None if record.get("error") else str(record.get("submission", stem)))
+                        self._seen[stem] = seen
                 except (OSError, ValueError):
                     continue  # a folder being written: not graded as far as this page knows yet
-                records[path.parent.name] = seen[1]
-        submissions = [Submission(stem, str(record.get("submission", stem)))
-                       for stem, record in records.items() if not record.get("error")]
-        return Listing(submissions, len(records) - len(submissions))
+                names[stem] = seen[1]
+        submissions = [Submission(stem, name) for stem, name in names.items() if name is not None]
+        return Listing(submissions, len(names) - len(submissions))
