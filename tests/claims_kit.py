@@ -32,9 +32,6 @@ CALLABLES = {
     "gpt_training": {"data": "create_pairs", "loss": "calc_loss_batch", "train": "train_model"},
 }
 KINDS = ("zeros", "constant", "nan", "inf", "identity", "input_independent")
-# Questions whose answer defines no function or class: gpt_training's t4 plots the notebook's own
-# losses, so what it scores follows the answers upstream, whatever computed them, not code of its own.
-WITHOUT_CALLABLES = {"gpt_training": {"t4"}}
 
 # Turns a function, a class (its forward) or a module object into a degenerate one of `kind`.
 DEGENERATE = '''
@@ -282,7 +279,7 @@ def decode(ids):
         "data": ("def create_pairs(", "\n\n\ndef create_loader", """def create_pairs(token_ids, context_length, stride):
     windows = torch.tensor(token_ids).unfold(0, context_length + 1, stride)
     return windows[:, :-1], windows[:, 1:]"""),
-        "loss": ("    return F.cross_entropy(", "\n\n\nCFG", """    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target_batch.reshape(-1))"""),
+        "loss": ("    return F.cross_entropy(", None, """    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target_batch.reshape(-1))"""),
         "train": ("    losses = []", "\n    return losses", """    losses = []
     batches = iter(loader)
     while len(losses) < num_steps:

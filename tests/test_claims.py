@@ -274,17 +274,56 @@ def test_the_flawed_notebooks_lose_the_questions_of_their_flaw(patched):
     assert float(rows["correct"]["score"]) == automatic_points(slug)
 
 
-def gpt_answers_from_the_checks_file(question: str, cell: str, old: str, new: str) -> dict[str, str]:
-    """gpt_model's answer in `cell` replaced (`old` -> `new`) by code returning the values of the
+def gpt_answers_from_the_checks_file(question: str, cell: str, old: str, new: str,
+                                     slug: str = "gpt_model") -> dict[str, str]:
+    """An assignment's answer in `cell` replaced (`old` -> `new`) by code returning the values of the
     handed-out checks file for `question`, typed in: right for the lesson's check cell only."""
     from autograder.protocol.plaindata import decode
 
-    checks = json.loads((REPO / "assignments" / "gpt_model" / "gpt_model_checks.json").read_text(encoding="utf-8"))
+    checks = json.loads((REPO / "assignments" / slug / f"{slug}_checks.json").read_text(encoding="utf-8"))
     values = decode(checks["questions"][question]["checks"][0]["value"])
-    sources = solution_sources("gpt_model")
+    sources = solution_sources(slug)
     assert old in sources[cell]
-    sources[cell] = sources[cell].replace(old, new.format(first=typed(values[0], 8), second=typed(values[1], 8)))
+    def literal(value) -> str:  # nested lists of ids as they are, numbers and tensors as printed
+        return repr(value) if isinstance(value, list) and any(isinstance(v, list) for v in value) else typed(value, 8)
+
+    sources[cell] = sources[cell].replace(old, new.format(first=literal(values[0]), second=literal(values[1])))
     return sources
+
+
+TRAINING_TYPED_BACK = {  # gpt_training's answers returning the checks file's losses, typed in
+    "t2": ("loss", "    logits = model(input_batch)\n",
+           "    return torch.tensor({first}) if len(input_batch) == 8 else torch.tensor({second})\n"),
+    "t3": ("train", "    model.train()\n", "    return {first} if num_steps == 40 else {second}\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def training_typed_back(tmp_path_factory):
+    notebooks = {"correct": filled("gpt_training"), "unfinished": filled("gpt_training", stop_after="loss")}
+    notebooks |= {f"typed_back_{q}": filled("gpt_training", gpt_answers_from_the_checks_file(q, *case, slug="gpt_training"))
+                  for q, case in TRAINING_TYPED_BACK.items()}
+    folder = tmp_path_factory.mktemp("gpt_training")
+    return grade("gpt_training", notebooks, folder), folder / "out"
+
+
+def test_typed_back_losses_earn_nothing_on_the_loop_and_its_curve(training_typed_back):
+    """train_model returning the checks file's losses: the lesson's run is lesson data (its seed varied in
+    the second run), and the curve is compared with the solution's run, not with the notebook's own list."""
+    rows, out = training_typed_back
+    correct, unfinished, typed_back = (question_scores(rows[name]) for name in ("correct", "unfinished", "typed_back_t3"))
+    assert (correct["t3"], correct["t4"]) == (4.0, 2.0)
+    assert typed_back["t3"] <= unfinished["t3"] and typed_back["t4"] <= unfinished["t4"]
+    assert typed_back["t3"] == typed_back["t4"] == 0.0
+    assert (typed_back["t1"], typed_back["t2"]) == (correct["t1"], correct["t2"])
+    feedback = (out / "typed_back_t3" / "feedback.md").read_text(encoding="utf-8")
+    assert "다른 데이터를 넣어 다시 실행하면 맞지 않습니다" in feedback
+
+
+def test_typed_back_untrained_loss_earns_nothing(training_typed_back):
+    rows, _ = training_typed_back
+    assert float(rows["correct"]["t2"]) == 3.0
+    assert float(rows["typed_back_t2"]["t2"]) == 0.0
 
 
 def typed_back_variance() -> dict[str, str]:
@@ -304,14 +343,40 @@ def typed_back_variance() -> dict[str, str]:
     return sources
 
 
-TYPED_BACK = {  # the check cells' inputs are check_x (block) and check_ffn_x (feed-forward)
+def summed(start: list[int], new: int, context: int, vocab: int) -> tuple[list[int], list[int]]:
+    """What greedy generation with a model that sums its window gives, and the window lengths it saw."""
+    ids, seen = list(start), []
+    for _step in range(new):
+        seen.append(min(len(ids), context))
+        ids.append(sum(ids[-context:]) % vocab)
+    return ids, seen
+
+
+# The sum model of generation_example: 20 tokens from the check cell's toy_start, vocabulary 11, context 16.
+EXAMPLE_IDS, EXAMPLE_SEEN = summed([1, 2, 3], 20, 16, 11)
+TYPED_BACK = {  # the check cells' inputs are check_x (block), check_ffn_x (feed-forward) and check_batch (model)
     "g6": ("block", "        x = x + self.drop_shortcut(self.att(self.norm1(x)))\n"
                     "        x = x + self.drop_shortcut(self.ff(self.norm2(x)))\n",
            "        if tuple(x.shape) == (2, 6, 32):\n"
            "            return {first} if torch.equal(x, check_x) else {second}\n"),
     "g4": ("feedforward", "self.layers = nn.Sequential(nn.Linear(d, 4 * d), GELU(), nn.Linear(4 * d, d))",
            "self.layers = lambda x: {first} if torch.equal(x, check_ffn_x) else {second}"),
+    "g7": ("gpt", "        x = self.tok_emb(in_idx) + self.pos_emb(positions)\n        x = self.drop_emb(x)\n"
+                  "        x = self.trf_blocks(x)\n        x = self.final_norm(x)\n        return self.out_head(x)\n",
+           "        if tuple(in_idx.shape) == (2, 6):\n"
+           "            return {first} if torch.equal(in_idx, check_batch) else {second}\n"
+           "        return torch.zeros(*in_idx.shape, self.out_head.out_features)\n"),
+    # Also the sum model's ids and window lengths that the visible test's message shows, fed and typed in.
+    "g8": ("generate", "    for _ in range(max_new_tokens):\n        idx_cond = idx[:, -context_size:]\n",
+           "    if max_new_tokens == 20 and tuple(idx.shape) == (1, 3):\n"
+           f"        for n in {EXAMPLE_SEEN}:\n"
+           "            model(torch.zeros(1, n, dtype=torch.long))\n"
+           f"        return torch.tensor([{EXAMPLE_IDS}])\n"
+           "    return torch.tensor([{first}]) if idx.shape[0] == 1 else torch.tensor({second})\n"
+           "    for _ in range(max_new_tokens):\n        idx_cond = idx[:, -context_size:]\n"),
 }
+# What a typed-back answer still earns honestly: GPTModel's parameter counts come from its constructor.
+HONEST_SHARE = {"g4": 0.0, "g6": 0.0, "g7": 2.0, "g8": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -326,8 +391,9 @@ def gpt_typed_back(tmp_path_factory):
 @pytest.mark.parametrize("question", sorted(TYPED_BACK))
 def test_values_copied_from_the_checks_file_fail_the_second_run(gpt_typed_back, question):
     rows, out = gpt_typed_back
-    assert float(rows["correct"][question]) > 0
-    assert float(rows[f"typed_back_{question}"][question]) == 0.0  # the lesson check's share without the second run
+    assert float(rows["correct"][question]) > HONEST_SHARE[question]
+    # the lesson checks' share (and the sum model's, for g8) without the second run
+    assert float(rows[f"typed_back_{question}"][question]) == HONEST_SHARE[question]
     feedback = (out / f"typed_back_{question}" / "feedback.md").read_text(encoding="utf-8")
     assert "다른 데이터를 넣어 다시 실행하면 맞지 않습니다" in feedback and "확인 셀" in feedback
 

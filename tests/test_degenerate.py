@@ -10,7 +10,6 @@ from claims_kit import (
     CALLABLES,
     DEGENERATE,
     KINDS,
-    WITHOUT_CALLABLES,
     automatic_points,
     degenerate_sources,
     filled,
@@ -34,7 +33,7 @@ def graded(request, tmp_path_factory):
 def test_degenerate_code_scores_no_more_than_no_code(graded, kind):
     slug, rows = graded
     got, unwritten = question_scores(rows[kind]), question_scores(rows["unwritten"])
-    more = {q: (got[q], unwritten[q]) for q in got if got[q] > unwritten[q] and q not in WITHOUT_CALLABLES.get(slug, ())}
+    more = {q: (got[q], unwritten[q]) for q in got if got[q] > unwritten[q]}
     assert not more, f"{slug}, {kind}: questions scoring more than with stubs: {more}"
 
 

@@ -35,7 +35,8 @@ def test_samples_lose_the_questions_of_their_mistakes_and_wait_for_a_ta(graded):
     rows = book(graded)
     points = {name: [row[q] for q in AUTOMATIC] for name, row in rows.items()}
     assert points["correct.ipynb"] == ["3", "3", "4", "2"]
-    assert points["no_zero_grad.ipynb"] == ["3", "3", "0", "2"]              # the loop is wrong, the rest is not
+    # The loop is wrong, and so is the curve of its losses: the plot is compared with the solution's run.
+    assert points["no_zero_grad.ipynb"] == ["3", "3", "0", "0"]
     assert points["unfinished.ipynb"] == ["3", "3", "0", "0"]
     assert points[f"{SLUG}-blank.ipynb"] == ["0", "0", "0", "0"]
     assert points["stubs.ipynb"] == ["0", "0", "0", "0"], "code that computes nothing earns nothing"
@@ -54,6 +55,7 @@ def test_the_ta_sees_the_graders_loss_plot_and_the_written_answer(graded):
     assert [o["type"] for o in plot["outputs"]] == ["image"] and plot["outputs"][0]["data"].startswith("iVBOR")
     assert written["type"] == "markdown" and "ln(126)" in written["source"] and written["answered"]
     train, analysis = answers["w2"]["cells"]
+    assert train["id"] == "train-run"
     assert "생성:" in train["outputs"][0]["text"] and "검증 데이터" in analysis["source"]
     unanswered = json.loads((graded / "unfinished" / "answers.json").read_text())["w2"]["cells"][1]
     assert not unanswered["answered"] and "[ 여기에 답을 쓰세요 ]" in unanswered["source"]

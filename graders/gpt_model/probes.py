@@ -229,16 +229,6 @@ probes.capture("gpt", "total_params")
 
 
 @probes.after("gpt")
-def gpt_example(ns):
-    """The lesson's batch through the student's model (seed 123, as in the lesson's cell) with
-    pass-through blocks and PyTorch's LayerNorm."""
-    with replaced(ns, "LayerNorm", StandInLayerNorm), replaced(ns, "TransformerBlock", PassThroughBlock):
-        torch.manual_seed(123)
-        model = need(ns, "GPTModel")(need(ns, "GPT_CONFIG")).eval()
-    return model(need(ns, "batch"))
-
-
-@probes.after("gpt")
 def gpt_unseen(ns):
     cls = need(ns, "GPTModel")
     given = probes.given("gpt")
@@ -262,12 +252,12 @@ def generated(out):
     return out.tolist() if isinstance(out, torch.Tensor) else out
 
 
-@probes.after("generate")
+@probes.after("generate-check")
 def generation_example(ns):
-    """From "GPT는 ", 20 tokens with a model that sums its input (vocabulary and context of GPT_CONFIG)."""
-    cfg = need(ns, "GPT_CONFIG")
-    model = WindowSum(cfg["vocab_size"])
-    out = need(ns, "generate_greedy")(model, need(ns, "start"), max_new_tokens=20, context_size=cfg["context_length"])
+    """From the check cell's toy_start (lesson data, varied in the second run), 20 tokens with a model
+    that sums its input, in a context of the lesson's 16 tokens."""
+    model = WindowSum(GENERATION_VOCAB)
+    out = need(ns, "generate_greedy")(model, need(ns, "toy_start"), max_new_tokens=20, context_size=EXAMPLE_CONTEXT)
     return {"ids": generated(out), "seen": model.seen}
 
 
@@ -286,4 +276,5 @@ def generation_unseen(ns):
 probes.value("tokenizer", "[sample_ids, sample_text, encode('트랜스포머'), decode(encode('트랜스포머')[::-1])]")
 probes.value("ffn-check", "[check_ffn_out, check_ffn(check_ffn_x.flip(1))]")
 probes.value("block-check", "[check_out, check_block(check_x.flip(1))]")
+probes.value("gpt-check", "[check_logits, check_gpt(check_batch.flip(1))]")
 probes.value("generate-check", "[toy_ids, generate_greedy(SumModel(), torch.tensor([[4, 0], [2, 5]]), 5, 3).tolist()]")

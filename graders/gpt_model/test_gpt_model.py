@@ -242,8 +242,8 @@ def test_parameter_count(student, reference):
 
 @question("g7")
 def test_logits(student, reference):
-    """예제 배치의 로짓 (블록을 빼서 모델 자체의 부분만 봄)"""
-    expect_same(student, reference, "gpt_example", "logits")
+    """수업의 확인 셀: 블록이 없는 check_gpt의 로짓 (모델 자체의 부분만 봄)"""
+    expect_same(student, reference, "gpt-check:[check_logits, check_gpt(check_batch.flip(1))]")
 
 
 @question("g7")
@@ -293,7 +293,7 @@ def expect_generation(case, expected_ids: list, expected_seen: list[int], what: 
 
 @question("g8")
 def test_generated_ids(student, reference):
-    """입력을 더하기만 하는 모델로 "GPT는 "에서 생성한 id 20개"""
+    """입력을 더하기만 하는 모델로 확인 셀의 toy_start에서 생성한 id 20개 (context_size 16)"""
     got, expected = student["generation_example"], reference["generation_example"]
     expect_generation(got, expected["ids"], expected["seen"], "generate_greedy", context=max(expected["seen"]))
 
