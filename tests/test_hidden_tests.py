@@ -52,6 +52,7 @@ SOURCE = notebook(
     ("code", "def square(t):\n    return t ** 2  # SOLUTION\n\ny = square(x)\nprint(y)"),
     ("code", "total = y.sum()  # SOLUTION"),
 )
+SOURCE.cells[0].id = "data"
 SOURCE.cells[1].id = "square"
 SOURCE.cells[2].id = "total-cell"
 
@@ -189,6 +190,43 @@ def test_pytest_runs_the_hidden_tests_through_the_plugin(course, tmp_path):
     on_wrong = pytest_on("--submission", str(wrong))
     assert on_wrong.returncode == 1 and "1 failed, 2 passed" in on_wrong.stdout, on_wrong.stdout[-2000:]
     assert "test_total - AssertionError: total:" in on_wrong.stdout
+
+
+def test_pytest_and_check_grade_a_typed_back_step_as_grade_does(course, tmp_path):
+    """With the lesson's x marked as lesson data, y typed back from the printout passes the first run
+    only: `pytest --submission` and `autograder check` fail its steps as `grade` does (second run)."""
+    root = tmp_path / "copy"
+    shutil.copytree(course.root, root)
+    config = root / "assignments" / "squares" / "assignment.yaml"
+    config.write_text(config.read_text() + "lesson_data: [data]\n")
+    copy = Course(root)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    typed = submission(copy, subs, "typed.ipynb", "torch.tensor([1.0, 4.0, 9.0])")  # y as printed
+    right = submission(copy, subs, "right.ipynb", "t ** 2")
+    graded = copy.run("grade", "squares", str(subs), "--out", str(tmp_path / "out"))
+    assert graded.returncode == 0, graded.stderr
+    tests = json.loads((tmp_path / "out" / "typed" / "results.json").read_text())["tests"]
+    failed_in_grade = sorted(t["name"] for t in tests if t["score"] < t["max_score"])
+    assert len(failed_in_grade) == 3  # the hidden test, and the two steps the second run takes back
+
+    def pytest_on(notebook):
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "graders/squares",
+                               "--submission", str(notebook)], cwd=root, capture_output=True, text=True, timeout=300)
+
+    on_typed = pytest_on(typed)
+    assert on_typed.returncode == 1 and "3 failed" in on_typed.stdout, on_typed.stdout[-3000:]
+    summary = [line for line in on_typed.stdout.splitlines() if line.startswith("FAILED")]
+    assert [line.split("::")[1].split(" ")[0] for line in summary] == ["test_y", "test_square_unseen", "test_total"]
+    assert [line for line in summary if "Failed: correct on the" in line] == [summary[0], summary[2]]
+    assert on_typed.stdout.count("correct on the lesson's own data, but not when the grader runs it again") == 2
+    on_right = pytest_on(right)
+    assert on_right.returncode == 0 and "3 passed" in on_right.stdout, on_right.stdout[-3000:]
+
+    checked = copy.run("check", str(typed), "--assignment", "squares")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "y is x squared: correct on the lesson's own data, but not when the grader runs it again" in checked.stdout
+    assert copy.run("check", str(right), "--assignment", "squares").returncode == 0
 
 
 def test_a_value_probe_is_named_by_its_whole_expression_even_with_a_slice():

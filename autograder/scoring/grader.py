@@ -10,7 +10,7 @@ import torch
 
 from ..config import AssignmentConfig, load_config
 from ..course import Layout, check_packages, course_files
-from ..engine.executor import Executor
+from ..engine.executor import Execution, Executor
 from ..engine.fork_client import ForkClient
 from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
 from ..engine.variation import vary_cells
@@ -25,8 +25,8 @@ from ..testing import Run
 from ..wording import blocked_by
 from .points import GradeReport, score_questions, zero_scores
 from .references import reference_run, validate_suite_on_solution
-from .second_run import check_marked_cells, prepare_second_run
-from .suite import Suite, load_suite, run_test
+from .second_run import SecondRun, check_marked_cells, prepare_second_run
+from .suite import Suite, TestOutcome, load_suite, run_test
 
 MAX_SUBMISSION_BYTES = 20 << 20
 
@@ -150,18 +150,26 @@ class Grader:
         student = Run(honest_probes(execution.probes, execution.cells, self.assignment.probe_cells), self.reference.names)
         given = self.assignment.suite.inputs.given
         outcomes = [run_test(test, student, self.reference, given) for test in self.assignment.suite.tests]
-        second, second_seconds = self.second_run, None
-        needed = second.needed(outcomes) if second is not None else ()
-        if second is not None and needed:
-            again = self.executor.run(second.jobs(execution, needed, self.assignment.probe_cells), only_probes=needed,
-                                      quiet=True)
-            honest = honest_probes(again.probes, again.cells, self.assignment.probe_cells)
-            outcomes = second.recheck(outcomes, execution, replace(again, probes=honest), self.assignment.suite,
-                                      self.reference.names)
+        second_seconds = None
+        again = self.second_execution(execution, outcomes)
+        if self.second_run is not None and again is not None:
+            outcomes = self.second_run.recheck(outcomes, execution, again, self.assignment.suite, self.reference.names)
             second_seconds = again.seconds
         return GradeReport(path.name, stem, score_questions(config, outcomes), execution.cells,
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
                            peak_memory=execution.peak_memory, second_run_seconds=second_seconds)
+
+
+    def second_execution(self, execution: Execution, outcomes: list[TestOutcome]) -> Execution | None:
+        """The second run, in a fresh worker on the varied lesson data, when a passed test read a step
+        (its probes made honest as the first run's); None when there is nothing to re-check."""
+        second = self.second_run
+        needed = second.needed(outcomes) if second is not None else ()
+        if second is None or not needed:
+            return None
+        again = self.executor.run(second.jobs(execution, needed, self.assignment.probe_cells), only_probes=needed,
+                                  quiet=True)
+        return replace(again, probes=honest_probes(again.probes, again.cells, self.assignment.probe_cells))
 
 
 def honest_probes(probes: dict[str, ProbeResult], cells: tuple[CellResult, ...],
@@ -183,8 +191,41 @@ def submission_bytes(path: Path) -> bytes:
     return notebook_bytes(path, MAX_SUBMISSION_BYTES, regular_only=True)
 
 
-def student_run(grader: Grader, path: Path) -> Run:
-    """The probe values of one notebook, for running the hidden tests under pytest."""
+@dataclass(frozen=True)
+class StudentRuns:
+    """One notebook's values as `pytest --submission` sees them: the first run's, and for the step
+    tests that passed there, the second run's on the varied lesson data (as `grade` re-checks them)."""
+
+    first: Run
+    second: Run | None = None          # None: no second run was needed
+    second_run: SecondRun | None = None
+    message: str = ""                  # why a step test that fails the second run fails
+
+    def rechecks(self, test_name: str) -> bool:
+        """Whether the test named `test_name` (pytest's item name) must pass the second run too."""
+        return self.second is not None and self.second_run is not None and test_name in self.second_run.step_tests
+
+    def second_fixtures(self) -> dict[str, Run]:
+        """`student` and `reference` for the re-check: the second run's values and the solution's on the same data."""
+        if self.second is None or self.second_run is None:
+            raise LookupError("no second run was made")
+        return {"student": self.second, "reference": self.second_run.reference}
+
+
+def student_run(grader: Grader, path: Path) -> StudentRuns:
+    """The probe values of one notebook, for running the hidden tests under pytest: both runs, as graded."""
+    with language(grader.assignment.config.language):
+        return _student_runs(grader, path)
+
+
+def _student_runs(grader: Grader, path: Path) -> StudentRuns:
     plan = plan_submission(list(grader.assignment.release), read_submission(path, submission_bytes(path)))
     execution = grader.executor.run(list(plan.cells))
-    return Run(honest_probes(execution.probes, execution.cells, grader.assignment.probe_cells), grader.reference.names)
+    first = Run(honest_probes(execution.probes, execution.cells, grader.assignment.probe_cells), grader.reference.names)
+    outcomes = [run_test(test, first, grader.reference, grader.assignment.suite.inputs.given)
+                for test in grader.assignment.suite.tests]
+    again = grader.second_execution(execution, outcomes)
+    if grader.second_run is None or again is None:
+        return StudentRuns(first)
+    return StudentRuns(first, grader.second_run.student_values(execution, again, grader.reference.names),
+                       grader.second_run, grader.second_run.message(execution))

@@ -9,8 +9,12 @@ fixture.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from .grader import StudentRuns
 
 MARKERS = {
     "question": "question(id): the assignment question a graded test belongs to (required)",
@@ -67,9 +71,31 @@ def given(_autograder_grader):
 
 
 @pytest.fixture(scope="module")
-def student(request: pytest.FixtureRequest, _autograder_grader):
-    """The probe values of `--submission FILE`, or of the solution when none is given."""
+def _autograder_submission(request: pytest.FixtureRequest, _autograder_grader):
+    """Both runs of `--submission FILE` (scoring.grader.StudentRuns), or None for the solution."""
     from ..scoring.grader import student_run
 
     path = request.config.getoption("--submission")
-    return _autograder_grader.reference if path is None else student_run(_autograder_grader, path)
+    return None if path is None else student_run(_autograder_grader, path)
+
+
+@pytest.fixture(scope="module")
+def student(_autograder_grader, _autograder_submission):
+    """The probe values of `--submission FILE`, or of the solution when none is given."""
+    return _autograder_grader.reference if _autograder_submission is None else _autograder_submission.first
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """A step test that passed on the submission's first run is called again on its second run (the
+    lesson data varied), and fails when it fails there: pytest reports what `autograder grade` scores."""
+    called = yield
+    runs: StudentRuns | None = pyfuncitem.funcargs.get("_autograder_submission")  # type: ignore[assignment]
+    if runs is not None and runs.rechecks(pyfuncitem.name):
+        names = pyfuncitem._fixtureinfo.argnames
+        arguments = {name: pyfuncitem.funcargs[name] for name in names} | runs.second_fixtures()
+        try:
+            pyfuncitem.obj(**{name: arguments[name] for name in names})
+        except Exception as failure:  # noqa: BLE001  (any failure there fails the test, as in grading)
+            pytest.fail(f"{runs.message}\n(second run: {type(failure).__name__}: {failure})", pytrace=False)
+    return called

@@ -48,15 +48,23 @@ class SecondRun:
         last = max((index for index, job in enumerate(jobs) if job.id in cells), default=len(jobs) - 1)
         return jobs[:last + 1]
 
+    def student_values(self, first: Execution, second: Execution, known: set[str]) -> Run:
+        """The submission's values for the re-check: its steps from the second run, the rest from the first."""
+        probes: dict[str, ProbeResult] = {n: p for n, p in first.probes.items() if n not in self.step_probes}
+        probes |= {n: p for n, p in second.probes.items() if n in self.step_probes}  # missing: not computed
+        return Run(probes, known)
+
+    def message(self, first: Execution) -> str:
+        """Why a step test that passed the first run fails: the varied cells, named as the student sees them."""
+        cells = ", ".join(job.named for job in first.jobs if job.id in self.varied)
+        return _("correct on the lesson's own data, but not when the grader runs it again with other data in "
+                 "{cells}: compute the values in your code instead of copying printed ones").format(cells=cells)
+
     def recheck(self, outcomes: list[TestOutcome], first: Execution, second: Execution, suite: Suite,
                 known: set[str]) -> list[TestOutcome]:
         """Each passed step test again on the second run's values; failing there fails it."""
-        probes: dict[str, ProbeResult] = {n: p for n, p in first.probes.items() if n not in self.step_probes}
-        probes |= {n: p for n, p in second.probes.items() if n in self.step_probes}  # missing: not computed
-        student = Run(probes, known)
-        cells = ", ".join(job.named for job in first.jobs if job.id in self.varied)
-        message = _("correct on the lesson's own data, but not when the grader runs it again with other data in "
-                    "{cells}: compute the values in your code instead of copying printed ones").format(cells=cells)
+        student = self.student_values(first, second, known)
+        message = self.message(first)
         checked = []
         for outcome in outcomes:
             if outcome.passed and outcome.test.function_name in self.step_tests:
