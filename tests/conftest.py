@@ -87,6 +87,26 @@ def course(tmp_path) -> Course:
     return Course(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def run_cells():
+    """Runs answer cells c0, c1, ... in a fresh worker and returns the Execution. The fork server is started on
+    first use and shared by the session's tests (each start imports torch): every run still gets its own worker."""
+    from autograder.config import Limits
+    from autograder.engine.executor import Executor
+    from autograder.protocol.jobs import CellJob
+
+    started: list[Executor] = []
+
+    def run(*sources: str):
+        if not started:
+            started.append(Executor(None, Limits(cell_seconds=10, notebook_seconds=30)))
+        return started[0].run([CellJob(f"c{index}", source, "answer") for index, source in enumerate(sources)])
+
+    yield run
+    for executor in started:
+        executor.close()
+
+
 def context_left_unanswered(path: Path) -> Path:
     """The lab's correct notebook with the cell of context_vec_2 (query 2, with Q/K/V) as released:
     an earlier cell defined context_vec_2 with another shape."""
