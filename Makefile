@@ -35,9 +35,10 @@ check: setup
 	$(BIN)/mypy
 
 # The suite on every core (pytest-xdist), one test file per worker at a time so that a file's set-up is made
-# once; the bundled samples' grading is shared by all workers (tests/conftest.py).
+# once; the bundled samples' grading is shared by all workers (tests/conftest.py). Files are handed out in
+# collection order, the longest first (tests/conftest.py), not xdist's default of the most tests first.
 test: setup
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 ASSIGNMENTS := lec27_attention attention_basics transformer_encoder gpt_model gpt_training
 

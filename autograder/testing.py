@@ -5,6 +5,8 @@ notebook produced, `reference["probe"]` what the solution produced on the same i
 """
 from __future__ import annotations
 
+import ast
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -66,9 +68,26 @@ def shown_name(probe: str) -> str:
 
 
 def shown_expression(expression: str) -> str:
-    """An expression as the label of a message: a long one (a dict of a check's properties) is cut,
-    so that the index path and the difference after it stay readable."""
+    """An expression as the label of a message. A dict of a check's properties shows its keys only,
+    which name the properties in the student's words (the code that computes them is in the check);
+    any other long expression is cut, so that the index path and the difference after it stay readable."""
+    keys = _property_names(expression)
+    if keys:
+        expression = "{" + ", ".join(f"{key!r}: …" for key in keys) + "}"
     return expression if len(expression) <= _EXPRESSION_CHARS else expression[:_EXPRESSION_CHARS - 1] + "…"
+
+
+@functools.lru_cache(maxsize=256)
+def _property_names(expression: str) -> tuple[str, ...] | None:
+    """The keys of a dict literal whose keys are all strings; None for any other expression."""
+    try:
+        node = ast.parse(expression.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if not isinstance(node, ast.Dict) or not node.keys:
+        return None
+    keys = tuple(key.value for key in node.keys if isinstance(key, ast.Constant) and isinstance(key.value, str))
+    return keys if len(keys) == len(node.keys) else None
 
 
 _EXPRESSION_CHARS = 160

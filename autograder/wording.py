@@ -101,14 +101,21 @@ def _plain(text: str) -> str:
 
 def traceback_text(traceback: str, cells: Sequence) -> str:
     """A traceback with each cell's file name ("<code cell 5>", which the worker compiles it under)
-    replaced by the cell as the feedback names it. The traceback is the student's text and may
-    carry a fake file name: the replacement is one line without backticks (the names are made
-    from sanitised lines), so it stays inside the fence or output it is shown in."""
+    replaced by the cell as the feedback names it, and the frames of installed libraries and of
+    Python itself named from their package ("torch/nn/functional.py"), not from where the grader
+    has them installed. The traceback is the student's text and may carry a fake file name: the
+    replacement is one line without backticks (the names are made from sanitised lines), so it
+    stays inside the fence or output it is shown in."""
+    traceback = _INSTALLED.sub('File "', traceback)
     names = {cell.file: cell.label.replace("`", "'") for cell in cells if cell.file and cell.label}
     if not names:
         return traceback
     pattern = re.compile("|".join(re.escape(file) for file in sorted(names, key=len, reverse=True)))
     return pattern.sub(lambda match: names[match.group(0)], traceback)
+
+
+# A frame's file under site-packages (dist-packages on Debian) or Python's own library folder.
+_INSTALLED = re.compile(r'File "[^"\n]*?/(?:(?:site|dist)-packages|lib/python3\.\d+)/(?!(?:site|dist)-packages/)')
 
 
 _UNDEFINED = re.compile(r"^name '(\w+)' is not defined")

@@ -16,6 +16,19 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The files that take longest, longest first (measured with --durations; a full run, 2 cores). `make test` hands
+# files to its workers in collection order (--dist loadfile --no-loadscope-reorder): started first, they run
+# beside the many short files instead of leaving one worker alone with them at the end.
+LONGEST_FIRST = ["test_otter.py", "test_lab.py", "test_claims.py", "test_student_feedback.py", "test_hidden_tests.py",
+                 "test_course_files.py", "test_containers.py", "test_hand_graded.py", "test_hardening.py",
+                 "test_notebook_checks.py", "test_build.py", "test_review_page.py", "test_degenerate.py"]
+
+
+def pytest_collection_modifyitems(items):
+    """The known-long files first, each file's tests still in their own order."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 def notebook(*cells) -> nbformat.NotebookNode:
     """A notebook from ('code'|'md', source) pairs, with ids c0, c1, ..."""
@@ -72,6 +85,26 @@ class Course:
 @pytest.fixture
 def course(tmp_path) -> Course:
     return Course(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def run_cells():
+    """Runs answer cells c0, c1, ... in a fresh worker and returns the Execution. The fork server is started on
+    first use and shared by the session's tests (each start imports torch): every run still gets its own worker."""
+    from autograder.config import Limits
+    from autograder.engine.executor import Executor
+    from autograder.protocol.jobs import CellJob
+
+    started: list[Executor] = []
+
+    def run(*sources: str):
+        if not started:
+            started.append(Executor(None, Limits(cell_seconds=10, notebook_seconds=30)))
+        return started[0].run([CellJob(f"c{index}", source, "answer") for index, source in enumerate(sources)])
+
+    yield run
+    for executor in started:
+        executor.close()
 
 
 def context_left_unanswered(path: Path) -> Path:

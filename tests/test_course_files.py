@@ -267,6 +267,6 @@ def test_handout_exports_and_fingerprint_hold_exactly_what_workers_see(tmp_path)
     assert seen == ["data/rows.csv", "textkit/__init__.py"]
     handout = zipfile.ZipFile(io.BytesIO(handout_zip(course.root, "words"))).namelist()
     assert sorted(handout) == ["words/data/rows.csv", "words/textkit/__init__.py", "words/words.ipynb"]
-    exported = [name for name in _course_files(course.root, "words", "") if name.startswith("assignments/words/")]
+    exported = [name for name in _course_files(course.root, "words", "", ()) if name.startswith("assignments/words/")]
     assert sorted(exported) == ["assignments/words/assignment.yaml", "assignments/words/data/rows.csv",
                                 "assignments/words/textkit/__init__.py", "assignments/words/words.ipynb"]

@@ -4,9 +4,6 @@ import traceback
 import pytest
 import torch
 
-from autograder.config import Limits
-from autograder.engine.executor import Executor
-from autograder.protocol.jobs import CellJob
 from autograder.sandboxed import device_seeding
 
 
@@ -54,13 +51,9 @@ def test_a_torch_without_a_device_module_or_its_check_is_left_alone(restored, mo
     assert device_seeding.install() == ["cuda", "xpu"]  # no error: the other devices are still done
 
 
-def test_workers_seed_without_formatting_stacks():
-    executor = Executor(None, Limits(cell_seconds=10, notebook_seconds=30))
+def test_workers_seed_without_formatting_stacks(run_cells):
     source = ("import torch, traceback\ncalls = []\ntraceback.format_stack = lambda *a, **k: calls.append(1) or []\n"
               "torch.manual_seed(3)\nprint(len(calls), torch.rand(2).tolist())")
-    try:
-        result = executor.run([CellJob("c0", source, "answer")])
-    finally:
-        executor.close()
+    result = run_cells(source)
     torch.manual_seed(3)
     assert result.cells[0].output == f"0 {torch.rand(2).tolist()}\n"

@@ -92,6 +92,26 @@ def test_a_traceback_names_its_cells_as_the_feedback_does():
     assert '  File "cell \'def boom():\' under “Lab”", line 2, in boom' in traceback
 
 
+def test_library_frames_are_named_from_their_package_not_from_where_the_grader_installed_them():
+    call = titled(1, "loss(x)", status=ERROR, ename="RuntimeError", evalue="bad target")
+    call = replace(call, error=dict(call.error, traceback=(
+        'Traceback (most recent call last):\n  File "<code cell 1>", line 1, in <module>\n'
+        '  File "/opt/grader/.venv/lib/python3.11/site-packages/torch/nn/functional.py", line 3555, in cross_entropy\n'
+        '  File "/usr/lib/python3/dist-packages/numpy/core/fromnumeric.py", line 59, in _wrapfunc\n'
+        '  File "/root/.pyenv/versions/3.11.7/lib/python3.11/json/encoder.py", line 200, in encode\n'
+        'RuntimeError: bad target')))
+    report = GradeReport("n.ipynb", "n", (), (call,))
+    feedback = feedback_markdown(report, AssignmentConfig(title="T")).decode()
+    notebook = json.loads(graded_notebook(report, feedback.encode(), {}))
+    traceback = "\n".join(next(o for c in notebook["cells"] for o in c.get("outputs", [])
+                               if o["output_type"] == "error")["traceback"])
+    for shown in (feedback, traceback):
+        assert 'File "torch/nn/functional.py", line 3555, in cross_entropy' in shown
+        assert 'File "numpy/core/fromnumeric.py", line 59' in shown
+        assert 'File "json/encoder.py", line 200, in encode' in shown
+        assert "/opt/grader" not in shown and "/root/" not in shown and "-packages" not in shown
+
+
 def test_a_fake_cell_name_in_a_traceback_cannot_break_out_of_its_fence():
     # The student's own cell, first line and heading chosen to carry markup, and a traceback that
     # prints a fake file name, a fence closer and a heading of its own.

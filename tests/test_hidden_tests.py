@@ -234,3 +234,14 @@ def test_a_value_probe_is_named_by_its_whole_expression_even_with_a_slice():
 
     assert shown_name("loss:[initial_loss, f(inputs[8:12])]") == "[initial_loss, f(inputs[8:12])]"
     assert shown_name("data:inputs") == "inputs"
+
+
+def test_a_dict_of_properties_is_named_by_its_keys_and_a_long_expression_is_cut():
+    from autograder.testing import shown_name
+
+    check = ("{'출력 모양': tuple(mha(batch).shape), '헤드 수': len(mha.heads), '입력이 바뀌면 출력도 바뀜':"
+             " not torch.allclose(mha(batch), mha(batch.flip(1)), equal_nan=True)}")
+    assert shown_name(f"mha:{check}") == "{'출력 모양': …, '헤드 수': …, '입력이 바뀌면 출력도 바뀜': …}"
+    assert shown_name("x:{'a': 1, b: 2}") == "{'a': 1, b: 2}"  # a key that is not a name: shown as written
+    long = "[" + ", ".join(f"f(inputs[{i}])" for i in range(30)) + "]"
+    assert shown_name(f"x:{long}") == long[:159] + "…"

@@ -4,9 +4,7 @@ import importlib.metadata as metadata
 import pytest
 import torch
 
-from autograder.config import Limits
-from autograder.engine.executor import Executor
-from autograder.protocol.jobs import OK, CellJob
+from autograder.protocol.jobs import OK
 from autograder.sandboxed import package_metadata
 
 
@@ -31,12 +29,8 @@ def test_names_not_read_are_left_to_importlib(read_once):
     assert metadata.version("nbformat") == metadata.Distribution.from_name("nbformat").version
 
 
-def test_a_worker_answers_from_the_fork_servers_parse():
-    executor = Executor(None, Limits(cell_seconds=10, notebook_seconds=30))
+def test_a_worker_answers_from_the_fork_servers_parse(run_cells):
     source = ("import importlib.metadata as m, torch\n"
               "print(m.version('torch') == torch.__version__, m.distribution('torch') is m.distribution('Torch'))")
-    try:
-        result = executor.run([CellJob("c0", source, "answer")])
-    finally:
-        executor.close()
+    result = run_cells(source)
     assert result.cells[0].status == OK and result.cells[0].output == "True True\n"

@@ -6,9 +6,6 @@ import pytest
 import torch
 from torch import _tensor_str
 
-from autograder.config import Limits
-from autograder.engine.executor import Executor
-from autograder.protocol.jobs import CellJob
 from autograder.sandboxed import tensor_format
 
 
@@ -165,15 +162,11 @@ def test_an_error_while_measuring_falls_back_to_torch(monkeypatch):
     assert ours == theirs
 
 
-def test_a_worker_prints_tensors_as_torch_prints_them():
+def test_a_worker_prints_tensors_as_torch_prints_them(run_cells):
     cells = ["import torch\ntorch.manual_seed(123)\nx = torch.rand(6, 3)\nprint(x)\nprint(x @ x.T * 1e6)",
              "print(torch.arange(12).view(3, 4), torch.tensor([1.5, float('nan')]), torch.ones(2, 2) * 3)",
              "torch.set_printoptions(precision=2)\nprint(torch.softmax(x, dim=-1))"]
-    executor = Executor(None, Limits(cell_seconds=10, notebook_seconds=30))
-    try:
-        result = executor.run([CellJob(f"c{i}", source, "answer") for i, source in enumerate(cells)])
-    finally:
-        executor.close()
+    result = run_cells(*cells)
     saved = _tensor_str.get_printoptions()
     expected = []
     with formatter(tensor_format._TORCH_FORMATTER), contextlib.redirect_stdout(Collector(expected)):
@@ -189,12 +182,8 @@ def test_a_worker_prints_tensors_as_torch_prints_them():
     assert [cell.output for cell in result.cells] == "".join(expected).split("\x00")[:-1]
 
 
-def test_workers_use_the_quick_measurement():
-    executor = Executor(None, Limits(cell_seconds=10, notebook_seconds=30))
-    try:
-        result = executor.run([CellJob("c0", "import torch\nprint(torch._tensor_str._Formatter.__name__)", "answer")])
-    finally:
-        executor.close()
+def test_workers_use_the_quick_measurement(run_cells):
+    result = run_cells("import torch\nprint(torch._tensor_str._Formatter.__name__)")
     assert result.cells[0].output == "MeasuredFormatter\n"
 
 

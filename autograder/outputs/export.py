@@ -103,29 +103,30 @@ def {function}(env):
 
 def export_gradescope(root: Path, slug: str, out: Path) -> Path:
     """Write `out/autograder.zip`: Gradescope unpacks it into /autograder/source."""
+    config = load_config(Layout(root, slug).config)
     files: dict[str, bytes] = {
         "setup.sh": SETUP_SH.replace("{torch}", torch_requirement()).encode(),
-        "run_autograder": RUN_AUTOGRADER.format(slug=slug, no_notebook=_no_notebook(root, slug),
-                                                could_not_grade=_could_not_grade(root, slug)).encode(),
+        "run_autograder": RUN_AUTOGRADER.format(slug=slug, no_notebook=_no_notebook(config.language),
+                                                could_not_grade=_could_not_grade(config.language)).encode(),
         "pyproject.toml": (root / "pyproject.toml").read_bytes(),
         "README.md": (root / "README.md").read_bytes(),
     }
     files |= package_sources()
-    files |= _course_files(root, slug, "")
+    files |= _course_files(root, slug, "", config.resources)
     return _write_zip(files, out)
 
 
-def _no_notebook(root: Path, slug: str) -> str:
+def _no_notebook(course_language: str) -> str:
     """results.json for a submission without a notebook, in the course's language, quoted for the shell."""
-    with language(load_config(Layout(root, slug).config).language):
+    with language(course_language):
         output = _("No .ipynb file was submitted. Submit your notebook file.")
     return shlex.quote(json.dumps({"score": 0, "output": output, "tests": []}, ensure_ascii=False))
 
 
-def _could_not_grade(root: Path, slug: str) -> str:
+def _could_not_grade(course_language: str) -> str:
     """results.json when the grader itself failed, in the course's language, quoted for the shell;
     why it failed stays in the log, for the staff (it names the course's files and tests)."""
-    with language(load_config(Layout(root, slug).config).language):
+    with language(course_language):
         output = _("The autograder could not grade this submission; tell the course staff.")
     return shlex.quote(json.dumps({"score": 0, "output": output, "stdout_visibility": "hidden", "tests": []},
                                   ensure_ascii=False))
@@ -160,16 +161,16 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
     return _write_zip(files, out)
 
 
-def _course_files(root: Path, slug: str, prefix: str, resources: tuple[Resource, ...] | None = None) -> dict[str, bytes]:
+def _course_files(root: Path, slug: str, prefix: str, resources: tuple[Resource, ...]) -> dict[str, bytes]:
     """What grading needs of the course: settings, student and solution notebooks, hidden tests, and
     the assignment's own files (data, helper modules), which workers see next to the notebook; `resources`
-    as assignment.yaml lists them, when the caller has read it already."""
+    as assignment.yaml lists them."""
     layout = Layout(root, slug)
     paths = [layout.config, layout.student, layout.solution, *layout.grader_sources(),
              *(file for path in layout.assignment_files() for _, file in entry_files(path.name, path))]
     files = {prefix + path.relative_to(root).as_posix(): path.read_bytes() for path in paths}
     # Downloaded resources travel in the course's cache, where the grader finds them by their hash.
-    for resource in load_config(layout.config).resources if resources is None else resources:
+    for resource in resources:
         path = course_files(layout, (resource,))[resource.name]
         files[prefix + path.relative_to(root).as_posix()] = path.read_bytes()
     return files
