@@ -27,6 +27,10 @@ LONGEST_FIRST = ["test_otter.py", "test_lab.py", "test_claims.py", "test_student
 
 def pytest_collection_modifyitems(items):
     """The known-long files first, each file's tests still in their own order."""
+    gone = [name for name in LONGEST_FIRST if not (REPO / "tests" / name).is_file()]
+    if gone:
+        raise pytest.UsageError(f"tests/conftest.py: LONGEST_FIRST names {', '.join(gone)}, not in tests/; "
+                                "give the file's new name or remove it")
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
