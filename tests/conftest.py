@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,6 +27,10 @@ LONGEST_FIRST = ["test_otter.py", "test_lab.py", "test_claims.py", "test_student
 
 def pytest_collection_modifyitems(items):
     """The known-long files first, each file's tests still in their own order."""
+    gone = [name for name in LONGEST_FIRST if not (REPO / "tests" / name).is_file()]
+    if gone:
+        raise pytest.UsageError(f"tests/conftest.py: LONGEST_FIRST names {', '.join(gone)}, not in tests/; "
+                                "give the file's new name or remove it")
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
@@ -148,36 +153,47 @@ class SampleBatch(NamedTuple):
     stderr: str
 
 
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], object]) -> Path:
+    """A folder made by `make` once per test run and shared by every pytest-xdist worker: the first worker to ask
+    makes it while the others wait on a lock; a `make` that fails leaves no mark, and the next to ask tries again.
+    Readers must not write into it (copy it first)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    shared.mkdir(exist_ok=True)
+    made = shared / "made"
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / ".done").exists():
+            made.mkdir(exist_ok=True)
+            make(made)
+            (shared / ".done").touch()
+    return made
+
+
 @pytest.fixture(scope="session")
 def sample_batch(tmp_path_factory):
-    """slug -> its SampleBatch, graded once per test run: several test files read the same results (gradebook,
-    feedback, golden files, the staff report) and none writes into the folder. Under pytest-xdist the workers
-    share one folder, and a lock per assignment lets the first one grade while the others wait for it."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    """slug -> its SampleBatch, graded once per test run (made_once): several test files read the same results
+    (gradebook, feedback, golden files, the staff report) and none writes into the folder."""
+
+    def grade(slug: str, folder: Path) -> None:
+        blank = folder / f"{slug}-blank.ipynb"
+        blank.write_bytes((REPO / "assignments" / slug / f"{slug}.ipynb").read_bytes())
+        files = [*sorted((REPO / "samples" / slug).iterdir()), blank]
+        if slug == "lec27_attention":
+            files.append(context_left_unanswered(folder / "context_unanswered.ipynb"))
+        if slug == "gpt_training":
+            files.append(gpt_training_stubs(folder / "stubs.ipynb"))
+        result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "grade", slug,
+                                 *map(str, files), "--out", str(folder / "out"), "--jobs", "2"],
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stderr
+        (folder / "printed.json").write_text(json.dumps([result.stdout, result.stderr]), encoding="utf-8")
 
     def batch(slug: str) -> SampleBatch:
-        folder = shared / f"samples-{slug}"
-        folder.mkdir(exist_ok=True)
-        with (folder / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            out, printed = folder / "out", folder / "printed.json"
-            if not printed.exists():
-                blank = folder / f"{slug}-blank.ipynb"
-                blank.write_bytes((REPO / "assignments" / slug / f"{slug}.ipynb").read_bytes())
-                files = [*sorted((REPO / "samples" / slug).iterdir()), blank]
-                if slug == "lec27_attention":
-                    files.append(context_left_unanswered(folder / "context_unanswered.ipynb"))
-                if slug == "gpt_training":
-                    files.append(gpt_training_stubs(folder / "stubs.ipynb"))
-                result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "grade", slug,
-                                         *map(str, files), "--out", str(out), "--jobs", "2"],
-                                        capture_output=True, text=True, timeout=900)
-                assert result.returncode == 0, result.stderr
-                printed.write_text(json.dumps([result.stdout, result.stderr]), encoding="utf-8")
-        stdout, stderr = json.loads(printed.read_text(encoding="utf-8"))
-        with (out / "grades.csv").open(encoding="utf-8", newline="") as handle:
+        folder = made_once(tmp_path_factory, f"samples-{slug}", lambda made: grade(slug, made))
+        stdout, stderr = json.loads((folder / "printed.json").read_text(encoding="utf-8"))
+        with (folder / "out" / "grades.csv").open(encoding="utf-8", newline="") as handle:
             rows = {r["submission"]: r for r in csv.DictReader(handle)}
-        return SampleBatch(out, rows, stdout, stderr)
+        return SampleBatch(folder / "out", rows, stdout, stderr)
 
     return batch

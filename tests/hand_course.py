@@ -2,9 +2,10 @@
 tests and a hand-graded part, built with the real command line."""
 import base64
 import io
+import shutil
 
 import nbformat
-from conftest import Course, notebook
+from conftest import Course, made_once, notebook
 from PIL import Image
 
 CONFIG = """title: "손실 곡선"
@@ -56,6 +57,15 @@ def build_course(root) -> Course:
     course.add_graded("curves", SOURCE, CONFIG, PROBES, TESTS)
     course.build()
     return course
+
+
+def built_copy(tmp_path_factory) -> Course:
+    """A copy of the course, built once per test run (made_once: the build runs the solution), that the caller may
+    change."""
+    built = made_once(tmp_path_factory, "hand-course", build_course)
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(built, root, dirs_exist_ok=True)
+    return Course(root)
 
 
 def answered(course, path, analysis="손실이 줄어듭니다.", square="x ** 2"):

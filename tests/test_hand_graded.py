@@ -12,7 +12,7 @@ import sys
 import nbformat
 import pytest
 from conftest import Course
-from hand_course import PROBES, SOURCE, TESTS, answered, build_course, png
+from hand_course import PROBES, SOURCE, TESTS, answered, built_copy, png
 
 from autograder.outputs.hand_answers import hand_answers
 from autograder.outputs.hand_grades import rewrite_folder
@@ -22,7 +22,7 @@ from autograder.outputs.spreadsheet import plain_text
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    return build_course(tmp_path_factory.mktemp("course"))
+    return built_copy(tmp_path_factory)
 
 
 def rows(folder):

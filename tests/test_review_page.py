@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from hand_course import answered, build_course
+from hand_course import answered, built_copy
 from PIL import Image, ImageChops
 from playwright.sync_api import sync_playwright
 
@@ -29,7 +29,7 @@ HOSTILE = ('<script>window.__pwned = "script"</script>\n\n<img src=x onerror="wi
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    return build_course(tmp_path_factory.mktemp("course"))
+    return built_copy(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
