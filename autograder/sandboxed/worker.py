@@ -223,7 +223,7 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
         else:
             result.update(status=ERROR, error=_error(exc, cell.source))
         return result
-    linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+    linecache.cache[filename] = (len(cell.source), None, _source_lines(cell.source), filename)
     output = CappedOutput(job.limits.output_kb * 1024)
     shell.notes = []
     saved = sys.stdout, sys.stderr
@@ -245,6 +245,12 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
     result["output"] = output.text()
     result["notes"] += shell.notes
     return result
+
+
+def _source_lines(source: str) -> list[str]:
+    """A cell's lines for tracebacks, each ending in a newline as linecache keeps a file's: Python
+    places a traceback's carets one column too far right on a line without one (a cell's last line)."""
+    return [line if line.endswith("\n") else line + "\n" for line in source.splitlines(True)]
 
 
 def _run_probe(name: str, probe, ns: dict, blocked_by: int | None = None) -> dict:
