@@ -23,6 +23,10 @@ class Limits:
     notebook_seconds: float = 600.0
     memory_mb: int = 2048
     output_kb: int = 1024
+    # CPU time, not wall time, of each probe (a test's call into the notebook's code): a loaded
+    # machine slows a probe down without changing its verdict. The probes after a cell share that
+    # cell's wall-time limit.
+    probe_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,8 @@ def _build(cls: type, node: yaml.Node, path: Path, prefix: str):
         _check_questions(values.get("questions", ()), node, path)
         _check_resources(values.get("resources", ()), node, path)
         _check_language(values.get("language", "en"), node, path)
+    if cls is Limits:
+        _check_limits(values, node, path)
     return cls(**values)
 
 
@@ -151,6 +157,18 @@ def _check_questions(questions: tuple[Question, ...], node: yaml.MappingNode, pa
             raise ConfigError(_loc(path, item), f"question '{question.id}' must be worth more than 0 points")
         _check_manual(question, _loc(path, item))
         seen.add(question.id)
+
+
+def _check_limits(values: dict, node: yaml.MappingNode, path: Path) -> None:
+    for key, value in values.items():
+        if value <= 0:
+            item = next(v for k, v in node.value if k.value == key)
+            raise ConfigError(_loc(path, item), f"limits.{key} must be more than 0 (it is {value})")
+    probe, cell = values.get("probe_seconds"), values.get("cell_seconds", Limits.cell_seconds)
+    if probe is not None and probe > cell:
+        item = next(v for k, v in node.value if k.value == "probe_seconds")
+        raise ConfigError(_loc(path, item), f"limits.probe_seconds ({probe:g}) is more than limits.cell_seconds "
+                                            f"({cell:g}): the probes after a cell share that cell's time")
 
 
 def _check_language(code: str, node: yaml.MappingNode, path: Path) -> None:

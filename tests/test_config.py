@@ -37,6 +37,9 @@ def test_defaults_fill_what_is_not_given(tmp_path):
     ("student_outputs: true\n", 1, "missing required key 'title'"),
     ("title: t\ntitle: u\n", 2, "given twice"),
     ("title: [t\n", None, "invalid YAML"),
+    ("title: t\nlimits:\n  memory_mb: 512\n  probe_seconds: 0\n", 4, "limits.probe_seconds must be more than 0"),
+    ("title: t\nlimits:\n  cell_seconds: 5\n  probe_seconds: 20\n", 4,
+     "limits.probe_seconds (20) is more than limits.cell_seconds (5)"),
 ])
 def test_mistakes_name_file_line_and_key(tmp_path, text, line, words):
     path = write(tmp_path, text)

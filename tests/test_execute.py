@@ -26,6 +26,16 @@ def test_an_error_is_recorded_and_later_cells_still_run(executor):
     assert result.cells[2].output == "2\n"
 
 
+def test_a_tracebacks_carets_stand_under_the_failing_call_on_a_cells_last_line(executor):
+    # A notebook cell's last line has no newline; Python places the carets as if it had one.
+    result, statuses = run(executor, "def f(a):\n    return int(a)", "y = 1 + f('x')")
+    assert statuses == [OK, ERROR]
+    lines = result.cells[1].error["traceback"].splitlines()
+    for source_line, call in (("    y = 1 + f('x')", "f('x')"), ("    return int(a)", "int(a)")):
+        carets = lines[lines.index(source_line) + 1]
+        assert carets == " " * source_line.index(call) + "^" * len(call), (source_line, carets)
+
+
 def test_placeholder_left_in_a_cell_is_not_answered(executor):
     result, statuses = run(executor, "y = ### your code", "def f():\n    ### your code\n    return 1\nprint(f())")
     assert statuses == [NOT_ANSWERED, OK]

@@ -203,3 +203,34 @@ def test_a_notebook_flooding_the_report_pipe_is_stopped_before_it_fills_the_grad
     assert result.problems[0].startswith("cell c1: the notebook wrote reports of its own into the grader's channel")
     assert result.problems[0].endswith("it was skipped and the notebook run again")
     assert not any(name.startswith("fake") for name in result.probes)
+
+
+TIMED_PROBES = '''
+from autograder.probes import Probes
+
+probes = Probes()
+
+
+@probes.after("c0")
+def waited(ns):
+    return ns["waits"]()
+
+
+@probes.after("c0")
+def spun(ns):
+    return ns["spins"]()
+'''
+
+
+def test_a_probes_time_limit_is_cpu_time_so_a_loaded_machine_changes_no_verdict(tmp_path):
+    (tmp_path / "probes.py").write_text(TIMED_PROBES)
+    runner = Executor(str(tmp_path / "probes.py"), Limits(cell_seconds=5, notebook_seconds=30, probe_seconds=0.5))
+    try:
+        result = run(runner, "import time\n"
+                             "def waits():\n    time.sleep(1.0)\n    return 'waited'\n"  # as if the machine were busy
+                             "def spins():\n    end = time.process_time() + 2\n    while time.process_time() < end:\n"
+                             "        pass\n    return 'spun'")
+    finally:
+        runner.close()
+    assert result.probes["waited"].ok and result.probes["waited"].value == "waited"
+    assert not result.probes["spun"].ok and result.probes["spun"].error == "took longer than 0.5 s"

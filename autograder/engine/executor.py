@@ -306,7 +306,7 @@ class Executor:
         elif kind == messages.PROBE:
             name, probe = messages.parse_probe(message)
             order.probe(name)
-            attempt.probes[name] = probe if probe.ok else replace(probe, error=_probe_failure(probe))
+            attempt.probes[name] = probe if probe.ok else replace(probe, error=_probe_failure(probe, self.limits))
         elif kind == messages.OVERSIZE and message.get("what") == messages.PROBE:
             name = str(message.get("name"))
             order.probe(name)
@@ -345,10 +345,10 @@ def _moved_on(where: Position | None, latest: Position | None) -> bool:
     return where is None or (latest.index, latest.stage) > (where.index, where.stage)
 
 
-def _probe_failure(probe: ProbeResult) -> str:
+def _probe_failure(probe: ProbeResult, limits: Limits) -> str:
     """Why a probe failed, as the grader words it: the worker's text is the student's exception."""
     if probe.timed_out:
-        return _("took longer than {seconds} s").format(seconds=f"{messages.PROBE_SECONDS:g}")
+        return _("took longer than {seconds} s").format(seconds=f"{limits.probe_seconds:g}")
     return wording.code(probe.error) or _("it failed without a message")
 
 

@@ -18,7 +18,6 @@ READY, CELL, PROBE, OVERSIZE, FATAL, DONE = "ready", "cell", "probe", "oversize"
 STATUSES = (OK, ERROR, TIMEOUT, NOT_ANSWERED, CRASHED)
 _NOTE_CHARS, _NOTES, _ERROR_CHARS, _TRACEBACK_CHARS = 500, 20, 500, 4000
 MAX_FIGURES, MAX_FIGURE_BYTES = 4, 200 << 10  # per cell, per PNG (the worker keeps within these)
-PROBE_SECONDS = 10.0  # a probe's time limit in the worker
 _PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -49,7 +48,7 @@ class ProbeResult:
     # The index of the cell the probe runs after, when that cell did not run cleanly: the
     # grader words the failure in terms of that cell.
     blocked_by: int | None = None
-    timed_out: bool = False  # the probe ran past PROBE_SECONDS (then `error` is empty)
+    timed_out: bool = False  # the probe ran past Limits.probe_seconds (then `error` is empty)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ from .isolation import Inherited, enter_sandbox
 # deadlocking in forked children, and grading many small notebooks in parallel wants no more.
 torch.set_num_threads(1)
 
-PROBE_SECONDS = messages.PROBE_SECONDS
 _FLUSH_BYTES = 256 << 10  # buffered reports sent early past this size; the pipe holds 1 MB (execute.py)
 
 
@@ -140,9 +139,11 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
     if job.quiet:
         ns["print"] = ns["display"] = _discard
     signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGPROF, _on_alarm)  # a probe's limit is CPU time (Limits.probe_seconds)
     # plt.show() under the Agg backend only warns; the figures are kept after the cell instead.
     warnings.filterwarnings("ignore", message=".*non-interactive, and thus cannot be shown")
     unchecked = dict(job.unchecked)
+    seconds = job.limits.probe_seconds
     only = None if job.only_probes is None else set(job.only_probes)
 
     def after(cell_id: str) -> list:
@@ -154,18 +155,18 @@ def run_cells(job: WorkerJob, probes: Probes, conn: Reports, progress: ProgressW
         result = _run_cell(index, cell, ns, shell, job)
         drawing = "matplotlib.pyplot" in sys.modules  # figures are only looked for once pyplot is in use
         if drawing and not cell.skip:
-            _keep_figures(result)
+            _keep_figures(result, seconds)
         conn.verify()
         conn.send(result)
         blocked_by = index if result["status"] != OK else None
-        _run_probes_after(index, after(cell.id), ns, conn, progress, unchecked, blocked_by)
+        _run_probes_after(index, after(cell.id), ns, conn, progress, unchecked, seconds, blocked_by)
         if drawing:
-            _guarded(figures.close_all)
-    _run_probes_after(len(job.cells), after(END), ns, conn, progress, unchecked)
+            _guarded(figures.close_all, seconds)
+    _run_probes_after(len(job.cells), after(END), ns, conn, progress, unchecked, seconds)
 
 
 def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress: ProgressWriter,
-                      unchecked: dict[int, str], blocked_by: int | None = None) -> None:
+                      unchecked: dict[int, str], seconds: float, blocked_by: int | None = None) -> None:
     """Run the probes that follow cell `index` (the number of cells: the end), unless they killed an earlier run."""
     if not after:
         return
@@ -175,7 +176,7 @@ def _run_probes_after(index: int, after: list, ns: dict, conn: Reports, progress
         return
     progress.mark(index, PROBES)
     for name, probe in after:
-        conn.send(_run_probe(name, probe, ns, blocked_by))
+        conn.send(_run_probe(name, probe, ns, seconds, blocked_by))
     conn.verify()
 
 
@@ -223,7 +224,7 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
         else:
             result.update(status=ERROR, error=_error(exc, cell.source))
         return result
-    linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+    linecache.cache[filename] = (len(cell.source), None, _source_lines(cell.source), filename)
     output = CappedOutput(job.limits.output_kb * 1024)
     shell.notes = []
     saved = sys.stdout, sys.stderr
@@ -247,10 +248,18 @@ def _run_cell(index: int, cell: CellJob, ns: dict, shell: Shell, job: WorkerJob)
     return result
 
 
-def _run_probe(name: str, probe, ns: dict, blocked_by: int | None = None) -> dict:
+def _source_lines(source: str) -> list[str]:
+    """A cell's lines for tracebacks, each ending in a newline as linecache keeps a file's: Python
+    places a traceback's carets one column too far right on a line without one (a cell's last line)."""
+    return [line if line.endswith("\n") else line + "\n" for line in source.splitlines(True)]
+
+
+def _run_probe(name: str, probe, ns: dict, seconds: float, blocked_by: int | None = None) -> dict:
+    """One probe, stopped after `seconds` of CPU time (a probe waiting on nothing is left to the
+    grader's wall-time limit of the cell it follows)."""
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = CappedOutput(0)
-    signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         state = torch.get_rng_state()  # a probe must not change what the student's next cell draws
         try:
@@ -263,13 +272,13 @@ def _run_probe(name: str, probe, ns: dict, blocked_by: int | None = None) -> dic
     except BaseException as exc:
         return messages.probe_failure(name, _one_line(exc), blocked_by)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         sys.stdout, sys.stderr = saved
 
 
-def _keep_figures(result: dict) -> None:
+def _keep_figures(result: dict, seconds: float) -> None:
     """The figures the cell drew, kept with its result; probes after the cell still see them open."""
-    kept = _guarded(figures.capture)
+    kept = _guarded(figures.capture, seconds)
     if kept is None:
         result["notes"].append(note_kinds.note(note_kinds.FIGURES_FAILED))
         return
@@ -277,17 +286,17 @@ def _keep_figures(result: dict) -> None:
     result["notes"] += notes
 
 
-def _guarded(step):
-    """`step()` under the probes' time limit, with output swallowed; None when it fails."""
+def _guarded(step, seconds: float):
+    """`step()` under the probes' (CPU) time limit, with output swallowed; None when it fails."""
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = CappedOutput(0)
-    signal.setitimer(signal.ITIMER_REAL, PROBE_SECONDS)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         return step()
     except BaseException:
         return None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         sys.stdout, sys.stderr = saved
 
 
