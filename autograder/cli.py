@@ -118,7 +118,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _build(args) -> int:
     from .authoring.build import build_assignment
-    from .authoring.freshness import stale_files
 
     root = args.root.resolve()
     slugs = resolve_slugs(root, args.slugs)
@@ -127,6 +126,8 @@ def _build(args) -> int:
         print(f"building {slug} ...", flush=True)
         outputs.append(build_assignment(root, slug))
     if args.check:
+        from .authoring.freshness import stale_files  # reads tensors: torch, which a build without probes does not need
+
         stale = [path for output in outputs for path in stale_files(output.files)]
         for path in stale:
             print(f"stale: {path.relative_to(root)} does not match what its source builds; run 'make build' and commit",

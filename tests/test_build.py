@@ -36,6 +36,17 @@ def test_build_writes_student_and_executed_solution(course):
     assert student.cells[3].outputs[0].execution_count is None
 
 
+def test_a_course_without_hidden_tests_builds_without_importing_torch(course):
+    import subprocess
+    import sys
+
+    course.add("demo", SOURCE, "title: Demo\nstudent_outputs: true\n")
+    program = ("import sys\nfrom autograder.cli import main\n"
+               f"code = main(['--root', {str(course.root)!r}, 'build'])\nprint(code, 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert result.stdout.splitlines()[-1] == "0 False", result.stdout + result.stderr
+
+
 def test_student_outputs_and_counts_follow_the_config(course):
     course.add("demo", SOURCE, "title: Demo\nstudent_outputs: false\nsolution_execution_counts: false\n")
     assert course.run("build").returncode == 0
