@@ -217,11 +217,26 @@ def _export(args) -> int:
     root = args.root.resolve()
     slug = resolve_slugs(root, [args.slug])[0]
     assignment = load_assignment(root, slug)  # the assignment must be gradable before it is exported
+    references = _reference_files(assignment)
     if args.platform == "otter":
-        print(export_otter(root, slug, args.out, assignment.suite, assignment.config))
+        print(export_otter(root, slug, args.out, assignment.suite, assignment.config, references))
     else:
-        print(export_gradescope(root, slug, args.out))
+        print(export_gradescope(root, slug, args.out, references))
     return 0
+
+
+def _reference_files(assignment) -> list[Path]:
+    """The solution's values for both runs, computed here when the course has not kept them: an export
+    carries them, so the platform grades each submission without running the solution again."""
+    from .scoring.grader import Grader
+    from .scoring.references import cache_file
+
+    layout = assignment.layout
+    runs = [None, assignment.lesson_data] if assignment.lesson_data else [None]
+    files = [cache_file(layout.solution, assignment.suite, layout.cache, assignment.files, varied) for varied in runs]
+    if not all(path.is_file() for path in files):
+        Grader(assignment, layout.cache).close()  # runs the solution as grading does and keeps its values
+    return files
 
 
 def _fetch(args) -> int:

@@ -16,7 +16,7 @@ SAMPLES = REPO / "samples" / "lec27_attention"
 def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
     result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "export", "gradescope",
-                             "lec27_attention", "--out", str(out)], capture_output=True, text=True, timeout=120)
+                             "lec27_attention", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return out / "autograder.zip"
 
@@ -54,6 +54,16 @@ def test_run_autograder_writes_the_same_results_as_grade(exported, tmp_path, sam
     results = gradescope_run(exported, tmp_path, {"whatever-students-call-it.ipynb": (SAMPLES / f"{sample}.ipynb").read_bytes()})
     assert results["score"] == score and len(results["tests"]) == 47
     assert {t["visibility"] for t in results["tests"]} == {"visible", "hidden"}
+
+
+def test_the_export_carries_the_solutions_values_so_no_submission_runs_the_solution(exported, tmp_path):
+    carried = sorted(name.rsplit("/", 1)[1] for name in zipfile.ZipFile(exported).namelist()
+                     if name.startswith(".cache/references/"))
+    assert len(carried) == 2  # on the lesson's data, and on the data the grader varies for the second run
+    results = gradescope_run(exported, tmp_path, {"mine.ipynb": (SAMPLES / "correct.ipynb").read_bytes()})
+    assert results["score"] == 44.0
+    kept = tmp_path / "autograder" / "source" / ".cache" / "references"
+    assert sorted(path.name for path in kept.iterdir()) == carried  # found by their names: nothing computed again
 
 
 def test_a_submission_without_a_notebook_gets_a_clear_zero(exported, tmp_path):

@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .. import otter_plugin
@@ -101,8 +102,9 @@ def {function}(env):
 """
 
 
-def export_gradescope(root: Path, slug: str, out: Path) -> Path:
-    """Write `out/autograder.zip`: Gradescope unpacks it into /autograder/source."""
+def export_gradescope(root: Path, slug: str, out: Path, references: Sequence[Path] = ()) -> Path:
+    """Write `out/autograder.zip`: Gradescope unpacks it into /autograder/source. `references`: the
+    solution's cached values (scoring/references.py), which spare every submission the solution's run."""
     config = load_config(Layout(root, slug).config)
     files: dict[str, bytes] = {
         "setup.sh": SETUP_SH.replace("{torch}", torch_requirement()).encode(),
@@ -113,6 +115,7 @@ def export_gradescope(root: Path, slug: str, out: Path) -> Path:
     }
     files |= package_sources()
     files |= _course_files(root, slug, "", config.resources)
+    files |= _reference_values(root, "", references)
     return _write_zip(files, out)
 
 
@@ -132,7 +135,7 @@ def _could_not_grade(course_language: str) -> str:
                                   ensure_ascii=False))
 
 
-def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
+def export_otter(root: Path, slug: str, out: Path, suite, config, references: Sequence[Path] = ()) -> Path:
     """Write `out/autograder.zip` for `otter run -a autograder.zip submission.ipynb` (Otter-Grader 7).
 
     One Otter test file per question, one test case per hidden test, worth the same points; each
@@ -140,6 +143,7 @@ def export_otter(root: Path, slug: str, out: Path, suite, config) -> Path:
     """
     files: dict[str, bytes] = {}
     files |= _course_files(root, slug, f"files/{otter_plugin.COURSE}/", config.resources)
+    files |= _reference_values(root, f"files/{otter_plugin.COURSE}/", references)
     # Otter runs the notebook itself too, beside what `files/` holds: its data and helper modules.
     layout = Layout(root, slug)
     for name, path in course_files(layout, config.resources).items():
@@ -174,6 +178,11 @@ def _course_files(root: Path, slug: str, prefix: str, resources: tuple[Resource,
         path = course_files(layout, (resource,))[resource.name]
         files[prefix + path.relative_to(root).as_posix()] = path.read_bytes()
     return files
+
+
+def _reference_values(root: Path, prefix: str, references: Sequence[Path]) -> dict[str, bytes]:
+    """The cached reference values, where the grader in the export looks for them (its course root)."""
+    return {prefix + path.relative_to(root).as_posix(): path.read_bytes() for path in references}
 
 
 def _identifier(name: str) -> str:

@@ -31,8 +31,7 @@ def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: P
     """The solution's probe values, from the cache when nothing that shapes them has changed (the
     assignment's files among them); `varied`: cells run with other source (the lesson data the
     grader varies, engine/variation.py)."""
-    key = _cache_key(solution, suite, course_files or {}, json.dumps(varied or {}, sort_keys=True).encode())
-    cache = cache_dir / f"{solution.stem}-{key}.json"
+    cache = cache_file(solution, suite, cache_dir, course_files, varied)
     if cache.is_file():
         probes = {name: ProbeResult(**value) for name, value in json.loads(cache.read_text())["probes"].items()}
         return Run(probes)
@@ -41,6 +40,14 @@ def reference_run(solution: Path, suite: Suite, executor: Executor, cache_dir: P
                "probes": {name: {"ok": p.ok, "value": p.value, "error": p.error} for name, p in probes.items()}}
     write_atomically({cache: json.dumps(payload).encode("utf-8")})
     return Run(probes)
+
+
+def cache_file(solution: Path, suite: Suite, cache_dir: Path, course_files: dict[str, Path] | None = None,
+               varied: dict[str, str] | None = None) -> Path:
+    """Where the solution's values for these inputs are kept: named by everything that shapes them,
+    never by where the course is, so an export that carries the file is graded without the solution run."""
+    key = _cache_key(solution, suite, course_files or {}, json.dumps(varied or {}, sort_keys=True).encode())
+    return cache_dir / f"{solution.stem}-{key}.json"
 
 
 def validate_suite_on_solution(suite: Suite, reference: Run, on: str = "") -> dict[str, set[str]]:
