@@ -221,7 +221,7 @@ def _export(args) -> int:
     if args.platform == "otter":
         print(export_otter(root, slug, args.out, assignment.suite, assignment.config, references))
     else:
-        print(export_gradescope(root, slug, args.out, references))
+        print(export_gradescope(root, slug, args.out, assignment.config, references))
     return 0
 
 

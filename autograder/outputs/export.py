@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import otter_plugin
-from ..config import Resource, load_config
+from ..config import AssignmentConfig, Resource
 from ..course import Layout, course_files
 from ..files import entry_files, write_atomically
 from ..i18n import _, language
@@ -102,10 +102,10 @@ def {function}(env):
 """
 
 
-def export_gradescope(root: Path, slug: str, out: Path, references: Sequence[Path] = ()) -> Path:
+def export_gradescope(root: Path, slug: str, out: Path, config: AssignmentConfig,
+                      references: Sequence[Path] = ()) -> Path:
     """Write `out/autograder.zip`: Gradescope unpacks it into /autograder/source. `references`: the
     solution's cached values (scoring/references.py), which spare every submission the solution's run."""
-    config = load_config(Layout(root, slug).config)
     files: dict[str, bytes] = {
         "setup.sh": SETUP_SH.replace("{torch}", torch_requirement()).encode(),
         "run_autograder": RUN_AUTOGRADER.format(slug=slug, no_notebook=_no_notebook(config.language),
