@@ -153,6 +153,7 @@ def test_exports_carry_the_files_and_grade_with_them(course, tmp_path):
     assert made.returncode == 0, made.stderr
     names = zipfile.ZipFile(tmp_path / "gs" / "autograder.zip").namelist()
     assert {"assignments/words/textkit.py", "assignments/words/corpus.txt", "assignments/words/data/rows.csv"} <= set(names)
+    assert any(name.startswith(".cache/references/words-") for name in names)  # computed by the export
     subs = tmp_path / "subs"
     subs.mkdir()
     results = gradescope_run(tmp_path / "gs" / "autograder.zip", tmp_path,
@@ -163,6 +164,7 @@ def test_exports_carry_the_files_and_grade_with_them(course, tmp_path):
     names = zipfile.ZipFile(tmp_path / "otter" / "autograder.zip").namelist()
     assert {"files/autograder_course/assignments/words/data/rows.csv", "files/textkit.py", "files/corpus.txt",
             "files/data/rows.csv"} <= set(names)  # the course for the grader; the files beside the notebook for Otter
+    assert any(name.startswith("files/autograder_course/.cache/references/words-") for name in names)
     otter = os.path.join(os.path.dirname(sys.executable), "otter")
     (tmp_path / "otter-out").mkdir()
     ran = subprocess.run([otter, "run", "-a", str(tmp_path / "otter" / "autograder.zip"), str(subs / "s.ipynb"),

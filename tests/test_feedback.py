@@ -76,40 +76,44 @@ def titled(number, source, heading="Lab", **error):
     return replace(cell(number, source, **error), label=cell_title(heading, source), file=f"<code cell {number}>")
 
 
+def raising(cell_, traceback: str):
+    """`cell_` (an error) with the traceback the worker reported."""
+    return replace(cell_, error=dict(cell_.error, traceback=traceback))
+
+
+def shown(*cells) -> tuple[str, str]:
+    """feedback.md for these cells, and the graded notebook's first error traceback, lines joined."""
+    report = GradeReport("n.ipynb", "n", (), cells)
+    feedback = feedback_markdown(report, AssignmentConfig(title="T")).decode()
+    notebook = json.loads(graded_notebook(report, feedback.encode(), {}))
+    errors = [o for c in notebook["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    return feedback, "\n".join(errors[0]["traceback"]) if errors else ""
+
+
 def test_a_traceback_names_its_cells_as_the_feedback_does():
     boom = titled(1, "def boom():\n    raise ValueError('no')")
-    call = titled(2, "boom()", status=ERROR, ename="ValueError", evalue="no")
-    call = replace(call, error=dict(call.error, traceback=(
-        'Traceback (most recent call last):\n  File "<code cell 2>", line 1, in <module>\n    boom()\n'
-        '  File "<code cell 1>", line 2, in boom\n    raise ValueError(\'no\')\nValueError: no')))
-    report = GradeReport("n.ipynb", "n", (), (boom, call))
-    feedback = feedback_markdown(report, AssignmentConfig(title="T")).decode()
+    call = raising(titled(2, "boom()", status=ERROR, ename="ValueError", evalue="no"),
+                   'Traceback (most recent call last):\n  File "<code cell 2>", line 1, in <module>\n    boom()\n'
+                   '  File "<code cell 1>", line 2, in boom\n    raise ValueError(\'no\')\nValueError: no')
+    feedback, traceback = shown(boom, call)
     assert 'File "cell \'boom()\' under “Lab”", line 1, in <module>' in feedback
     assert 'File "cell \'def boom():\' under “Lab”", line 2, in boom' in feedback
     assert "<code cell" not in feedback
-    notebook = json.loads(graded_notebook(report, feedback.encode(), {}))
-    traceback = next(o for c in notebook["cells"] for o in c.get("outputs", []) if o["output_type"] == "error")["traceback"]
-    assert '  File "cell \'def boom():\' under “Lab”", line 2, in boom' in traceback
+    assert '\n  File "cell \'def boom():\' under “Lab”", line 2, in boom' in traceback
 
 
 def test_library_frames_are_named_from_their_package_not_from_where_the_grader_installed_them():
-    call = titled(1, "loss(x)", status=ERROR, ename="RuntimeError", evalue="bad target")
-    call = replace(call, error=dict(call.error, traceback=(
-        'Traceback (most recent call last):\n  File "<code cell 1>", line 1, in <module>\n'
-        '  File "/opt/grader/.venv/lib/python3.11/site-packages/torch/nn/functional.py", line 3555, in cross_entropy\n'
-        '  File "/usr/lib/python3/dist-packages/numpy/core/fromnumeric.py", line 59, in _wrapfunc\n'
-        '  File "/root/.pyenv/versions/3.11.7/lib/python3.11/json/encoder.py", line 200, in encode\n'
-        'RuntimeError: bad target')))
-    report = GradeReport("n.ipynb", "n", (), (call,))
-    feedback = feedback_markdown(report, AssignmentConfig(title="T")).decode()
-    notebook = json.loads(graded_notebook(report, feedback.encode(), {}))
-    traceback = "\n".join(next(o for c in notebook["cells"] for o in c.get("outputs", [])
-                               if o["output_type"] == "error")["traceback"])
-    for shown in (feedback, traceback):
-        assert 'File "torch/nn/functional.py", line 3555, in cross_entropy' in shown
-        assert 'File "numpy/core/fromnumeric.py", line 59' in shown
-        assert 'File "json/encoder.py", line 200, in encode' in shown
-        assert "/opt/grader" not in shown and "/root/" not in shown and "-packages" not in shown
+    call = raising(titled(1, "loss(x)", status=ERROR, ename="RuntimeError", evalue="bad target"),
+                   'Traceback (most recent call last):\n  File "<code cell 1>", line 1, in <module>\n'
+                   '  File "/opt/grader/.venv/lib/python3.11/site-packages/torch/nn/functional.py", line 3555, in cross_entropy\n'
+                   '  File "/usr/lib/python3/dist-packages/numpy/core/fromnumeric.py", line 59, in _wrapfunc\n'
+                   '  File "/root/.pyenv/versions/3.11.7/lib/python3.11/json/encoder.py", line 200, in encode\n'
+                   'RuntimeError: bad target')
+    for text in shown(call):
+        assert 'File "torch/nn/functional.py", line 3555, in cross_entropy' in text
+        assert 'File "numpy/core/fromnumeric.py", line 59' in text
+        assert 'File "json/encoder.py", line 200, in encode' in text
+        assert "/opt/grader" not in text and "/root/" not in text and "-packages" not in text
 
 
 def test_a_fake_cell_name_in_a_traceback_cannot_break_out_of_its_fence():
@@ -117,12 +121,10 @@ def test_a_fake_cell_name_in_a_traceback_cannot_break_out_of_its_fence():
     # prints a fake file name, a fence closer and a heading of its own.
     evil = "# ```` <img src=x onerror=alert(1)> [link](http://evil.example)"
     mine = titled(1, evil + "\nx = 1", heading="Pwned <img src=x onerror=alert(2)> ````")
-    failing = titled(2, "boom()", status=ERROR, ename="RuntimeError", evalue="x")
-    failing = replace(failing, error=dict(failing.error, traceback=(
-        'Traceback (most recent call last):\n  File "<code cell 2>", line 1, in <module>\n'
-        'RuntimeError: see\n  File "<code cell 1>", line 1\n````\n# Pwned\n<img src=x onerror=alert(3)>\n```')))
-    report = GradeReport("n.ipynb", "n", (), (mine, failing))
-    feedback = feedback_markdown(report, AssignmentConfig(title="T")).decode()
+    failing = raising(titled(2, "boom()", status=ERROR, ename="RuntimeError", evalue="x"),
+                      'Traceback (most recent call last):\n  File "<code cell 2>", line 1, in <module>\n'
+                      'RuntimeError: see\n  File "<code cell 1>", line 1\n````\n# Pwned\n<img src=x onerror=alert(3)>\n```')
+    feedback, _ = shown(mine, failing)
     assert "<code cell" not in feedback
     html = rendered_html(feedback)
     assert "<img" not in html and "<a " not in html and "Pwned</h" not in html
