@@ -127,9 +127,9 @@ def test_a_grader_that_cannot_grade_gives_no_score_under_otter(tmp_path):
     assert "no assignment 'attention_basics' here" in str(error.value)  # the grader's own words
 
 
-def test_the_otter_export_reads_the_settings_once(monkeypatch, tmp_path):
-    """export_otter is given the assignment's settings, read once by the caller: it does not parse
-    assignment.yaml again (twice, before) for the resources."""
+def test_the_exports_read_the_settings_once(monkeypatch, tmp_path):
+    """export_otter and export_gradescope are given the assignment's settings, read once by the caller:
+    they do not parse assignment.yaml again (twice, before) for the resources or the language."""
     from autograder.outputs import export
     from autograder.scoring.grader import load_assignment
 
@@ -138,7 +138,9 @@ def test_the_otter_export_reads_the_settings_once(monkeypatch, tmp_path):
     def read_again(path):
         raise AssertionError(f"{path} was read again")
 
-    monkeypatch.setattr(export, "load_config", read_again)
+    monkeypatch.setattr(export, "load_config", read_again, raising=False)  # if the module reads it again
+    gradescope = export.export_gradescope(REPO, "attention_basics", tmp_path / "gradescope", assignment.config)
+    assert "assignments/attention_basics/assignment.yaml" in zipfile.ZipFile(gradescope).namelist()
     archive = export.export_otter(REPO, "attention_basics", tmp_path, assignment.suite, assignment.config)
     names = zipfile.ZipFile(archive).namelist()
     assert "files/autograder_course/assignments/attention_basics/assignment.yaml" in names
