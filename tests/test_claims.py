@@ -384,8 +384,23 @@ def gpt_typed_back(tmp_path_factory):
     notebooks = {"correct": filled("gpt_model")}
     notebooks |= {f"typed_back_{q}": filled("gpt_model", gpt_answers_from_the_checks_file(q, *case))
                   for q, case in TYPED_BACK.items()}
+    notebooks["typed_back_total_params"] = filled("gpt_model", blockless_model_with_typed_count())
     folder = tmp_path_factory.mktemp("gpt_model")
     return grade("gpt_model", notebooks, folder), folder / "out"
+
+
+def blockless_model_with_typed_count() -> dict[str, str]:
+    """gpt_model's GPTModel built without its blocks, and total_params typed back from the lesson's printout
+    (the handed-out checks file holds the same number)."""
+    checks = json.loads((REPO / "assignments" / "gpt_model" / "gpt_model_checks.json").read_text(encoding="utf-8"))
+    printed = next(c["value"] for c in checks["questions"]["g7"]["checks"] if c["variable"] == "total_params")
+    sources = solution_sources("gpt_model")
+    blocks = 'self.trf_blocks = nn.Sequential(*[TransformerBlock(cfg) for _ in range(cfg["n_layers"])])'
+    count = "total_params = sum(p.numel() for p in model.parameters())"
+    assert blocks in sources["gpt"] and count in sources["gpt"]
+    sources["gpt"] = sources["gpt"].replace(blocks, "self.trf_blocks = nn.Sequential()").replace(
+        count, f"total_params = {printed}")
+    return sources
 
 
 @pytest.mark.parametrize("question", sorted(TYPED_BACK))
@@ -396,6 +411,17 @@ def test_values_copied_from_the_checks_file_fail_the_second_run(gpt_typed_back, 
     assert float(rows[f"typed_back_{question}"][question]) == HONEST_SHARE[question]
     feedback = (out / f"typed_back_{question}" / "feedback.md").read_text(encoding="utf-8")
     assert "다른 데이터를 넣어 다시 실행하면 맞지 않습니다" in feedback and "확인 셀" in feedback
+
+
+def test_a_typed_back_parameter_count_earns_nothing_without_the_model_that_has_it(gpt_typed_back):
+    """The visible count test also counts the parameters of the notebook's own model, so the printed
+    total_params typed back beside a model without its blocks fails it."""
+    rows, out = gpt_typed_back
+    tests = {t["name"]: t for t in json.loads((out / "typed_back_total_params" / "results.json").read_text())["tests"]}
+    count = next(t for name, t in tests.items() if "파라미터 수" in name and "다른 설정" not in name)
+    assert count["score"] == 0 and "model의 파라미터 수" in count["output"]
+    assert float(rows["correct"]["g7"]) == 4.0
+    assert float(rows["typed_back_total_params"]["g7"]) == 2.0  # the block-free logits, seen and hidden
 
 
 @pytest.fixture(scope="module")

@@ -277,4 +277,6 @@ probes.value("tokenizer", "[sample_ids, sample_text, encode('트랜스포머'), 
 probes.value("ffn-check", "[check_ffn_out, check_ffn(check_ffn_x.flip(1))]")
 probes.value("block-check", "[check_out, check_block(check_x.flip(1))]")
 probes.value("gpt-check", "[check_logits, check_gpt(check_batch.flip(1))]")
+# The lesson model's parameters counted after the cell: total_params alone could be typed back from the printout.
+probes.value("gpt", "sum(p.numel() for p in model.parameters())")
 probes.value("generate-check", "[toy_ids, generate_greedy(SumModel(), torch.tensor([[4, 0], [2, 5]]), 5, 3).tolist()]")

@@ -236,8 +236,9 @@ def parameter_count(cfg: dict) -> int:
 
 @question("g7")
 def test_parameter_count(student, reference):
-    """GPTModel(GPT_CONFIG)의 전체 파라미터 수"""
+    """GPTModel(GPT_CONFIG)의 전체 파라미터 수: total_params와 model이 실제로 가진 파라미터 수"""
     expect_same(student, reference, "gpt:total_params", "total_params")
+    expect_same(student, reference, "gpt:sum(p.numel() for p in model.parameters())", "model의 파라미터 수")
 
 
 @question("g7")
