@@ -31,6 +31,7 @@ DIAGNOSED = {
     ("gpt_model", "block_without_shortcut"): "숏컷 연결이 없음",
     ("gpt_model", "generate_whole_history"): "idx 전체를 모델에 넣음",
     ("gpt_training", "targets_not_shifted"): "정답을 한 칸 밀지 않음",
+    ("gpt_training", "no_zero_grad"): "optimizer.zero_grad()를 부르지 않음",
 }
 
 
@@ -61,6 +62,14 @@ def test_each_mistake_sample_is_named_on_a_visible_test(graded, slug, sample):
     assert any(DIAGNOSED[slug, sample] in output for output in named), named
     hidden = [t["output"] for t in results["tests"] if t["visibility"] == "hidden" and t["score"] < t["max_score"]]
     assert hidden and not any(CAUSE in output for output in hidden)
+
+
+def test_gradients_never_cleared_are_named_only_where_the_loop_never_clears_them(graded):
+    """The cause comes from evidence (the loop's runs on the grader's data), not from wrong losses alone:
+    the samples whose losses are wrong for another reason do not get it."""
+    named = {folder.name for folder in graded["gpt_training"].iterdir() if (folder / "feedback.md").is_file()
+             and "zero_grad()를 부르지 않음" in (folder / "feedback.md").read_text(encoding="utf-8")}
+    assert named == {"no_zero_grad"}
 
 
 def test_a_correct_notebook_gets_no_diagnosis(graded):

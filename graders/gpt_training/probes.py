@@ -107,21 +107,49 @@ def train_unseen(ns):
     """The student's loop on another model, data and optimizer, with PyTorch's loss. Run after the
     lesson's run, which pays for the optimizer's first step (imports, autograd set-up) in its cell's
     time rather than in this probe's."""
-    model_class, train = need(ns, "GPTModel"), need(ns, "train_model")
+    train = need(ns, "train_model")
+    with replaced(ns, "calc_loss_batch", torch_loss):
+        return unseen_runs(ns, train)
+
+
+@probes.after("train-run")
+def train_unseen_never_zeroed(ns):
+    """train_unseen's runs with a loop that never clears the gradients. Only the solution's value is read:
+    when a student's runs give these losses, that mistake is named."""
+    return unseen_runs(ns, never_zeroed)
+
+
+def unseen_runs(ns, train) -> list[list[float]]:
+    """`train` on the grader's model, data and optimizer: two runs (12 steps over all batches; 5 over the
+    last three, at another rate), so that a loop that repeats its first answer, whoever asked first, fails
+    the second."""
+    model_class = need(ns, "GPTModel")
     data = probes.given("train")
     runs = []
-    # Two runs (12 steps over all batches; 5 over the last three, at another rate): a loop that repeats
-    # its first answer, whoever asked first, fails the second.
     for steps, batches_, rate in ((12, data["batches"], 0.5), (5, data["batches"][-3:], 0.2)):
         model = model_class(TRAIN_CFG)
         missing, unexpected = model.load_state_dict(data["weights"], strict=False)
         if [name for name in missing if not name.endswith(".mask")] or unexpected:
             raise TypeError("GPTModel의 파라미터가 gpt_pieces.py의 구성과 다릅니다")
         optimizer = torch.optim.SGD(model.parameters(), lr=rate)
-        with replaced(ns, "calc_loss_batch", torch_loss):
-            losses = train(model, [(x, y) for x, y in batches_], optimizer, steps)
+        losses = train(model, [(x, y) for x, y in batches_], optimizer, steps)
         runs.append([float(value) for value in losses])
     return runs
+
+
+def never_zeroed(model, loader, optimizer, num_steps):
+    """The lesson's loop without optimizer.zero_grad(): each step adds its gradient to all the earlier ones."""
+    model.train()
+    losses = []
+    while len(losses) < num_steps:
+        for input_batch, target_batch in loader:
+            loss = torch_loss(input_batch, target_batch, model)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if len(losses) == num_steps:
+                break
+    return losses
 
 
 # 4 the loss plot

@@ -22,6 +22,27 @@ def losses_differ() -> str:
     return "3번 학습 루프의 손실이 정답 실행과 다름 — 그래프는 losses를 그렸지만 그 손실이 틀렸습니다"
 
 
+def gradients_never_cleared() -> str:
+    return ("optimizer.zero_grad()를 부르지 않음 — 기울기가 단계마다 쌓입니다 "
+            "(다른 데이터로 돌린 train_model의 손실이 기울기를 지우지 않는 루프의 손실과 같음)")
+
+
+def loop_mistakes(student, reference, got: torch.Tensor) -> list[Mistake]:
+    """The training loop's likely mistake, from evidence: the student's loop on the grader's data
+    (train_unseen) gives the losses the solution's model gives when its gradients are never cleared.
+    Then `got`, the visible run's losses, is that mistake's value."""
+    try:
+        runs, never_zeroed = student["train_unseen"], reference["train_unseen_never_zeroed"]
+        same = isinstance(runs, list) and len(runs) == len(never_zeroed) and all(
+            isinstance(run, list) and len(run) == len(expected)
+            and torch.allclose(torch.tensor(run, dtype=torch.float64), torch.tensor(expected, dtype=torch.float64),
+                               rtol=1e-4, atol=1e-6)
+            for run, expected in zip(runs, never_zeroed))
+    except (ProbeUnavailable, TypeError, ValueError, RuntimeError):
+        return []
+    return [Mistake(gradients_never_cleared, got)] if same else []
+
+
 def losses_of(got, count: int, what: str) -> torch.Tensor:
     """A list of `count` finite losses that are not all the same number, as a tensor."""
     assert isinstance(got, list) and len(got) == count, f"{what}: 단계마다 손실 하나씩, {count}개가 있어야 합니다"
@@ -83,7 +104,8 @@ def test_loss_against_cross_entropy(student, reference, given):
 def test_losses_of_the_homework_run(student, reference):
     """노트북 학습의 손실 40개가 정답 실행과 상대 오차 1e-4 안에서 같음"""
     got = losses_of(student["train-run:losses"], STEPS, "losses")
-    expect_close(got, torch.tensor(reference["train-run:losses"], dtype=torch.float64), "losses", rtol=1e-4, atol=1e-6)
+    expect_close(got, torch.tensor(reference["train-run:losses"], dtype=torch.float64), "losses", rtol=1e-4, atol=1e-6,
+                 mistakes=loop_mistakes(student, reference, got))
 
 
 @question("t3")
