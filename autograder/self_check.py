@@ -42,6 +42,12 @@ def _course_report(report, notebook: Path, title: str) -> tuple[list[str], bool]
     for question in report.questions:
         visible = [o for o in question.outcomes if o.test.visibility == VISIBLE]
         hidden += len(question.outcomes) - len(visible)
+        if not visible:  # nothing this check can say: not a pass
+            by_hand = question.hand_max > 0 and not question.outcomes
+            text = (_("{question}: graded by your TA, not by this check") if by_hand
+                    else _("{question}: hidden tests only; they run when your notebook is graded"))
+            lines.append(f"{'✍️' if by_hand else '🔒'} " + text.format(question=question.name))
+            continue
         ok = sum(o.passed for o in visible)
         passed, failed = passed + ok, failed + len(visible) - ok
         lines.append(f"{'✅' if ok == len(visible) else '❌'} " + _("{question}: {passed}/{total} visible tests passed").format(
@@ -52,8 +58,10 @@ def _course_report(report, notebook: Path, title: str) -> tuple[list[str], bool]
         note = cell_note(cell, report.cells[:index])
         if note:
             lines.append(_("note: {note}").format(note=f"{cell.label}: {note}"))
-    lines += ["", _("{passed} passed, {failed} failed").format(passed=passed, failed=failed),
-              _("{count} hidden tests are run when your notebook is graded; they are not shown here.").format(count=hidden)]
+    lines += ["", _("{passed} passed, {failed} failed").format(passed=passed, failed=failed)]
+    if hidden:
+        lines.append(_("{count} hidden tests are run when your notebook is graded; they are not shown here.").format(
+            count=hidden))
     return lines, failed == 0
 
 

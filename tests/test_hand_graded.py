@@ -74,6 +74,16 @@ def test_hand_graded_parts_are_pending_after_grading(graded):
     assert plot["outputs"][0]["data"] != png() and plot["outputs"][0]["data"].startswith("iVBOR")
 
 
+def test_the_students_check_says_a_hand_graded_question_is_left_to_the_ta(course, graded):
+    """A question without visible tests is no pass: `check` says who grades it instead of a tick."""
+    subs, _ = graded
+    checked = course.run("check", str(subs / "alice.ipynb"), "--assignment", "curves")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "✍️ 2 결과 분석: graded by your TA, not by this check" in checked.stdout
+    assert "✅ 3 합계와 설명: 1/1 visible tests passed" in checked.stdout  # its tests' part is checked
+    assert "0/0" not in checked.stdout and "hidden" not in checked.stdout  # this course has no hidden tests
+
+
 def test_points_given_by_hand_reach_every_output(graded):
     _, out = graded
     store = ReviewStore(out / "review.sqlite")
