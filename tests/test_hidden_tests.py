@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -249,3 +250,21 @@ def test_a_dict_of_properties_is_named_by_its_keys_and_a_long_expression_is_cut(
     assert shown_name("x:{'a': 1, b: 2}") == "{'a': 1, b: 2}"  # a key that is not a name: shown as written
     long = "[" + ", ".join(f"f(inputs[{i}])" for i in range(30)) + "]"
     assert shown_name(f"x:{long}") == long[:159] + "…"
+
+
+def test_the_students_check_says_a_question_has_hidden_tests_only():
+    """No tick for a question whose tests the check does not run: it says they run at grading."""
+    from autograder.scoring.points import GradeReport, QuestionScore
+    from autograder.scoring.suite import SuiteTest, TestOutcome
+    from autograder.self_check import _course_report
+
+    def outcome(name, visibility, passed):
+        return TestOutcome(SuiteTest(name, name, "q", visibility, 1.0, lambda: None), passed, "")
+
+    report = GradeReport("a.ipynb", "a", (
+        QuestionScore("q1", "Square a tensor", 1.0, 1.0, (outcome("y", "visible", True),)),
+        QuestionScore("q2", "Sum of squares", 0.0, 1.0, (outcome("total", "hidden", False),))))
+    lines, passed = _course_report(report, Path("a.ipynb"), "Squares")
+    assert "🔒 Sum of squares: hidden tests only; they run when your notebook is graded" in lines
+    assert "✅ Square a tensor: 1/1 visible tests passed" in lines and passed
+    assert "1 hidden tests are run when your notebook is graded; they are not shown here." in lines
