@@ -145,6 +145,9 @@ def test_check_on_the_handout_without_the_course(tmp_path, slug, sample, failing
         (folder / f"{slug}_checks.json").read_text(encoding="utf-8"))["questions"])
     assert [number for number, found in counts if found and found.group(1) != found.group(2)] == failing
     assert "숨은 테스트는 제출한 노트북을 채점할 때 실행되며" in result.stdout
+    by_hand = json.loads((folder / f"{slug}_checks.json").read_text(encoding="utf-8")).get("by_hand", [])
+    assert len(by_hand) == (2 if slug == "gpt_training" else 0)  # its questions 5 and 6
+    assert all(f"✍️ {name}: 이 확인이 아니라 조교가 채점합니다" in result.stdout for name in by_hand)
 
 
 def run_in_jupyter(cells, folder, send_ids):

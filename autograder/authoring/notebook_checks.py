@@ -38,7 +38,8 @@ def checks_file(student: NotebookNode, slug: str, config: AssignmentConfig, chec
                 reference: Run, files: list[str]) -> bytes:
     """The checks file: per question, what to read after which cell and the solution's value;
     each cell's signature (its released lines without the placeholders) finds it in a kernel that
-    does not say which cell ran; `files`: the assignment files the notebook reads."""
+    does not say which cell ran; `files`: the assignment files the notebook reads; `by_hand`: the
+    questions only a TA grades."""
     cells = {cell.id: cell for cell in student.cells if cell.cell_type == "code"}
     questions = {}
     for question in config.questions:
@@ -49,6 +50,9 @@ def checks_file(student: NotebookNode, slug: str, config: AssignmentConfig, chec
                  "signature": signature(cell_text(cells[cell_id].source))}
                 for name in probes for cell_id, expression in [name.split(":", 1)]]}
     data = {"assignment": slug, "language": config.language, "files": sorted(files), "questions": questions}
+    by_hand = [question.name for question in config.questions if question.manual and question.id not in questions]
+    if by_hand:  # named by the check, so that a student does not take them for questions it forgot
+        data["by_hand"] = by_hand
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
