@@ -105,8 +105,9 @@ def _check_offline(notebook: Path, checks_file: Path, data: dict) -> tuple[list[
         lines, passed = question_report(entry, values)
         report += lines
         all_passed = all_passed and passed
+    by_hand = data.get("by_hand")
     report += ["✍️ " + _("{question}: graded by your TA, not by this check").format(question=name)
-               for name in data.get("by_hand", []) if isinstance(name, str)]
+               for name in (by_hand if isinstance(by_hand, list) else []) if isinstance(name, str)]
     report += ["", _("Hidden tests run when your notebook is graded; they are not part of this check.")]
     return report, all_passed
 

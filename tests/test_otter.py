@@ -16,7 +16,7 @@ SLUGS = ["attention_basics", "lec27_attention", "transformer_encoder"]
 
 # The samples Otter grades, per assignment: full marks, the unfinished handout, and a mistake; the lab's two
 # mistakes leave questions 7, 10, 12 and 14 with part of their points, and its full-marks sample is the one
-# without cell ids. One Otter run costs about 8 s of CPU (a kernel and three imports of torch), so the other
+# without cell ids. One Otter run costs about 8 s of CPU (a Jupyter kernel and a grader of its own), so the other
 # samples, which add no new kind of case for the export's question mapping, are graded by `grade` alone.
 OTTER_SAMPLES = {"lec27_attention": ["correct_no_cell_ids", "mask_after_softmax", "no_sqrt_scaling", "unfinished"],
                  "attention_basics": ["correct", "unfinished", "wrong_mask_direction"],

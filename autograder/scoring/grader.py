@@ -12,7 +12,7 @@ from ..config import AssignmentConfig, load_config
 from ..course import Layout, check_packages, course_files
 from ..engine.executor import Execution, Executor
 from ..engine.fork_client import ForkClient
-from ..engine.intake import ReleasedCell, TooManyCells, plan_submission, released_cells
+from ..engine.intake import Plan, ReleasedCell, TooManyCells, plan_submission, released_cells
 from ..engine.variation import vary_cells
 from ..errors import AutograderError
 from ..files import files_digest
@@ -146,10 +146,7 @@ class Grader:
             plan = plan_submission(list(self.assignment.release), notebook)
         except TooManyCells as problem:
             return GradeReport(path.name, stem, zero_scores(config), error=str(problem))
-        execution = self.executor.run(list(plan.cells))
-        student = Run(honest_probes(execution.probes, execution.cells, self.assignment.probe_cells), self.reference.names)
-        given = self.assignment.suite.inputs.given
-        outcomes = [run_test(test, student, self.reference, given) for test in self.assignment.suite.tests]
+        execution, _, outcomes = self.first_run(plan)
         second_seconds = None
         again = self.second_execution(execution, outcomes)
         if self.second_run is not None and again is not None:
@@ -159,6 +156,13 @@ class Grader:
                            plan.notes + execution.problems, seconds=time.monotonic() - started,
                            peak_memory=execution.peak_memory, second_run_seconds=second_seconds)
 
+    def first_run(self, plan: Plan) -> tuple[Execution, Run, list[TestOutcome]]:
+        """The submission's cells run once, its values (honest: nothing read after a cell that never ran),
+        and every test on them."""
+        execution = self.executor.run(list(plan.cells))
+        student = Run(honest_probes(execution.probes, execution.cells, self.assignment.probe_cells), self.reference.names)
+        given = self.assignment.suite.inputs.given
+        return execution, student, [run_test(test, student, self.reference, given) for test in self.assignment.suite.tests]
 
     def second_execution(self, execution: Execution, outcomes: list[TestOutcome]) -> Execution | None:
         """The second run, in a fresh worker on the varied lesson data, when a passed test read a step
@@ -220,10 +224,7 @@ def student_run(grader: Grader, path: Path) -> StudentRuns:
 
 def _student_runs(grader: Grader, path: Path) -> StudentRuns:
     plan = plan_submission(list(grader.assignment.release), read_submission(path, submission_bytes(path)))
-    execution = grader.executor.run(list(plan.cells))
-    first = Run(honest_probes(execution.probes, execution.cells, grader.assignment.probe_cells), grader.reference.names)
-    outcomes = [run_test(test, first, grader.reference, grader.assignment.suite.inputs.given)
-                for test in grader.assignment.suite.tests]
+    execution, first, outcomes = grader.first_run(plan)
     again = grader.second_execution(execution, outcomes)
     if grader.second_run is None or again is None:
         return StudentRuns(first)
